@@ -1,0 +1,30 @@
+/* sanitizer (private): a small CSS tokenizer (CSS Syntax Level 3 approach) used to judge
+ * inline style attributes and <style> blocks: does a declaration hide its element, does the
+ * CSS run or fetch code. Anything not understood safely is ignored (never guessed as visible
+ * danger-free: dangerous constructs are judged on the token stream, not substrings). */
+#ifndef AG_SANITIZER_CSS_H
+#define AG_SANITIZER_CSS_H
+
+#include <stddef.h>
+
+enum {
+    CSS_HIDES = 1u << 0,     /* display:none, visibility:hidden, opacity:0, font-size:0, ... */
+    CSS_DANGEROUS = 1u << 1  /* expression(, javascript: in url(), behavior, -moz-binding, @import of script */
+};
+
+/* Flags for a declaration list (a style attribute's value). */
+unsigned css_declarations_flags(const char *decls, size_t len);
+/* Flags for a whole style sheet (<style> body): CSS_DANGEROUS only. */
+unsigned css_sheet_text_flags(const char *css, size_t len);
+
+/* Simple-selector hiding rules collected from <style> blocks seen earlier in a document. */
+typedef struct css_sheet css_sheet;
+css_sheet *css_sheet_new(size_t max_rules);
+void css_sheet_free(css_sheet *s);
+/* Parses a style block and keeps the rules whose declarations hide (tag, .class, #id and their
+ * compounds; anything else is ignored). */
+void css_sheet_add(css_sheet *s, const char *css, size_t len);
+/* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
+int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr);
+
+#endif
