@@ -35,6 +35,10 @@ int policy_load(const char *path, policy **out, ag_error *err);
 /* Same, from memory; name is used in error messages (e.g. "<embedded>"). */
 int policy_load_buffer(const char *name, const char *yaml, size_t len, policy **out, ag_error *err);
 
+/* The example policy embedded at build time from allowlists/examples/ (used by `run` without a
+ * config file). */
+int policy_load_embedded(policy **out, ag_error *err);
+
 policy *policy_ref(policy *p);
 void policy_unref(policy *p);
 
