@@ -26,5 +26,7 @@ void css_sheet_free(css_sheet *s);
 void css_sheet_add(css_sheet *s, const char *css, size_t len);
 /* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
 int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr);
+/* Number of hiding rules kept so far (bounded by max_rules). */
+size_t css_sheet_rule_count(const css_sheet *s);
 
 #endif

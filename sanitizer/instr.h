@@ -18,7 +18,8 @@ typedef struct instr_cut {
     char excerpt[201 * 4]; /* first 200 characters of the removed text (UTF-8) */
 } instr_cut;
 
-/* The built-in rules (sanitizer/rules/*.rules embedded at build time), compiled once. */
+/* The built-in rules (the .rules files of sanitizer/rules/, embedded at build time), compiled
+ * once; NULL if they fail to compile (a build defect, logged). */
 const sanitizer_rules *sanitizer_rules_default(void);
 
 /* max_holdback: bytes of text the matcher may hold back waiting for a partial match. */

@@ -1,0 +1,758 @@
+/* sanitizer (private): judges CSS for the filter. Style attributes are parsed as declaration
+ * lists and style blocks as rule lists (CSS Syntax Level 3 parsing over css_lexer tokens);
+ * a declaration list "hides" when the cascade of its own declarations (last wins, !important
+ * beats normal) leaves a property that makes the text invisible to a person. Danger is judged
+ * on tokens: an expression() function, a javascript:/vbscript: URL in url()/image functions,
+ * behavior/-moz-binding declarations and @import. What cannot be understood is ignored: an
+ * unknown value never counts as hiding, so visible text is not removed on a guess. */
+#include "sanitizer/css.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sanitizer/css_lexer.h"
+
+#define VALUE_TOKENS_MAX 24
+#define VALUE_TEXT_MAX 32
+#define FN_STACK_MAX 32
+#define PRELUDE_TOKENS_MAX 96
+#define SELECTOR_CLASSES_MAX 4
+#define NAME_MAX_LEN 64
+
+/* ---- token stream with danger checks ---------------------------------------------------- */
+
+typedef struct css_ctx {
+    css_lexer lx;
+    unsigned flags;
+    int fn_depth;
+    unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
+    css_token_type prev_type;
+    char prev_text[CSS_TOKEN_TEXT_MAX];
+} css_ctx;
+
+static void ascii_lower(char *dst, const char *src, size_t cap)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < cap; i++) {
+        char c = src[i];
+        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    dst[i] = '\0';
+}
+
+static int url_prefix_dangerous(const char *prefix)
+{
+    return strncmp(prefix, "javascript:", 11) == 0 || strncmp(prefix, "vbscript:", 9) == 0;
+}
+
+static int is_url_function(const css_token *t)
+{
+    return css_token_is(t, "url") || css_token_is(t, "src") || css_token_is(t, "image") ||
+           css_token_is(t, "image-set") || css_token_is(t, "-webkit-image-set") ||
+           css_token_is(t, "cross-fade") || css_token_is(t, "-webkit-cross-fade");
+}
+
+static void fn_push(css_ctx *c, int is_url)
+{
+    if (c->fn_depth < FN_STACK_MAX) c->fn_is_url[c->fn_depth] = (unsigned char)is_url;
+    c->fn_depth++;
+}
+
+static void fn_pop(css_ctx *c)
+{
+    if (c->fn_depth > 0) c->fn_depth--;
+}
+
+static int fn_top_is_url(const css_ctx *c)
+{
+    return c->fn_depth > 0 && c->fn_depth <= FN_STACK_MAX && c->fn_is_url[c->fn_depth - 1];
+}
+
+/* Next token, with the token-level danger checks applied. */
+static void next_tok(css_ctx *c, css_token *t)
+{
+    css_lexer_next(&c->lx, t);
+    switch (t->type) {
+    case CT_FUNCTION: {
+        char joined[2 * CSS_TOKEN_TEXT_MAX];
+        if (css_token_is(t, "expression")) c->flags |= CSS_DANGEROUS;
+        /* Old engines read a name split by a comment ("exp", comment, "ression(") as one. */
+        if (t->after_comment && c->prev_type == CT_IDENT) {
+            snprintf(joined, sizeof joined, "%s%s", c->prev_text, t->text);
+            ascii_lower(joined, joined, sizeof joined);
+            if (strcmp(joined, "expression") == 0) c->flags |= CSS_DANGEROUS;
+        }
+        fn_push(c, is_url_function(t));
+        break;
+    }
+    case CT_LPAREN:
+    case CT_LBRACKET:
+    case CT_LBRACE:
+        fn_push(c, 0);
+        break;
+    case CT_RPAREN:
+    case CT_RBRACKET:
+    case CT_RBRACE:
+        fn_pop(c);
+        break;
+    case CT_URL:
+    case CT_BAD_URL:
+        if (url_prefix_dangerous(t->url_prefix)) c->flags |= CSS_DANGEROUS;
+        break;
+    case CT_STRING:
+    case CT_BAD_STRING:
+        if (fn_top_is_url(c) && url_prefix_dangerous(t->url_prefix)) c->flags |= CSS_DANGEROUS;
+        break;
+    default:
+        break;
+    }
+    c->prev_type = t->type;
+    memcpy(c->prev_text, t->text, t->text_len + 1);
+}
+
+static void ctx_init(css_ctx *c, const char *s, size_t len)
+{
+    memset(c, 0, sizeof *c);
+    css_lexer_init(&c->lx, s, len);
+    c->prev_type = CT_EOF;
+}
+
+/* ---- declaration values ------------------------------------------------------------------ */
+
+typedef struct value_token {
+    css_token_type type;
+    double number;
+    uint32_t delim;
+    char text[VALUE_TEXT_MAX]; /* lower-cased */
+} value_token;
+
+typedef struct prop_value {
+    value_token tok[VALUE_TOKENS_MAX];
+    int n;
+    int set, important;
+} prop_value;
+
+typedef enum {
+    P_DISPLAY, P_VISIBILITY, P_OPACITY, P_FONT_SIZE, P_COLOR, P_CLIP, P_CLIP_PATH,
+    P_WIDTH, P_HEIGHT, P_MAX_WIDTH, P_MAX_HEIGHT, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y,
+    P_POSITION, P_LEFT, P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_SCALE, P_COUNT
+} prop_id;
+
+static const char *const prop_names[P_COUNT] = {
+    "display", "visibility", "opacity", "font-size", "color", "clip", "clip-path",
+    "width", "height", "max-width", "max-height", "overflow", "overflow-x", "overflow-y",
+    "position", "left", "top", "text-indent", "transform", "scale",
+};
+
+typedef struct decl_state {
+    prop_value prop[P_COUNT];
+} decl_state;
+
+static int prop_lookup(const char *lower_name)
+{
+    for (int i = 0; i < P_COUNT; i++)
+        if (strcmp(prop_names[i], lower_name) == 0) return i;
+    return -1;
+}
+
+static int declaration_name_dangerous(const char *lower_name)
+{
+    return strcmp(lower_name, "behavior") == 0 || strcmp(lower_name, "-ms-behavior") == 0 ||
+           strcmp(lower_name, "-moz-binding") == 0;
+}
+
+typedef enum { VALUE_END_SEMI, VALUE_END_EOF, VALUE_END_BLOCK } value_end;
+
+/* Consumes a declaration value up to ';' (or the end of the list), keeping the first tokens. */
+static value_end consume_value(css_ctx *c, int in_block, prop_value *out, int *overflow)
+{
+    css_token t;
+    int depth = 0;
+    out->n = 0;
+    *overflow = 0;
+    for (;;) {
+        next_tok(c, &t);
+        switch (t.type) {
+        case CT_EOF:
+            return VALUE_END_EOF;
+        case CT_SEMICOLON:
+            if (depth == 0) return VALUE_END_SEMI;
+            break;
+        case CT_FUNCTION:
+        case CT_LPAREN:
+        case CT_LBRACKET:
+        case CT_LBRACE:
+            depth++;
+            break;
+        case CT_RPAREN:
+        case CT_RBRACKET:
+            if (depth > 0) depth--;
+            break;
+        case CT_RBRACE:
+            if (depth == 0 && in_block) return VALUE_END_BLOCK;
+            if (depth > 0) depth--;
+            break;
+        default:
+            break;
+        }
+        if (t.type == CT_WHITESPACE) continue;
+        if (out->n == VALUE_TOKENS_MAX) {
+            *overflow = 1;
+            continue;
+        }
+        value_token *v = &out->tok[out->n++];
+        v->type = t.type;
+        v->number = t.number;
+        v->delim = t.delim;
+        ascii_lower(v->text, t.text, sizeof v->text);
+    }
+}
+
+static void strip_important(prop_value *v)
+{
+    if (v->n >= 2 && v->tok[v->n - 2].type == CT_DELIM && v->tok[v->n - 2].delim == '!' &&
+        v->tok[v->n - 1].type == CT_IDENT && strcmp(v->tok[v->n - 1].text, "important") == 0) {
+        v->n -= 2;
+        v->important = 1;
+    }
+}
+
+/* Skips the rest of a bad declaration up to ';' or the end of the list. */
+static value_end skip_declaration(css_ctx *c, int in_block)
+{
+    prop_value scratch;
+    int overflow;
+    return consume_value(c, in_block, &scratch, &overflow);
+}
+
+/* Parses a declaration list (style attribute, or a block after its '{'). */
+static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
+{
+    css_token t;
+    for (;;) {
+        next_tok(c, &t);
+        if (t.type == CT_EOF) return;
+        if (t.type == CT_RBRACE && in_block) return;
+        if (t.type == CT_WHITESPACE || t.type == CT_SEMICOLON) continue;
+        if (t.type != CT_IDENT) {
+            if (skip_declaration(c, in_block) != VALUE_END_SEMI) return;
+            continue;
+        }
+        char name[NAME_MAX_LEN];
+        ascii_lower(name, t.text, sizeof name);
+        do next_tok(c, &t); while (t.type == CT_WHITESPACE);
+        if (t.type == CT_EOF) return;
+        if (t.type == CT_RBRACE && in_block) return;
+        if (t.type == CT_SEMICOLON) continue;
+        if (t.type != CT_COLON) {
+            if (skip_declaration(c, in_block) != VALUE_END_SEMI) return;
+            continue;
+        }
+        if (declaration_name_dangerous(name)) c->flags |= CSS_DANGEROUS;
+        prop_value v;
+        int overflow;
+        v.set = v.important = 0;
+        value_end end = consume_value(c, in_block, &v, &overflow);
+        strip_important(&v);
+        int id = prop_lookup(name);
+        if (id >= 0 && st && !overflow && v.n > 0) {
+            prop_value *cur = &st->prop[id];
+            if (!(cur->set && cur->important && !v.important)) {
+                *cur = v;
+                cur->set = 1;
+            }
+        }
+        if (end != VALUE_END_SEMI) return;
+    }
+}
+
+/* ---- the hiding judgement ----------------------------------------------------------------- */
+
+static const value_token *first_tok(const decl_state *st, prop_id id)
+{
+    const prop_value *v = &st->prop[id];
+    return (v->set && v->n > 0) ? &v->tok[0] : NULL;
+}
+
+static int tok_ident_is(const value_token *v, const char *lower)
+{
+    return v && v->type == CT_IDENT && strcmp(v->text, lower) == 0;
+}
+
+/* A length in CSS px (16px font assumed for font-relative units). Unitless numbers count as px,
+ * as quirks-mode documents read them. Returns 0 when v is not a length. */
+static int length_px(const value_token *v, double *px)
+{
+    static const struct { const char *unit; double px; } units[] = {
+        {"px", 1}, {"pt", 96.0 / 72}, {"pc", 16}, {"in", 96}, {"cm", 96 / 2.54},
+        {"mm", 96 / 25.4}, {"q", 96 / 101.6}, {"em", 16}, {"rem", 16}, {"ex", 8},
+        {"ch", 8}, {"vw", 10}, {"vh", 8}, {"vmin", 8}, {"vmax", 10},
+    };
+    if (!v) return 0;
+    if (v->type == CT_NUMBER) {
+        *px = v->number;
+        return 1;
+    }
+    if (v->type != CT_DIMENSION) return 0;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        if (strcmp(v->text, units[i].unit) == 0) {
+            *px = v->number * units[i].px;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Numeric arguments (numbers, percentages, dimensions) of the function starting at index fn. */
+static int function_args(const prop_value *v, int fn, const value_token **args, int max)
+{
+    int n = 0;
+    for (int i = fn + 1; i < v->n; i++) {
+        const value_token *a = &v->tok[i];
+        if (a->type == CT_RPAREN) break;
+        if (a->type == CT_COMMA || (a->type == CT_DELIM && a->delim == '/')) continue;
+        if (n < max) args[n++] = a;
+    }
+    return n;
+}
+
+static int alpha_is_zero(const value_token *a)
+{
+    if (a->type == CT_NUMBER) return a->number <= 0.01;
+    if (a->type == CT_PERCENTAGE) return a->number <= 1;
+    return 0;
+}
+
+static int hex_nibble(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return -1;
+}
+
+static int color_transparent(const decl_state *st)
+{
+    const prop_value *v = &st->prop[P_COLOR];
+    if (!v->set || v->n == 0) return 0;
+    const value_token *f = &v->tok[0];
+    if (tok_ident_is(f, "transparent")) return 1;
+    if (f->type == CT_HASH) {
+        size_t n = strlen(f->text);
+        if (n == 4) return hex_nibble(f->text[3]) == 0;
+        if (n == 8) return hex_nibble(f->text[6]) == 0 && hex_nibble(f->text[7]) == 0;
+        return 0;
+    }
+    if (f->type == CT_FUNCTION &&
+        (strcmp(f->text, "rgba") == 0 || strcmp(f->text, "rgb") == 0 ||
+         strcmp(f->text, "hsla") == 0 || strcmp(f->text, "hsl") == 0 ||
+         strcmp(f->text, "hwb") == 0)) {
+        const value_token *args[4];
+        if (function_args(v, 0, args, 4) == 4) return alpha_is_zero(args[3]);
+    }
+    return 0;
+}
+
+static int font_size_tiny(const decl_state *st)
+{
+    const value_token *f = first_tok(st, P_FONT_SIZE);
+    double px;
+    if (!f) return 0;
+    if (f->type == CT_PERCENTAGE) return f->number < 12.5;
+    return length_px(f, &px) && px < 2;
+}
+
+static int clip_hides(const decl_state *st)
+{
+    const prop_value *v = &st->prop[P_CLIP];
+    if (!v->set || v->n == 0 || v->tok[0].type != CT_FUNCTION || strcmp(v->tok[0].text, "rect"))
+        return 0;
+    const value_token *args[4];
+    double px[4];
+    if (function_args(v, 0, args, 4) != 4) return 0;
+    for (int i = 0; i < 4; i++)
+        if (!length_px(args[i], &px[i])) return 0;
+    /* rect(top, right, bottom, left): nothing shows when the box has no height or width. */
+    return px[2] <= px[0] || px[1] <= px[3];
+}
+
+static int clip_path_hides(const decl_state *st)
+{
+    const prop_value *v = &st->prop[P_CLIP_PATH];
+    if (!v->set || v->n == 0 || v->tok[0].type != CT_FUNCTION) return 0;
+    const value_token *args[4];
+    int n = function_args(v, 0, args, 4);
+    const char *fn = v->tok[0].text;
+    if (strcmp(fn, "inset") == 0) {
+        if (n == 0) return 0;
+        for (int i = 0; i < n; i++)
+            if (args[i]->type != CT_PERCENTAGE || args[i]->number < 50) return 0;
+        return 1;
+    }
+    if (strcmp(fn, "circle") == 0 || strcmp(fn, "ellipse") == 0) {
+        int radii = strcmp(fn, "circle") == 0 ? 1 : 2;
+        if (n < radii) return 0;
+        for (int i = 0; i < radii; i++) {
+            double px;
+            int zero = (args[i]->type == CT_PERCENTAGE && args[i]->number == 0) ||
+                       (length_px(args[i], &px) && px == 0);
+            if (!zero) return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static int overflow_hidden(const decl_state *st)
+{
+    static const prop_id ids[] = {P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y};
+    for (size_t i = 0; i < 3; i++) {
+        const value_token *f = first_tok(st, ids[i]);
+        if (tok_ident_is(f, "hidden") || tok_ident_is(f, "clip")) return 1;
+    }
+    return 0;
+}
+
+static int box_collapsed(const decl_state *st)
+{
+    static const prop_id ids[] = {P_WIDTH, P_HEIGHT, P_MAX_WIDTH, P_MAX_HEIGHT};
+    if (!overflow_hidden(st)) return 0;
+    for (size_t i = 0; i < 4; i++) {
+        double px;
+        if (length_px(first_tok(st, ids[i]), &px) && px <= 1) return 1;
+    }
+    return 0;
+}
+
+static int off_screen(const decl_state *st)
+{
+    const value_token *pos = first_tok(st, P_POSITION);
+    double px;
+    if (!tok_ident_is(pos, "absolute") && !tok_ident_is(pos, "fixed")) return 0;
+    if (length_px(first_tok(st, P_LEFT), &px) && px <= -1000) return 1;
+    if (length_px(first_tok(st, P_TOP), &px) && px <= -1000) return 1;
+    return 0;
+}
+
+static int scale_zero(const decl_state *st)
+{
+    const prop_value *v = &st->prop[P_TRANSFORM];
+    for (int i = 0; v->set && i < v->n; i++) {
+        const value_token *f = &v->tok[i];
+        if (f->type != CT_FUNCTION) continue;
+        const value_token *args[3];
+        int n = function_args(v, i, args, 3);
+        int axes = 0;
+        if (strcmp(f->text, "scale") == 0) axes = n;
+        else if (strcmp(f->text, "scalex") == 0 || strcmp(f->text, "scaley") == 0) axes = 1;
+        else if (strcmp(f->text, "scale3d") == 0) axes = n < 2 ? n : 2;
+        for (int a = 0; a < axes && a < n; a++)
+            if (args[a]->type == CT_NUMBER && args[a]->number == 0) return 1;
+    }
+    const prop_value *s = &st->prop[P_SCALE];
+    for (int i = 0; s->set && i < s->n && i < 2; i++)
+        if ((s->tok[i].type == CT_NUMBER || s->tok[i].type == CT_PERCENTAGE) &&
+            s->tok[i].number == 0)
+            return 1;
+    return 0;
+}
+
+static int declarations_hide(const decl_state *st)
+{
+    const value_token *f;
+    double px;
+    if (tok_ident_is(first_tok(st, P_DISPLAY), "none")) return 1;
+    f = first_tok(st, P_VISIBILITY);
+    if (tok_ident_is(f, "hidden") || tok_ident_is(f, "collapse")) return 1;
+    f = first_tok(st, P_OPACITY);
+    if (f && alpha_is_zero(f)) return 1;
+    if (font_size_tiny(st) || color_transparent(st) || clip_hides(st) || clip_path_hides(st))
+        return 1;
+    if (box_collapsed(st) || off_screen(st) || scale_zero(st)) return 1;
+    if (length_px(first_tok(st, P_TEXT_INDENT), &px) && px <= -1000) return 1;
+    return 0;
+}
+
+unsigned css_declarations_flags(const char *decls, size_t len)
+{
+    css_ctx c;
+    decl_state *st = calloc(1, sizeof *st);
+    unsigned flags;
+    ctx_init(&c, decls, len);
+    parse_declarations(&c, 0, st);
+    flags = c.flags;
+    if (st && declarations_hide(st)) flags |= CSS_HIDES;
+    free(st);
+    return flags;
+}
+
+/* ---- style sheets -------------------------------------------------------------------------- */
+
+typedef struct sheet_rule {
+    char tag[32];
+    char id[NAME_MAX_LEN];
+    char cls[SELECTOR_CLASSES_MAX][NAME_MAX_LEN];
+    int ncls;
+} sheet_rule;
+
+struct css_sheet {
+    sheet_rule *rules;
+    size_t n, max;
+};
+
+typedef struct prelude_token {
+    css_token_type type;
+    uint32_t delim;
+    int hash_is_id;
+    char text[NAME_MAX_LEN]; /* case kept: ids and classes are case-sensitive */
+    int truncated;
+} prelude_token;
+
+typedef struct prelude {
+    prelude_token tok[PRELUDE_TOKENS_MAX];
+    int n;
+    int overflow;
+} prelude;
+
+static void prelude_push(prelude *p, const css_token *t)
+{
+    if (p->n == PRELUDE_TOKENS_MAX) {
+        p->overflow = 1;
+        return;
+    }
+    prelude_token *d = &p->tok[p->n++];
+    d->type = t->type;
+    d->delim = t->delim;
+    d->hash_is_id = t->hash_is_id;
+    d->truncated = t->text_len >= sizeof d->text;
+    snprintf(d->text, sizeof d->text, "%s", t->text);
+}
+
+/* One compound selector from tokens [a, b): tag? (#id | .class)*; anything else -> 0. */
+static int compound_selector(const prelude *p, int a, int b, sheet_rule *r)
+{
+    memset(r, 0, sizeof *r);
+    while (a < b && p->tok[a].type == CT_WHITESPACE) a++;
+    while (b > a && p->tok[b - 1].type == CT_WHITESPACE) b--;
+    if (a >= b) return 0;
+    int parts = 0;
+    for (int i = a; i < b; i++) {
+        const prelude_token *t = &p->tok[i];
+        if (t->truncated) return 0;
+        if (i == a && t->type == CT_IDENT) {
+            ascii_lower(r->tag, t->text, sizeof r->tag);
+            parts++;
+        } else if (i == a && t->type == CT_DELIM && t->delim == '*') {
+            continue;
+        } else if (t->type == CT_HASH && t->hash_is_id && !r->id[0]) {
+            snprintf(r->id, sizeof r->id, "%s", t->text);
+            parts++;
+        } else if (t->type == CT_DELIM && t->delim == '.' && i + 1 < b &&
+                   p->tok[i + 1].type == CT_IDENT && !p->tok[i + 1].truncated) {
+            if (r->ncls == SELECTOR_CLASSES_MAX) return 0;
+            snprintf(r->cls[r->ncls++], sizeof r->cls[0], "%s", p->tok[i + 1].text);
+            parts++;
+            i++;
+        } else {
+            return 0; /* combinators, pseudo-classes, attribute selectors: not judged */
+        }
+    }
+    /* html and body hide the whole page from a person too; leave such rules alone. */
+    if (r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0)) return 0;
+    return parts > 0;
+}
+
+static void sheet_add_selectors(css_sheet *s, const prelude *p)
+{
+    if (p->overflow) return;
+    int start = 0;
+    for (int i = 0; i <= p->n; i++) {
+        if (i < p->n && p->tok[i].type != CT_COMMA) continue;
+        sheet_rule r;
+        if (compound_selector(p, start, i, &r) && s->n < s->max) s->rules[s->n++] = r;
+        start = i + 1;
+    }
+}
+
+/* Media queries under which the rules apply on a screen: none, "all", "screen". */
+static int media_applies_to_screen(const prelude *p)
+{
+    int ok = 1;
+    for (int i = 0; i < p->n; i++) {
+        const prelude_token *t = &p->tok[i];
+        if (t->type == CT_WHITESPACE) continue;
+        if (t->type != CT_IDENT) return 0;
+        char w[16];
+        ascii_lower(w, t->text, sizeof w);
+        if (strcmp(w, "all") && strcmp(w, "screen") && strcmp(w, "only")) ok = 0;
+    }
+    return ok;
+}
+
+static void parse_rule_list(css_ctx *c, int in_block, int hide_ok, css_sheet *s, int depth);
+
+static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_sheet *s, int depth,
+                          int *parent_ended)
+{
+    char name[NAME_MAX_LEN];
+    prelude *p = calloc(1, sizeof *p);
+    css_token t;
+    int nest = 0;
+    ascii_lower(name, at->text, sizeof name);
+    if (strcmp(name, "import") == 0) c->flags |= CSS_DANGEROUS;
+    for (;;) {
+        next_tok(c, &t);
+        if (t.type == CT_EOF) break;
+        if (nest == 0 && t.type == CT_SEMICOLON) break;
+        if (nest == 0 && t.type == CT_RBRACE) {
+            *parent_ended = 1;
+            break;
+        }
+        if (nest == 0 && t.type == CT_LBRACE) {
+            int screen = p && media_applies_to_screen(p);
+            if (depth >= 8) {
+                parse_rule_list(c, 1, 0, NULL, depth + 1);
+            } else if (strcmp(name, "media") == 0) {
+                parse_rule_list(c, 1, hide_ok && screen, s, depth + 1);
+            } else if (strcmp(name, "font-face") == 0 || strcmp(name, "page") == 0 ||
+                       strcmp(name, "counter-style") == 0 || strcmp(name, "property") == 0) {
+                parse_declarations(c, 1, NULL);
+            } else {
+                /* supports, layer, container, keyframes, document...: danger checks only. */
+                parse_rule_list(c, 1, 0, NULL, depth + 1);
+            }
+            break;
+        }
+        if (t.type == CT_FUNCTION || t.type == CT_LPAREN || t.type == CT_LBRACKET) nest++;
+        if ((t.type == CT_RPAREN || t.type == CT_RBRACKET) && nest > 0) nest--;
+        if (p) prelude_push(p, &t);
+    }
+    free(p);
+}
+
+static void parse_qualified_rule(css_ctx *c, const css_token *first, int hide_ok, css_sheet *s,
+                                 int *parent_ended, int in_block)
+{
+    prelude *p = calloc(1, sizeof *p);
+    css_token t = *first;
+    int nest = 0;
+    for (;;) {
+        if (t.type == CT_EOF) break;
+        if (nest == 0 && t.type == CT_RBRACE && in_block) {
+            *parent_ended = 1;
+            break;
+        }
+        if (nest == 0 && t.type == CT_LBRACE) {
+            decl_state *st = calloc(1, sizeof *st);
+            parse_declarations(c, 1, st);
+            if (st && p && s && hide_ok && declarations_hide(st)) sheet_add_selectors(s, p);
+            free(st);
+            break;
+        }
+        if (t.type == CT_FUNCTION || t.type == CT_LPAREN || t.type == CT_LBRACKET) nest++;
+        if ((t.type == CT_RPAREN || t.type == CT_RBRACKET) && nest > 0) nest--;
+        if (p) prelude_push(p, &t);
+        next_tok(c, &t);
+    }
+    free(p);
+}
+
+static void parse_rule_list(css_ctx *c, int in_block, int hide_ok, css_sheet *s, int depth)
+{
+    css_token t;
+    for (;;) {
+        int ended = 0;
+        next_tok(c, &t);
+        switch (t.type) {
+        case CT_EOF:
+            return;
+        case CT_RBRACE:
+            if (in_block) return;
+            break; /* a stray '}' at top level starts a (bad) qualified rule */
+        case CT_WHITESPACE:
+        case CT_CDO:
+        case CT_CDC:
+            continue;
+        case CT_AT_KEYWORD:
+            parse_at_rule(c, &t, hide_ok, s, depth, &ended);
+            if (ended) return;
+            continue;
+        default:
+            break;
+        }
+        parse_qualified_rule(c, &t, hide_ok, s, &ended, in_block);
+        if (ended) return;
+    }
+}
+
+unsigned css_sheet_text_flags(const char *css, size_t len)
+{
+    css_ctx c;
+    ctx_init(&c, css, len);
+    parse_rule_list(&c, 0, 0, NULL, 0);
+    return c.flags & CSS_DANGEROUS;
+}
+
+css_sheet *css_sheet_new(size_t max_rules)
+{
+    css_sheet *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->max = max_rules ? max_rules : 256;
+    s->rules = calloc(s->max, sizeof *s->rules);
+    if (!s->rules) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void css_sheet_free(css_sheet *s)
+{
+    if (!s) return;
+    free(s->rules);
+    free(s);
+}
+
+void css_sheet_add(css_sheet *s, const char *css, size_t len)
+{
+    css_ctx c;
+    if (!s) return;
+    ctx_init(&c, css, len);
+    parse_rule_list(&c, 0, 1, s, 0);
+}
+
+static int class_list_has(const char *class_attr, const char *cls)
+{
+    size_t n = strlen(cls);
+    const char *p = class_attr;
+    while (p && *p) {
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f') p++;
+        const char *e = p;
+        while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r' && *e != '\f') e++;
+        if ((size_t)(e - p) == n && n > 0 && memcmp(p, cls, n) == 0) return 1;
+        p = e;
+    }
+    return 0;
+}
+
+static int rule_matches(const sheet_rule *r, const char *tag, const char *id, const char *cls)
+{
+    if (r->tag[0] && (!tag || strcmp(r->tag, tag) != 0)) return 0;
+    if (r->id[0] && (!id || strcmp(r->id, id) != 0)) return 0;
+    for (int i = 0; i < r->ncls; i++)
+        if (!cls || !class_list_has(cls, r->cls[i])) return 0;
+    return 1;
+}
+
+int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr)
+{
+    if (!s) return 0;
+    for (size_t i = 0; i < s->n; i++)
+        if (rule_matches(&s->rules[i], tag, id, class_attr)) return 1;
+    return 0;
+}
+
+size_t css_sheet_rule_count(const css_sheet *s)
+{
+    return s ? s->n : 0;
+}

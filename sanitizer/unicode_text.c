@@ -1,0 +1,135 @@
+/* sanitizer (private): UTF-8 decoding and invisible-character stripping.
+ * Invalid UTF-8 is dropped (each invalid byte counts as one removed character) rather than
+ * replaced with U+FFFD: invisible_strip() promises an output no longer than its input, and a
+ * dropped byte cannot smuggle anything past the rules because the matcher drops the same bytes
+ * before it normalises. The output is therefore always valid UTF-8. */
+#include "sanitizer/instr.h"
+#include "sanitizer/unicode_text.h"
+
+#include <string.h>
+
+int utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+    unsigned c = s[0];
+    int need;
+    uint32_t v, min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+        v = c & 0x1F;
+        min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        v = c & 0x0F;
+        min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        v = c & 0x07;
+        min = 0x10000;
+    } else {
+        return -1;
+    }
+    for (int i = 1; i <= need; i++) {
+        if ((size_t)i >= avail) return 0; /* the bytes so far are a valid prefix */
+        unsigned b = s[i];
+        if ((b & 0xC0) != 0x80) return -1;
+        /* Reject overlong, surrogate and out-of-range forms at the second byte, as the
+         * Unicode "maximal subpart" rules do. */
+        if (i == 1) {
+            if (c == 0xE0 && b < 0xA0) return -1;
+            if (c == 0xED && b > 0x9F) return -1;
+            if (c == 0xF0 && b < 0x90) return -1;
+            if (c == 0xF4 && b > 0x8F) return -1;
+        }
+        v = (v << 6) | (b & 0x3F);
+    }
+    if (v < min) return -1;
+    *cp = v;
+    return need + 1;
+}
+
+size_t utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+int unicode_is_invisible(uint32_t cp)
+{
+    static const struct { uint32_t lo, hi; } ranges[] = {
+        {0x00AD, 0x00AD},   {0x034F, 0x034F},   {0x061C, 0x061C},   {0x115F, 0x1160},
+        {0x17B4, 0x17B5},   {0x180B, 0x180F},   {0x200B, 0x200F},   {0x202A, 0x202E},
+        {0x2060, 0x206F},   {0x3164, 0x3164},   {0xFE00, 0xFE0F},   {0xFEFF, 0xFEFF},
+        {0xFFA0, 0xFFA0},   {0xFFF0, 0xFFF8},   {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A},
+        {0xE0000, 0xE0FFF},
+    };
+    if (cp < 0xAD) return 0;
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        if (cp < ranges[i].lo) return 0;
+        if (cp <= ranges[i].hi) return 1;
+    }
+    return 0;
+}
+
+size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *removed,
+                               size_t *consumed)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = 0, o = 0;
+    while (i < len) {
+        if (s[i] < 0x80) {
+            size_t start = i;
+            while (i < len && s[i] < 0x80) i++;
+            memmove(out + o, in + start, i - start);
+            o += i - start;
+            continue;
+        }
+        uint32_t cp;
+        int n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0) break; /* incomplete: left for the next piece */
+        if (n < 0) {
+            (*removed)++;
+            i++;
+            continue;
+        }
+        if (unicode_is_invisible(cp)) {
+            (*removed)++;
+        } else {
+            memmove(out + o, in + i, (size_t)n);
+            o += (size_t)n;
+        }
+        i += (size_t)n;
+    }
+    *consumed = i;
+    return o;
+}
+
+size_t invisible_strip(const char *in, size_t len, char *out, uint64_t *removed)
+{
+    size_t consumed;
+    size_t o = invisible_strip_partial(in, len, out, removed, &consumed);
+    /* An incomplete sequence at the very end is invalid here: there is no next piece. */
+    *removed += len - consumed;
+    return o;
+}

@@ -1,0 +1,247 @@
+/* Unit tests for sanitizer/css.c: hiding declarations, dangerous constructs, style sheets. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sanitizer/css.h"
+
+static unsigned flags_of(const char *decls) { return css_declarations_flags(decls, strlen(decls)); }
+
+#define HIDES(s) cr_expect(flags_of(s) & CSS_HIDES, "expected hiding: %s", s)
+#define VISIBLE(s) cr_expect(!(flags_of(s) & CSS_HIDES), "expected visible: %s", s)
+#define DANGER(s) cr_expect(flags_of(s) & CSS_DANGEROUS, "expected dangerous: %s", s)
+#define SAFE(s) cr_expect(!(flags_of(s) & CSS_DANGEROUS), "expected safe: %s", s)
+
+Test(css_hide, display_and_visibility)
+{
+    HIDES("display:none");
+    HIDES("  DISPLAY : NONE ; color: red");
+    HIDES("visibility: hidden");
+    HIDES("visibility:collapse");
+    VISIBLE("display:block");
+    VISIBLE("visibility:visible");
+    VISIBLE("display: inline-block; visibility: inherit");
+}
+
+Test(css_hide, last_declaration_wins_and_important)
+{
+    VISIBLE("display:none; display:block");
+    HIDES("display:block; display:none");
+    HIDES("display:none !important; display:block");
+    VISIBLE("display:none !important; display:block !important");
+    HIDES("display:none!important");
+}
+
+Test(css_hide, opacity)
+{
+    HIDES("opacity:0");
+    HIDES("opacity: 0.0");
+    HIDES("opacity: .005");
+    HIDES("opacity: 0%");
+    VISIBLE("opacity: 0.5");
+    VISIBLE("opacity: 1");
+}
+
+Test(css_hide, font_size)
+{
+    HIDES("font-size:0");
+    HIDES("font-size: 0px");
+    HIDES("font-size: 1px");
+    HIDES("font-size: 1.9px");
+    HIDES("font-size: 0.05em");
+    HIDES("font-size: 1pt");
+    VISIBLE("font-size: 2px");
+    VISIBLE("font-size: 12px");
+    VISIBLE("font-size: small");
+    VISIBLE("font-size: 0.8em");
+}
+
+Test(css_hide, transparent_colour)
+{
+    HIDES("color: transparent");
+    HIDES("color: rgba(0, 0, 0, 0)");
+    HIDES("color: rgb(10 20 30 / 0)");
+    HIDES("color: hsla(120, 50%, 50%, 0.0)");
+    HIDES("color: #0000");
+    HIDES("color: #12345600");
+    VISIBLE("color: rgba(0,0,0,0.8)");
+    VISIBLE("color: #123456");
+    VISIBLE("color: red");
+    VISIBLE("background-color: transparent");
+}
+
+Test(css_hide, clipping)
+{
+    HIDES("position:absolute; clip: rect(0,0,0,0)");
+    HIDES("clip: rect(0 0 0 0)");
+    HIDES("clip: rect(1px, 1px, 1px, 1px)");
+    VISIBLE("clip: rect(0, 100px, 50px, 0)");
+    VISIBLE("clip: auto");
+    HIDES("clip-path: inset(50%)");
+    HIDES("clip-path: inset(100% 50%)");
+    VISIBLE("clip-path: inset(10%)");
+    HIDES("clip-path: circle(0)");
+    HIDES("clip-path: circle(0px at 50% 50%)");
+    VISIBLE("clip-path: circle(40%)");
+}
+
+Test(css_hide, collapsed_box)
+{
+    HIDES("width:0; height:0; overflow:hidden");
+    HIDES("height:0;overflow:hidden");
+    HIDES("width: 1px; height: 1px; overflow: hidden");
+    HIDES("max-height:0; overflow-y:hidden");
+    VISIBLE("width:0; height:0");
+    VISIBLE("height: 200px; overflow: hidden");
+}
+
+Test(css_hide, off_screen)
+{
+    HIDES("position:absolute; left:-9999px");
+    HIDES("position: fixed; top: -2000px");
+    HIDES("position:absolute; left:-100em");
+    VISIBLE("position:absolute; left:-10px");
+    VISIBLE("left:-9999px");
+    VISIBLE("position:relative; left:-9999px");
+    HIDES("text-indent:-9999px");
+    VISIBLE("text-indent: 2em");
+}
+
+Test(css_hide, scale_zero)
+{
+    HIDES("transform: scale(0)");
+    HIDES("transform: translate(10px) scale(0, 1)");
+    HIDES("transform: scaleY(0)");
+    HIDES("scale: 0");
+    VISIBLE("transform: scale(1.5)");
+    VISIBLE("transform: rotate(0deg)");
+}
+
+Test(css_hide, escapes_and_comments_in_names)
+{
+    HIDES("dis\\70 lay: none");
+    HIDES("display:/* c */none");
+    VISIBLE("/* display:none */ color: red");
+}
+
+Test(css_hide, unparseable_is_not_guessed)
+{
+    VISIBLE("display none");
+    VISIBLE("display: calc(none)");
+    VISIBLE("");
+    VISIBLE(";;;:");
+}
+
+Test(css_danger, expression_and_escapes)
+{
+    DANGER("width: expression(alert(1))");
+    DANGER("width: EXPRESSION(alert(1))");
+    DANGER("width: exp\\72 ession(alert(1))");
+    DANGER("width: exp\\ression(alert(1))");
+    DANGER("width: exp/**/ression(alert(1))");
+    SAFE("width: calc(100% - 2px)");
+    SAFE("content: 'expression(x)'");
+}
+
+Test(css_danger, urls)
+{
+    DANGER("background: url(javascript:alert(1))");
+    DANGER("background: url('javascript:alert(1)')");
+    DANGER("background: url(\"  JaVaScRiPt:alert(1)\")");
+    DANGER("background: url(java\\73 cript:alert(1))");
+    DANGER("background: url('java\\\nscript:x')");
+    DANGER("background-image: url(vbscript:msgbox)");
+    DANGER("background-image: image-set('javascript:x' 1x)");
+    DANGER("background:url(javascript:alert('x'))");
+    SAFE("background: url(/img/a.png)");
+    SAFE("background: url('https://example.org/javascript:a.png')");
+    SAFE("content: 'javascript:'");
+}
+
+Test(css_danger, bindings)
+{
+    DANGER("behavior: url(x.htc)");
+    DANGER("-moz-binding: url(http://x/#xss)");
+    DANGER("beh\\61vior: url(x.htc)");
+    SAFE("scroll-behavior: smooth");
+}
+
+Test(css_sheet, text_flags)
+{
+    const char *a = "@import url(evil.css); p { color: red }";
+    const char *b = "p { color: red } .x { background: url(javascript:alert(1)) }";
+    const char *c = "a[href^=\"javascript:\"] { color: red } .behavior { display: block }";
+    const char *d = "@media screen { p { width: expression(1) } }";
+    cr_expect(css_sheet_text_flags(a, strlen(a)) & CSS_DANGEROUS);
+    cr_expect(css_sheet_text_flags(b, strlen(b)) & CSS_DANGEROUS);
+    cr_expect(!(css_sheet_text_flags(c, strlen(c)) & CSS_DANGEROUS));
+    cr_expect(css_sheet_text_flags(d, strlen(d)) & CSS_DANGEROUS);
+}
+
+Test(css_sheet, simple_selectors)
+{
+    css_sheet *s = css_sheet_new(64);
+    const char *css =
+        "/* page styles */\n"
+        ".hidden { display: none }\n"
+        "#secret, span.tiny { font-size: 0 }\n"
+        "div.a#b.c { visibility: hidden }\n"
+        "p { color: blue }\n"
+        ".menu li { display: none }\n"
+        "a:hover { opacity: 0 }\n"
+        "[data-x] { display: none }\n"
+        "@media print { .noprint { display: none } }\n"
+        "@media screen { .scr { display:none } }\n"
+        "body { display:none }\n"
+        ".Late { display:none; display:block }\n";
+    css_sheet_add(s, css, strlen(css));
+    cr_expect(css_sheet_hides(s, "div", NULL, "x hidden y"));
+    cr_expect(css_sheet_hides(s, "p", "secret", NULL));
+    cr_expect(css_sheet_hides(s, "span", NULL, "tiny"));
+    cr_expect(!css_sheet_hides(s, "div", NULL, "tiny"));
+    cr_expect(css_sheet_hides(s, "div", "b", "c a"));
+    cr_expect(!css_sheet_hides(s, "div", "b", "a"));
+    cr_expect(!css_sheet_hides(s, "span", "b", "a c"));
+    cr_expect(!css_sheet_hides(s, "p", NULL, NULL));
+    cr_expect(!css_sheet_hides(s, "li", NULL, NULL));
+    cr_expect(!css_sheet_hides(s, "a", NULL, NULL));
+    cr_expect(!css_sheet_hides(s, "div", NULL, "noprint"));
+    cr_expect(css_sheet_hides(s, "div", NULL, "scr"));
+    cr_expect(!css_sheet_hides(s, "body", NULL, NULL));
+    cr_expect(!css_sheet_hides(s, "div", NULL, "Late"));
+    cr_expect(!css_sheet_hides(s, "div", NULL, "HIDDEN"), "class names are case-sensitive");
+    cr_expect_eq(css_sheet_rule_count(s), 5);
+    css_sheet_free(s);
+}
+
+Test(css_sheet, bounded_rule_count)
+{
+    css_sheet *s = css_sheet_new(3);
+    char css[4096];
+    size_t n = 0;
+    for (int i = 0; i < 50; i++) n += (size_t)snprintf(css + n, sizeof css - n, ".c%d{display:none}", i);
+    css_sheet_add(s, css, n);
+    cr_expect_eq(css_sheet_rule_count(s), 3);
+    cr_expect(css_sheet_hides(s, "p", NULL, "c0"));
+    cr_expect(!css_sheet_hides(s, "p", NULL, "c10"));
+    css_sheet_free(s);
+}
+
+Test(css_sheet, garbage_does_not_crash)
+{
+    const char *junk[] = {"{{{{", "}}}}", "@media", "@media {", ".a{", "'unterminated",
+                          "url(", "\\", "/*", ".a{display:none", "@import", "#{}",
+                          "a{b:url(x y)}", "\x80\xff{display:none}"};
+    for (size_t i = 0; i < sizeof junk / sizeof junk[0]; i++) {
+        css_sheet *s = css_sheet_new(8);
+        css_sheet_add(s, junk[i], strlen(junk[i]));
+        (void)css_sheet_text_flags(junk[i], strlen(junk[i]));
+        (void)css_declarations_flags(junk[i], strlen(junk[i]));
+        css_sheet_free(s);
+    }
+    css_sheet *s = css_sheet_new(8);
+    const char *unterminated = ".a{display:none";
+    css_sheet_add(s, unterminated, strlen(unterminated));
+    cr_expect(css_sheet_hides(s, "p", NULL, "a"), "an unterminated block still applies");
+    css_sheet_free(s);
+}
