@@ -27,6 +27,8 @@ typedef struct policy_decision {
     policy_sanitize_mode sanitize; /* from the agent */
     char rule[160];   /* e.g. "agents.research-bot.allow[2] *.wikipedia.org (policy.yaml:14)"; "default-deny" */
     char reason[256]; /* e.g. "host not in allowlist of agent research-bot" */
+    int report_only;  /* the agent has `mode: report-only`: a deny from its own rules (not the
+                         global deny list) is to be logged, not enforced */
 } policy_decision;
 
 /* Loads a file, or every *.yaml / *.yml file of a directory (sorted by name, merged: agents
@@ -34,6 +36,13 @@ typedef struct policy_decision {
 int policy_load(const char *path, policy **out, ag_error *err);
 /* Same, from memory; name is used in error messages (e.g. "<embedded>"). */
 int policy_load_buffer(const char *name, const char *yaml, size_t len, policy **out, ag_error *err);
+
+/* Like policy_load(), but reports every validation error (each "file:line: field: message")
+ * to on_error, at most max_errors of them, then one "... N more errors" line; err gets the
+ * first. on_error may be NULL. Used by `policy check`. */
+typedef void (*policy_error_fn)(void *ctx, const char *message);
+int policy_load_report(const char *path, policy **out, ag_error *err, policy_error_fn on_error,
+                       void *ctx, size_t max_errors);
 
 /* The example policy embedded at build time from allowlists/examples/ (used by `run` without a
  * config file). */
@@ -45,6 +54,8 @@ void policy_unref(policy *p);
 /* Number of agents, and a short summary for logs ("agents=3 rules=12"). */
 size_t policy_agent_count(const policy *p);
 int policy_has_agent(const policy *p, const char *agent);
+/* Number of rules (allow, deny, private exceptions; global and per agent). */
+size_t policy_rule_count(const policy *p);
 
 /* Constant-time check of an agent's secret against the stored hash. Returns 1 when the agent
  * exists and the secret matches, else 0 (an unknown agent costs the same time). */
