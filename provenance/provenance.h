@@ -36,6 +36,9 @@ typedef struct prov_record {
     uint8_t body_sha256_received[32], body_sha256_delivered[32];
     int has_body_hashes;
     const char *sanitizer_report_json;               /* sanitizer_report_json() output, or NULL */
+    /* sanitizer_report_removed(); 0 with a report present means "derive it from the report's
+     * counts" (done by prov_submit). Drives `history --sanitized`. */
+    uint64_t sanitizer_removed;
 } prov_record;
 
 typedef enum { PROV_QUEUE_BLOCK = 0, PROV_QUEUE_DROP = 1 } prov_queue_policy;
@@ -45,8 +48,13 @@ typedef struct prov_options {
     prov_queue_policy when_full;
     unsigned batch_delay_ms;    /* default 50 */
     unsigned checkpoint_secs;   /* default 60 */
-    size_t map_size;            /* initial LMDB map size; grows on MDB_MAP_FULL */
+    size_t map_size;            /* initial LMDB map size; grows on MDB_MAP_FULL; default 64 MiB */
+    size_t map_max;             /* growth stops here (then provenance_error); default 64 GiB */
+    size_t batch_max;           /* records per write transaction; default 4096 */
 } prov_options;
+
+/* Fills the defaults above (callers then override what they configure). */
+void prov_options_default(prov_options *opt);
 
 typedef struct prov_store prov_store;
 
@@ -54,7 +62,12 @@ typedef struct prov_store prov_store;
 int prov_open(const char *data_dir, const prov_options *opt, prov_store **out, ag_error *err);
 /* Queues a copy of r. Never blocks under PROV_QUEUE_DROP (counts the drop and logs). */
 int prov_submit(prov_store *s, const prov_record *r);
-typedef struct prov_stats { uint64_t submitted, committed, dropped, batches, map_grows; } prov_stats;
+typedef struct prov_stats {
+    uint64_t submitted, committed, dropped, batches, map_grows;
+    uint64_t blocked;  /* prov_submit calls that waited for room (PROV_QUEUE_BLOCK) */
+    uint64_t errors;   /* records lost to a failed commit (map at map_max, I/O error) */
+    uint64_t checkpoints;
+} prov_stats;
 void prov_get_stats(prov_store *s, prov_stats *out);
 /* Drains the queue, writes a signed checkpoint, stops the writer and closes LMDB. */
 void prov_close(prov_store *s);

@@ -1,0 +1,249 @@
+/* provenance: the LMDB environment at DATA_DIR/provenance — named databases, index keys, map
+ * growth, and the chain head/anchor kept in `meta`. Used by the writer thread (read-write) and
+ * by `agentgate history` (read-only, alongside a running proxy in another process). */
+#include "provenance/prov_internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define PROV_MAX_DBS 8
+
+void prov_be64_put(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+uint64_t prov_be64_get(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+size_t prov_key_time(uint8_t *buf, uint64_t time_us, uint64_t seq)
+{
+    prov_be64_put(buf, time_us);
+    prov_be64_put(buf + 8, seq);
+    return 16;
+}
+
+size_t prov_key_named(uint8_t *buf, const char *name, uint64_t time_us, uint64_t seq)
+{
+    size_t n = strnlen(name, PROV_INDEX_NAME_MAX);
+    memcpy(buf, name, n);
+    buf[n] = '\0';
+    return n + 1 + prov_key_time(buf + n + 1, time_us, seq);
+}
+
+static int open_dbis(prov_env *e, ag_error *err)
+{
+    static const char *const names[] = {"records", "by_time", "by_agent", "by_host", "by_reqid",
+                                        "meta"};
+    MDB_dbi *slots[] = {&e->records, &e->by_time, &e->by_agent, &e->by_host, &e->by_reqid,
+                        &e->meta};
+    MDB_txn *t;
+    if (prov_txn_begin(e, e->readonly ? MDB_RDONLY : 0, &t, err) != AG_OK)
+        return AG_ERR;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        int rc = mdb_dbi_open(t, names[i], e->readonly ? 0 : MDB_CREATE, slots[i]);
+        if (rc != 0) {
+            mdb_txn_abort(t);
+            if (rc == MDB_NOTFOUND)
+                return ag_errorf(err, "%s: not a provenance store (database '%s' is missing)",
+                                 e->dir, names[i]);
+            return ag_errorf(err, "%s: cannot open database '%s': %s", e->dir, names[i],
+                             mdb_strerror(rc));
+        }
+    }
+    MDB_val k = {6, "format"}, v;
+    int rc = mdb_get(t, e->meta, &k, &v);
+    if (rc == 0 && (v.mv_size != 1 || *(const uint8_t *)v.mv_data != PROV_FORMAT_VERSION)) {
+        mdb_txn_abort(t);
+        return ag_errorf(err, "%s: store format %u is not supported (this build reads %u)",
+                         e->dir, v.mv_size ? *(const uint8_t *)v.mv_data : 0u,
+                         PROV_FORMAT_VERSION);
+    }
+    if (rc == MDB_NOTFOUND && !e->readonly) {
+        uint8_t ver = PROV_FORMAT_VERSION;
+        v = (MDB_val){1, &ver};
+        rc = mdb_put(t, e->meta, &k, &v, 0);
+    } else if (rc == MDB_NOTFOUND) {
+        rc = 0;
+    }
+    if (rc == 0)
+        rc = mdb_txn_commit(t);
+    else
+        mdb_txn_abort(t);
+    if (rc != 0)
+        return ag_errorf(err, "%s: cannot initialise the store: %s", e->dir, mdb_strerror(rc));
+    return AG_OK;
+}
+
+int prov_env_open(prov_env *e, const char *data_dir, int readonly, size_t map_size, ag_error *err)
+{
+    memset(e, 0, sizeof *e);
+    e->readonly = readonly;
+    if (snprintf(e->dir, sizeof e->dir, "%s/provenance", data_dir) >= (int)sizeof e->dir)
+        return ag_errorf(err, "%s: data directory path too long", data_dir);
+    char data_file[sizeof e->dir + 16];
+    snprintf(data_file, sizeof data_file, "%s/data.mdb", e->dir);
+    struct stat st;
+    if (readonly && stat(data_file, &st) != 0)
+        return ag_errorf(err, "no provenance store at %s (run agentgate run --data-dir %s first)",
+                         e->dir, data_dir);
+    if (!readonly && ag_mkdir_p(e->dir, 0700, err) != AG_OK)
+        return ag_error_prefix(err, "provenance store");
+    int rc = mdb_env_create(&e->env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(e->env, PROV_MAX_DBS);
+    if (rc == 0 && !readonly && map_size)
+        rc = mdb_env_set_mapsize(e->env, map_size);
+    if (rc == 0)
+        rc = mdb_env_open(e->env, e->dir, readonly ? MDB_RDONLY : 0, 0600);
+    if (rc != 0) {
+        if (e->env)
+            mdb_env_close(e->env);
+        e->env = NULL;
+        if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH || rc == MDB_CORRUPTED)
+            return ag_errorf(err, "%s: corrupt or not an LMDB store: %s", e->dir,
+                             mdb_strerror(rc));
+        return ag_errorf(err, "%s: cannot open provenance store: %s", e->dir, mdb_strerror(rc));
+    }
+    MDB_envinfo info;
+    mdb_env_info(e->env, &info);
+    e->map_size = info.me_mapsize;
+    e->map_max = e->map_size > ((size_t)64 << 30) ? e->map_size : ((size_t)64 << 30);
+    if (open_dbis(e, err) != AG_OK) {
+        prov_env_close(e);
+        return AG_ERR;
+    }
+    return AG_OK;
+}
+
+void prov_env_close(prov_env *e)
+{
+    if (e->env)
+        mdb_env_close(e->env);
+    e->env = NULL;
+}
+
+int prov_txn_begin(prov_env *e, unsigned flags, MDB_txn **out, ag_error *err)
+{
+    int rc = mdb_txn_begin(e->env, NULL, flags, out);
+    if (rc == MDB_MAP_RESIZED) {
+        /* another process grew the map: adopt its size and try again */
+        rc = mdb_env_set_mapsize(e->env, 0);
+        if (rc == 0)
+            rc = mdb_txn_begin(e->env, NULL, flags, out);
+        if (rc == 0) {
+            MDB_envinfo info;
+            mdb_env_info(e->env, &info);
+            e->map_size = info.me_mapsize;
+        }
+    }
+    if (rc != 0)
+        return ag_errorf(err, "%s: cannot begin transaction: %s", e->dir, mdb_strerror(rc));
+    return AG_OK;
+}
+
+int prov_env_grow(prov_env *e, ag_error *err)
+{
+    if (e->map_size >= e->map_max)
+        return ag_errorf(err, "%s: map is full at %zu bytes and may not grow past map_max", e->dir,
+                         e->map_size);
+    size_t next = e->map_size * 2;
+    if (next > e->map_max)
+        next = e->map_max;
+    int rc = mdb_env_set_mapsize(e->env, next);
+    if (rc != 0)
+        return ag_errorf(err, "%s: cannot grow the map to %zu bytes: %s", e->dir, next,
+                         mdb_strerror(rc));
+    e->map_size = next;
+    return AG_OK;
+}
+
+int prov_meta_get_point(prov_env *e, MDB_txn *t, const char *key, prov_chain_point *out)
+{
+    MDB_val k = {strlen(key), (void *)key}, v;
+    memset(out, 0, sizeof *out);
+    int rc = mdb_get(t, e->meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return AG_OK;
+    if (rc != 0 || v.mv_size != 8 + PROV_HASH_LEN)
+        return AG_ERR;
+    out->seq = prov_be64_get(v.mv_data);
+    memcpy(out->hash, (const uint8_t *)v.mv_data + 8, PROV_HASH_LEN);
+    return AG_OK;
+}
+
+int prov_meta_put_point(prov_env *e, MDB_txn *t, const char *key, const prov_chain_point *p)
+{
+    uint8_t buf[8 + PROV_HASH_LEN];
+    prov_be64_put(buf, p->seq);
+    memcpy(buf + 8, p->hash, PROV_HASH_LEN);
+    MDB_val k = {strlen(key), (void *)key}, v = {sizeof buf, buf};
+    return mdb_put(t, e->meta, &k, &v, 0);
+}
+
+/* Returns an LMDB status (MDB_MAP_FULL makes the caller grow the map and retry the batch). */
+int prov_store_put(prov_env *e, MDB_txn *t, uint64_t seq, const uint8_t *value, size_t len,
+                   const prov_record *r, int append)
+{
+    uint8_t kb[PROV_INDEX_NAME_MAX + 17], seqb[8];
+    prov_be64_put(seqb, seq);
+    MDB_val k = {8, seqb}, v = {len, (void *)value}, empty = {0, NULL};
+    int rc = mdb_put(t, e->records, &k, &v, append ? MDB_APPEND : 0);
+    if (rc != 0)
+        return rc;
+    k = (MDB_val){prov_key_time(kb, r->start_us, seq), kb};
+    if ((rc = mdb_put(t, e->by_time, &k, &empty, 0)) != 0)
+        return rc;
+    if (r->agent) {
+        k = (MDB_val){prov_key_named(kb, r->agent, r->start_us, seq), kb};
+        if ((rc = mdb_put(t, e->by_agent, &k, &empty, 0)) != 0)
+            return rc;
+    }
+    if (r->host) {
+        k = (MDB_val){prov_key_named(kb, r->host, r->start_us, seq), kb};
+        if ((rc = mdb_put(t, e->by_host, &k, &empty, 0)) != 0)
+            return rc;
+    }
+    if (r->request_id[0]) {
+        k = (MDB_val){strnlen(r->request_id, sizeof r->request_id), (void *)r->request_id};
+        v = (MDB_val){8, seqb};
+        if ((rc = mdb_put(t, e->by_reqid, &k, &v, 0)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int del_ok(int rc) { return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc; }
+
+int prov_store_del_indexes(prov_env *e, MDB_txn *t, uint64_t seq, const prov_record *r)
+{
+    uint8_t kb[PROV_INDEX_NAME_MAX + 17];
+    MDB_val k = {prov_key_time(kb, r->start_us, seq), kb};
+    int rc = del_ok(mdb_del(t, e->by_time, &k, NULL));
+    if (rc == 0 && r->agent) {
+        k = (MDB_val){prov_key_named(kb, r->agent, r->start_us, seq), kb};
+        rc = del_ok(mdb_del(t, e->by_agent, &k, NULL));
+    }
+    if (rc == 0 && r->host) {
+        k = (MDB_val){prov_key_named(kb, r->host, r->start_us, seq), kb};
+        rc = del_ok(mdb_del(t, e->by_host, &k, NULL));
+    }
+    if (rc == 0 && r->request_id[0]) {
+        k = (MDB_val){strnlen(r->request_id, sizeof r->request_id), (void *)r->request_id};
+        MDB_val v;
+        /* only when it still points at this record (a reused id points at the newer one) */
+        if (mdb_get(t, e->by_reqid, &k, &v) == 0 && v.mv_size == 8 &&
+            prov_be64_get(v.mv_data) == seq)
+            rc = del_ok(mdb_del(t, e->by_reqid, &k, NULL));
+    }
+    return rc;
+}
