@@ -352,12 +352,14 @@ static void parse_rule_mapping(loader *L, yaml_node_t *n, const char *field, rul
     size_t errors_before = L->errors;
     for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
         yaml_node_t *k = get_node(L, pr->key, field, node_line(n));
-        yaml_node_t *v = get_node(L, pr->value, field, node_line(n));
-        if (!k || !v)
+        if (!k)
             continue;
         char sub[220];
         const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
         snprintf(sub, sizeof sub, "%s.%s", field, key);
+        yaml_node_t *v = get_node(L, pr->value, sub, node_line(k));
+        if (!v)
+            continue;
         const char *why = NULL;
         if (!strcmp(key, "host") || !strcmp(key, "cidr")) {
             if (have_target) {
@@ -546,12 +548,12 @@ static void parse_agent(loader *L, yaml_node_t *n, const char *field)
             const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
             if ((pass == 0) != !strcmp(key, "name"))
                 continue;
-            k = get_node(L, pairs[i].key, field, node_line(n));
-            v = get_node(L, pairs[i].value, field, node_line(n));
-            if (!k || !v)
-                continue;
             char sub[200];
             snprintf(sub, sizeof sub, "%s.%s", field, key);
+            k = get_node(L, pairs[i].key, field, node_line(k));
+            v = k ? get_node(L, pairs[i].value, sub, node_line(k)) : NULL;
+            if (!k || !v)
+                continue;
             if (!strcmp(key, "name")) {
                 if (!expect_scalar(L, v, sub, "a string"))
                     snprintf(a->name, sizeof a->name, "?");
@@ -661,10 +663,12 @@ static void parse_root(loader *L, yaml_node_t *root)
     for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top;
          pr++) {
         yaml_node_t *k = get_node(L, pr->key, "", node_line(root));
-        yaml_node_t *v = get_node(L, pr->value, "", node_line(root));
-        if (!k || !v)
+        if (!k)
             continue;
         const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        yaml_node_t *v = get_node(L, pr->value, key, node_line(k));
+        if (!v)
+            continue;
         if (!strcmp(key, "version")) {
             have_version = 1;
             if (v->type != YAML_SCALAR_NODE || strcmp(scalar(v), "1") != 0)
@@ -833,7 +837,8 @@ static void load_dir(policy *p, const char *dir, policy_report_fn report, void *
     if (count == 0)
         report_plain(report, ctx, errors, "%s: no *.yaml or *.yml policy files in the directory",
                      dir);
-    qsort(names, count, sizeof *names, compare_names);
+    if (count > 1)
+        qsort(names, count, sizeof *names, compare_names);
     for (size_t i = 0; i < count; i++) {
         char path[4096];
         size_t dl = strlen(dir);
