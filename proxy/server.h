@@ -1,0 +1,122 @@
+/* proxy/server: the types shared by the proxy's internals — the server (configuration, policy
+ * snapshot, workers), a worker (one thread, one event_base, its own listener sockets), and a
+ * client connection with its explicit state machine. Private to the proxy module. */
+#ifndef AG_PROXY_SERVER_H
+#define AG_PROXY_SERVER_H
+
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "allowlists/policy.h"
+#include "proxy/config.h"
+#include "proxy/http.h"
+
+typedef struct proxy_server proxy_server;
+typedef struct proxy_worker proxy_worker;
+typedef struct proxy_conn proxy_conn;
+
+struct proxy_worker {
+    proxy_server *srv;
+    int index;
+    pthread_t thread;
+    struct event_base *base;
+    struct evdns_base *dns;
+    struct evconnlistener *listeners[PROXY_MAX_LISTENERS];
+    int listener_fds[PROXY_MAX_LISTENERS];
+    struct event *stop_ev;  /* activated by the main thread on SIGTERM/SIGINT */
+    int draining;
+    size_t nconns;
+    proxy_conn *conns;      /* every live connection, for draining */
+    uint64_t next_id;
+};
+
+struct proxy_server {
+    proxy_config cfg;
+    proxy_worker *workers;
+    int nworkers;
+    pthread_mutex_t policy_lock;
+    policy *policy;          /* current snapshot; take a reference with proxy_policy_get() */
+    atomic_size_t nconns;
+    uint64_t start_us;
+};
+
+/* A reference to the current policy snapshot (release with policy_unref). */
+policy *proxy_policy_get(proxy_server *srv);
+
+typedef enum {
+    CONN_HEAD,     /* reading a request head (first request or keep-alive) */
+    CONN_DIAL,     /* resolving and connecting upstream */
+    CONN_EXCHANGE, /* request body and/or response in flight */
+    CONN_TUNNEL,   /* CONNECT: bytes spliced both ways */
+    CONN_CLOSING   /* final bytes being flushed to the client, then close */
+} conn_state;
+
+struct proxy_conn {
+    proxy_worker *w;
+    conn_state state;
+    struct bufferevent *client, *upstream;
+    const proxy_listener_cfg *listener;
+    char client_addr[64];
+    struct event *timer;     /* header/idle, connect or tunnel-idle timeout, by state */
+    struct event *resume_ev; /* deferred work: next pipelined request, DNS results */
+    int heads_seen;          /* requests started on this connection */
+    int head_bytes_seen;     /* the current head has started arriving */
+    int client_eof;          /* the client half-closed; finish what it sent, then close */
+
+    /* the exchange in progress */
+    policy *pol;
+    http_stream req, resp;
+    http_target target;
+    char agent[128];
+    char id[40];
+    policy_decision decision;
+    int decided;
+    uint64_t start_us, start_mono;
+    uint64_t bytes_in, bytes_out;
+    int status;
+    int client_keep_alive, close_after;
+    int req_done, resp_done, resp_started;
+    http_body_kind req_kind, resp_out_kind;
+    char reason[256];        /* refusal or failure reason, for the log */
+
+    /* upstream */
+    char up_key[300];        /* host:port + agent of the kept-alive upstream connection */
+    policy *up_policy;       /* snapshot the upstream was guard-checked under */
+    char up_addr[64];        /* address actually connected to */
+    struct evdns_getaddrinfo_request *dns_req;
+    struct evutil_addrinfo *addrs, *next_addr;
+    int dns_err;
+    int dns_done;
+    char dial_error[200];
+    int dial_timed_out;
+    uint64_t tunnel_activity_us;
+
+    proxy_conn *prev, *next;
+};
+
+/* conn.c */
+void conn_accept(proxy_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen,
+                 const proxy_listener_cfg *listener);
+void conn_close(proxy_conn *c);
+/* Sends a refusal (400/403/407/502/503/504...) with the reason headers, then ends the exchange. */
+void conn_refuse(proxy_conn *c, int status, const char *reason, int close_after);
+/* dial.c reports back: the upstream bufferevent is connected (c->upstream set). */
+void conn_upstream_ready(proxy_conn *c);
+/* Worker drain: close idle connections. */
+void worker_drain_conns(proxy_worker *w);
+
+/* dial.c */
+void dial_start(proxy_conn *c);
+void dial_cancel(proxy_conn *c);
+void dial_on_timer(proxy_conn *c);
+void dial_on_resume(proxy_conn *c);
+
+/* server.c */
+int proxy_server_run(proxy_config *cfg, ag_error *err);
+
+#endif
