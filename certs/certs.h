@@ -24,6 +24,29 @@ void certs_ca_free(certs_ca *ca);
 /* base64(SHA-256(SubjectPublicKeyInfo)) for --ignore-certificate-errors-spki-list. */
 int certs_ca_spki(const certs_ca *ca, char *out, size_t outsz, ag_error *err);
 
+/* The CA certificate (borrowed: valid while ca lives). */
+X509 *certs_ca_get0_cert(const certs_ca *ca);
+
+/* Host names as they appear in CONNECT, normalised for the cache key and the SAN:
+ * lower-case, one trailing dot removed, IPv6 brackets removed and IP literals printed
+ * canonically. Rejects an empty or over-long name, empty labels, and any character that
+ * cannot appear in a host name. */
+#define CERTS_HOST_MAX 254
+typedef enum { CERTS_HOST_DNS, CERTS_HOST_IPV4, CERTS_HOST_IPV6 } certs_host_kind;
+int certs_host_normalize(const char *host, char *out, size_t outsz, certs_host_kind *kind,
+                         ag_error *err);
+
+/* Mints a leaf for host signed by ca: SAN DNS or IP, CN = host (first 64 bytes), validity
+ * from a day back to min(now + 30 days, CA expiry - 1 day), digitalSignature, serverAuth,
+ * SKI/AKI, random serial. With key NULL a fresh P-256 key is generated (the default used by
+ * the cache); a caller-supplied key is used as is. On success *cert_out and *key_out are
+ * new references. */
+int certs_leaf_mint(const certs_ca *ca, const char *host, EVP_PKEY *key, X509 **cert_out,
+                    EVP_PKEY **key_out, ag_error *err);
+/* Server SSL_CTX serving cert + the CA as chain, TLS >= 1.2, and an ALPN callback that picks
+ * http/1.1 only when the client offered it (otherwise no ALPN). New reference. */
+SSL_CTX *certs_leaf_server_ctx(const certs_ca *ca, X509 *cert, EVP_PKEY *key, ag_error *err);
+
 /* Leaf cache: capacity entries (LRU). Thread-safe; concurrent misses for one host mint once. */
 leaf_cache *leaf_cache_new(certs_ca *ca, size_t capacity, ag_error *err);
 void leaf_cache_free(leaf_cache *c);
