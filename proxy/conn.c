@@ -461,11 +461,13 @@ static void pump_request_body(proxy_conn *c)
             bufferevent_disable(c->client, EV_READ);
             return;
         }
-        struct evbuffer_iovec v;
-        if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
-            break;
+        /* Up to 64 KiB at a time, so a re-chunked body goes out in large chunks. */
+        size_t n = evbuffer_get_length(in);
+        if (n > 65536)
+            n = 65536;
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)n);
         size_t consumed = 0;
-        int rc = http_stream_feed_body(&c->req, v.iov_base, v.iov_len, &consumed, reason, sizeof reason);
+        int rc = http_stream_feed_body(&c->req, p, n, &consumed, reason, sizeof reason);
         evbuffer_drain(in, consumed);
         c->bytes_in += consumed;
         if (rc < 0) {

@@ -139,6 +139,7 @@ static void dns_cb(int result, struct evutil_addrinfo *res, void *arg)
     }
     proxy_conn *c = arg;
     c->dns_req = NULL;
+    evtimer_del(c->timer);
     c->dns_err = result;
     c->addrs = c->next_addr = res;
     c->dns_done = 1;
@@ -165,8 +166,20 @@ void dial_start(proxy_conn *c)
     bufferevent_disable(c->client, EV_READ);
     struct evdns_getaddrinfo_request *r =
         evdns_getaddrinfo(c->w->dns, c->target.host, port, &hints, dns_cb, c);
-    if (!c->dns_done)
-        c->dns_req = r;
+    if (c->dns_done)
+        return; /* answered from the hosts file or an IP literal */
+    if (evdns_base_count_nameservers(c->w->dns) == 0) {
+        /* No nameserver would ever answer: the hosts file was the only source. */
+        if (r)
+            evdns_getaddrinfo_cancel(r);
+        c->dns_err = EVUTIL_EAI_NONAME;
+        c->dns_done = 1;
+        event_active(c->resume_ev, EV_TIMEOUT, 1);
+        return;
+    }
+    c->dns_req = r;
+    struct timeval tv = {(time_t)c->w->srv->cfg.timeout_connect, 0};
+    evtimer_add(c->timer, &tv);
 }
 
 void dial_on_resume(proxy_conn *c)
@@ -187,6 +200,15 @@ void dial_on_resume(proxy_conn *c)
 
 void dial_on_timer(proxy_conn *c)
 {
+    if (c->dns_req) {
+        char reason[256];
+        evdns_getaddrinfo_cancel(c->dns_req);
+        c->dns_req = NULL;
+        snprintf(reason, sizeof reason, "DNS lookup of %s timed out after %us", c->target.host,
+                 c->w->srv->cfg.timeout_connect);
+        conn_refuse(c, 504, reason, 1);
+        return;
+    }
     if (!c->upstream)
         return;
     c->dial_timed_out = 1;
