@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
@@ -32,6 +33,7 @@ static void tunnel_write_cb(struct bufferevent *bev, void *arg);
 static void tunnel_event_cb(struct bufferevent *bev, short what, void *arg);
 static void process_head(proxy_conn *c);
 static void enter_head_state(proxy_conn *c);
+static void linger_or_close(proxy_conn *c);
 
 /* ------------------------------------------------------------------ small helpers */
 
@@ -193,6 +195,23 @@ void conn_close(proxy_conn *c)
 
 /* ------------------------------------------------------------------ timers and deferred work */
 
+/* After the last response is flushed: half-close and discard what the client still sends for
+ * a moment, so that unread request bytes do not turn the close into a reset that destroys the
+ * response before the client reads it. */
+static void linger_or_close(proxy_conn *c)
+{
+    if (c->lingering || c->client_eof) {
+        conn_close(c);
+        return;
+    }
+    c->lingering = 1;
+    shutdown(bufferevent_getfd(c->client), SHUT_WR);
+    evbuffer_drain(bufferevent_get_input(c->client), evbuffer_get_length(bufferevent_get_input(c->client)));
+    bufferevent_set_timeouts(c->client, NULL, NULL);
+    bufferevent_enable(c->client, EV_READ);
+    arm_timer(c, 2);
+}
+
 static void timer_cb(evutil_socket_t fd, short what, void *arg)
 {
     proxy_conn *c = arg;
@@ -240,7 +259,7 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
         return;
     case CONN_CLOSING:
         if (evbuffer_get_length(bufferevent_get_output(c->client)) == 0)
-            conn_close(c);
+            linger_or_close(c);
         return;
     case CONN_EXCHANGE:
     case CONN_TUNNEL:
@@ -833,9 +852,19 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
         else
             bufferevent_disable(bev, EV_READ);
         return;
+    case CONN_CLOSING:
+        if (c->lingering) {
+            struct evbuffer *in = bufferevent_get_input(bev);
+            c->linger_bytes += evbuffer_get_length(in);
+            evbuffer_drain(in, evbuffer_get_length(in));
+            if (c->linger_bytes > (1u << 20))
+                conn_close(c);
+            return;
+        }
+        bufferevent_disable(bev, EV_READ);
+        return;
     case CONN_DIAL:
     case CONN_TUNNEL:
-    case CONN_CLOSING:
         bufferevent_disable(bev, EV_READ);
         return;
     }
@@ -847,8 +876,8 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
     size_t pending = evbuffer_get_length(bufferevent_get_output(bev));
     switch (c->state) {
     case CONN_CLOSING:
-        if (pending == 0)
-            conn_close(c);
+        if (pending == 0 && !c->lingering)
+            linger_or_close(c);
         return;
     case CONN_EXCHANGE:
         if (c->upstream && !c->resp_done && pending <= CONN_OUT_LOW) {

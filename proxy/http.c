@@ -326,11 +326,19 @@ static http_scan_status scan_head(http_stream *s, const char *data, size_t len, 
     return HTTP_SCAN_MORE;
 }
 
+static const char *errno_text(const http_stream *s, enum http_errno e)
+{
+    /* http_parser reports an overflowing chunk size as a Content-Length error. */
+    if (s->body_kind == HTTP_BODY_CHUNKED && e == HPE_INVALID_CONTENT_LENGTH)
+        return "chunk size too large";
+    return http_errno_description(e);
+}
+
 static void parser_error(const http_stream *s, char *reason, size_t reasonsz)
 {
     enum http_errno e = HTTP_PARSER_ERRNO(&s->parser);
     snprintf(reason, reasonsz, "malformed %s: %s", s->type == HTTP_REQUEST ? "request" : "response",
-             http_errno_description(e));
+             errno_text(s, e));
 }
 
 http_scan_status http_stream_feed_head(http_stream *s, const char *data, size_t len,
@@ -409,7 +417,7 @@ int http_stream_precheck_body(const http_stream *s, const char *data, size_t len
     http_parser_execute(&copy, &settings, data, len);
     enum http_errno e = HTTP_PARSER_ERRNO(&copy);
     if (e != HPE_OK && e != HPE_PAUSED) {
-        snprintf(reason, reasonsz, "malformed request body: %s", http_errno_description(e));
+        snprintf(reason, reasonsz, "malformed request body: %s", errno_text(s, e));
         return -1;
     }
     return 0;

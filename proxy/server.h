@@ -67,6 +67,8 @@ struct proxy_conn {
     int heads_seen;          /* requests started on this connection */
     int head_bytes_seen;     /* the current head has started arriving */
     int client_eof;          /* the client half-closed; finish what it sent, then close */
+    int lingering;           /* CLOSING: write side shut, discarding input until EOF */
+    size_t linger_bytes;
 
     /* the exchange in progress */
     policy *pol;
