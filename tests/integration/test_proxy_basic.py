@@ -340,4 +340,37 @@ def sigterm_lets_inflight_exchange_finish(t):
     check(not agtest.wait_port("127.0.0.1", proxy.port, timeout=0.5), "still accepting")
 
 
+@test
+def slow_request_head_gets_408(t):
+    origin = t.origin({"/": (200, {}, b"x")})
+    proxy = t.proxy(policy=policy_for(origin.port), hosts=HOSTS,
+                    config_extra="timeouts: { header: 1 }\n")
+    start = time.monotonic()
+    resp = agtest.raw_request(proxy.port, b"GET http://docs.test:%d/ HTTP/1.1\r\nHost: do" % origin.port,
+                              timeout=5)
+    check(resp.startswith(b"HTTP/1.1 408"), resp)
+    check(time.monotonic() - start < 4, "took too long")
+    # an idle connection without any byte is closed silently
+    check(agtest.raw_request(proxy.port, b"", timeout=5) == b"")
+
+
+@test
+def connections_beyond_the_limit_get_503(t):
+    origin = t.origin({"/": (200, {}, b"x")})
+    proxy = t.proxy(policy=policy_for(origin.port), hosts=HOSTS,
+                    config_extra="limits: { max_connections: 2 }\n")
+    held = [socket.create_connection(("127.0.0.1", proxy.port)) for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        resp = agtest.raw_request(proxy.port, b"", timeout=3)
+        check(resp.startswith(b"HTTP/1.1 503"), resp)
+        check(b"too many connections" in resp, resp)
+    finally:
+        for s in held:
+            s.close()
+    time.sleep(0.3)
+    r = t.curl("-x", proxy.url, *auth(), "http://docs.test:%d/" % origin.port)
+    check(r.status == 200, "not accepting after connections closed", r)
+
+
 agtest.main()
