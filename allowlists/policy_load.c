@@ -297,6 +297,11 @@ static int add_rule(loader *L, ruleset *rs, const target *t, const uint16_t *por
     format_target(t, what, sizeof what);
     snprintf(r->label, sizeof r->label, "%s%s%s[%zu] %s (%s:%zu)", owner, *owner ? "." : "",
              list_name(kind), index, what, L->base, line);
+    /* Labels travel in response headers and log lines: keep them printable ASCII even when a
+     * file name is not. */
+    for (char *c = r->label; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
     L->p->nrules++;
     return AG_OK;
 }
