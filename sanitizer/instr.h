@@ -32,8 +32,11 @@ int instr_feed(instr_matcher *m, const char *text, size_t len);
 uint64_t instr_stable(const instr_matcher *m);
 /* Pops the next decided cut in offset order; returns 1 when one was written, 0 when none. */
 int instr_next_cut(instr_matcher *m, instr_cut *out);
-/* Ends the run (block boundary or end of document): everything becomes stable. */
+/* Ends the run (block boundary or end of document): everything becomes stable. Pop the run's
+ * cuts before feeding the next run: offsets of the next run start again at 0. */
 void instr_end_run(instr_matcher *m);
+/* Original bytes of the current run not yet stable (held back for a possible match). */
+size_t instr_holdback_bytes(const instr_matcher *m);
 
 /* Invisible characters: copies in to out (out has room for len bytes) without Unicode tag
  * characters, zero-width characters, bidi controls and other default-ignorable code points.

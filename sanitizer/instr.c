@@ -1,0 +1,295 @@
+/* sanitizer (private): the instruction-like span matcher. The filter feeds the visible text of
+ * a run; the text is normalised (normalize.c) into a window that PCRE2 searches with
+ * PCRE2_PARTIAL_HARD, so the matcher knows exactly how much of the run could still begin a
+ * match and holds back only that. A match is mapped back through the normaliser's offsets to a
+ * cut on the original bytes.
+ *
+ * Bounds: a possible match is held back for at most max_holdback original bytes. When the
+ * bound is reached the matcher gives up on that start position and releases the text: an
+ * instruction longer than max_holdback (or one whose rule needs to see further ahead than that)
+ * is not cut from that position. For the same reason a complete match longer than max_holdback
+ * is never reported, so the cuts do not depend on how the run was split into pieces. */
+#include "sanitizer/instr.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sanitizer/instr_rules.h"
+#include "sanitizer/normalize.h"
+#include "sanitizer/unicode_text.h"
+
+#define SLICE_BYTES 4096        /* text normalised and searched per step */
+#define DEFAULT_HOLDBACK 4096
+#define EXCERPT_CHARS 200
+
+struct instr_matcher {
+    const sanitizer_rules *rules;
+    pcre2_match_data *md;
+    pcre2_match_context *mctx;
+    pcre2_jit_stack *jit_stack;
+    size_t max_holdback;
+    size_t context_bytes; /* normalised bytes kept before the search start (lookbehind, \b) */
+
+    /* the current run */
+    norm_state ns;
+    norm_buf nb;
+    size_t scan;          /* nb index where the next search starts */
+    int has_partial;      /* a possible match starts at nb index `partial` */
+    size_t partial;
+    uint64_t run_len;     /* original bytes fed so far */
+    uint64_t stable;
+    int run_ended;
+    int error_logged;
+
+    /* original bytes from obase to run_len, for excerpts */
+    char *orig;
+    size_t olen, ocap;
+    uint64_t obase;
+
+    /* decided cuts, in order */
+    instr_cut *cuts;
+    size_t head, count, cap;
+};
+
+instr_matcher *instr_matcher_new(const sanitizer_rules *rules, size_t max_holdback)
+{
+    instr_matcher *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->rules = rules ? rules : sanitizer_rules_default();
+    m->max_holdback = max_holdback ? max_holdback : DEFAULT_HOLDBACK;
+    m->context_bytes = 64;
+    if (m->rules && m->rules->combined) {
+        m->context_bytes += (size_t)m->rules->max_lookbehind * 4;
+        m->md = pcre2_match_data_create_from_pattern(m->rules->combined, NULL);
+        m->mctx = pcre2_match_context_create(NULL);
+        m->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
+        if (!m->md || !m->mctx || !m->jit_stack) {
+            instr_matcher_free(m);
+            return NULL;
+        }
+        pcre2_jit_stack_assign(m->mctx, NULL, m->jit_stack);
+        pcre2_set_match_limit(m->mctx, 10u * 1000 * 1000);
+    }
+    return m;
+}
+
+void instr_matcher_free(instr_matcher *m)
+{
+    if (!m) return;
+    pcre2_match_data_free(m->md);
+    pcre2_match_context_free(m->mctx);
+    pcre2_jit_stack_free(m->jit_stack);
+    norm_buf_free(&m->nb);
+    free(m->orig);
+    free(m->cuts);
+    free(m);
+}
+
+static void reset_run(instr_matcher *m)
+{
+    memset(&m->ns, 0, sizeof m->ns);
+    m->nb.len = 0;
+    m->scan = 0;
+    m->has_partial = 0;
+    m->partial = 0;
+    m->run_len = 0;
+    m->stable = 0;
+    m->run_ended = 0;
+    m->olen = 0;
+    m->obase = 0;
+}
+
+static size_t next_char(const norm_buf *b, size_t i)
+{
+    i++;
+    while (i < b->len && ((unsigned char)b->text[i] & 0xC0) == 0x80) i++;
+    return i;
+}
+
+/* First EXCERPT_CHARS characters of the original text [os, oe), invisible characters and
+ * invalid bytes removed (the same text a reader would have seen). */
+static void make_excerpt(const instr_matcher *m, uint64_t os, uint64_t oe, char *out, size_t cap)
+{
+    const char *src = m->orig + (os - m->obase);
+    size_t len = (size_t)(oe - os);
+    char tmp[EXCERPT_CHARS * 4 * 4];
+    uint64_t dropped = 0;
+    if (len > sizeof tmp) len = sizeof tmp;
+    size_t n = invisible_strip(src, len, tmp, &dropped);
+    size_t o = 0, chars = 0;
+    for (size_t i = 0; i < n && chars < EXCERPT_CHARS;) {
+        uint32_t cp;
+        int k = utf8_decode((const unsigned char *)tmp + i, n - i, &cp);
+        if (k <= 0) break;
+        if (o + (size_t)k >= cap) break;
+        memcpy(out + o, tmp + i, (size_t)k);
+        o += (size_t)k;
+        i += (size_t)k;
+        chars++;
+    }
+    out[o] = '\0';
+}
+
+static int push_cut(instr_matcher *m, uint64_t os, uint64_t oe, const instr_rule *rule)
+{
+    if (m->head > 0 && m->head == m->count) m->head = m->count = 0;
+    if (m->count == m->cap) {
+        if (m->head > 0) {
+            memmove(m->cuts, m->cuts + m->head, (m->count - m->head) * sizeof *m->cuts);
+            m->count -= m->head;
+            m->head = 0;
+        } else {
+            size_t cap = m->cap ? m->cap * 2 : 8;
+            instr_cut *c = realloc(m->cuts, cap * sizeof *c);
+            if (!c) return -1;
+            m->cuts = c;
+            m->cap = cap;
+        }
+    }
+    instr_cut *c = &m->cuts[m->count++];
+    c->start = os;
+    c->end = oe;
+    snprintf(c->rule_id, sizeof c->rule_id, "%s", rule ? rule->id : "unknown");
+    make_excerpt(m, os, oe, c->excerpt, sizeof c->excerpt);
+    return 0;
+}
+
+/* Searches the window from m->scan. Non-final searches use partial matching: a possible match
+ * reaching the end of the text stops the search and is held back. */
+static void search(instr_matcher *m, int final)
+{
+    m->has_partial = 0;
+    if (!m->md) {
+        m->scan = m->nb.len;
+        return;
+    }
+    uint32_t opts = PCRE2_NO_UTF_CHECK | (final ? 0 : PCRE2_PARTIAL_HARD);
+    while (m->scan < m->nb.len) {
+        int rc = pcre2_match(m->rules->combined, (PCRE2_SPTR)m->nb.text, m->nb.len, m->scan, opts,
+                             m->md, m->mctx);
+        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+        if (rc >= 0) {
+            size_t s = ov[0], e = ov[1];
+            if (e <= s || s < m->scan) {
+                m->scan = next_char(&m->nb, m->scan);
+                continue;
+            }
+            uint64_t os = m->nb.src_start[s], oe = m->nb.src_end[e - 1];
+            if (oe - os > m->max_holdback) {
+                m->scan = next_char(&m->nb, s);
+                continue;
+            }
+            push_cut(m, os, oe, instr_rules_by_mark(m->rules, pcre2_get_mark(m->md)));
+            m->scan = e;
+            continue;
+        }
+        if (rc == PCRE2_ERROR_PARTIAL) {
+            size_t p = ov[0] > m->scan ? ov[0] : m->scan;
+            if (p >= m->nb.len) break;
+            if (m->run_len - m->nb.src_start[p] > m->max_holdback) {
+                m->scan = next_char(&m->nb, p); /* bound reached: release this start */
+                continue;
+            }
+            m->scan = p;
+            m->has_partial = 1;
+            m->partial = p;
+            return;
+        }
+        if (rc != PCRE2_ERROR_NOMATCH && !m->error_logged) {
+            m->error_logged = 1;
+            ag_log(AG_LOG_WARN, "instr_match_error", "code=%d", rc);
+        }
+        break;
+    }
+    m->scan = m->nb.len;
+}
+
+static void update_stable(instr_matcher *m)
+{
+    uint64_t s = m->has_partial ? m->nb.src_start[m->partial] : m->run_len - m->ns.npending;
+    if (s > m->stable) m->stable = s;
+}
+
+/* Drops normalised text no search will look at again and original text before `stable`. */
+static void compact(instr_matcher *m)
+{
+    size_t keep = m->has_partial ? m->partial : m->scan;
+    if (keep > m->context_bytes) {
+        size_t drop = keep - m->context_bytes;
+        while (drop < m->nb.len && ((unsigned char)m->nb.text[drop] & 0xC0) == 0x80) drop++;
+        norm_buf_drop(&m->nb, drop);
+        m->scan -= drop;
+        if (m->has_partial) m->partial -= drop;
+    }
+    size_t odrop = (size_t)(m->stable - m->obase);
+    if (odrop > 0) {
+        memmove(m->orig, m->orig + odrop, m->olen - odrop);
+        m->olen -= odrop;
+        m->obase = m->stable;
+    }
+}
+
+static int orig_append(instr_matcher *m, const char *text, size_t n)
+{
+    if (m->olen + n > m->ocap) {
+        size_t cap = m->ocap ? m->ocap : SLICE_BYTES;
+        while (cap < m->olen + n) cap *= 2;
+        char *o = realloc(m->orig, cap);
+        if (!o) return -1;
+        m->orig = o;
+        m->ocap = cap;
+    }
+    memcpy(m->orig + m->olen, text, n);
+    m->olen += n;
+    return 0;
+}
+
+int instr_feed(instr_matcher *m, const char *text, size_t len)
+{
+    if (m->run_ended) reset_run(m);
+    while (len > 0) {
+        size_t n = len < SLICE_BYTES ? len : SLICE_BYTES;
+        if (orig_append(m, text, n) != 0) return AG_ERR;
+        if (norm_feed(&m->ns, &m->nb, text, n, m->run_len) != 0) return AG_ERR;
+        m->run_len += n;
+        search(m, 0);
+        update_stable(m);
+        compact(m);
+        text += n;
+        len -= n;
+    }
+    return AG_OK;
+}
+
+uint64_t instr_stable(const instr_matcher *m)
+{
+    return m->stable;
+}
+
+int instr_next_cut(instr_matcher *m, instr_cut *out)
+{
+    if (m->head == m->count) return 0;
+    *out = m->cuts[m->head++];
+    if (m->head == m->count) m->head = m->count = 0;
+    return 1;
+}
+
+void instr_end_run(instr_matcher *m)
+{
+    if (m->run_ended) return;
+    norm_finish(&m->ns);
+    search(m, 1);
+    m->stable = m->run_len;
+    m->run_ended = 1;
+    m->nb.len = 0;
+    m->scan = 0;
+    m->has_partial = 0;
+    m->olen = 0;
+    m->obase = m->run_len;
+}
+
+size_t instr_holdback_bytes(const instr_matcher *m)
+{
+    return (size_t)(m->run_len - m->stable);
+}

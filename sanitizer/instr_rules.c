@@ -1,0 +1,321 @@
+/* sanitizer (private): loading and compiling instruction rules. The rule file format is
+ * described in sanitizer/rules/README.md: entries of "id:", "pattern:" and "description:"
+ * lines, separated by blank lines, with full-line '#' comments. Each pattern is compiled alone
+ * first (so an error names its file, line and rule), then all are compiled into one JIT-compiled
+ * alternation for matching. */
+#include "sanitizer/instr_rules.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sanitizer/instr.h"
+
+extern const char sanitizer_rules_embedded[];
+extern const size_t sanitizer_rules_embedded_len;
+
+#define RULE_FILE_MAX (1u << 20)
+#define BUILTIN_NAME "sanitizer/rules (built-in)"
+
+typedef struct entry {
+    int active;
+    int line;    /* the pattern's line once seen (compile errors point there), else the id's */
+    int id_line;
+    instr_rule rule;
+} entry;
+
+static char *dup_range(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
+static void rule_clear(instr_rule *r)
+{
+    free(r->pattern);
+    free(r->description);
+    free(r->file);
+    memset(r, 0, sizeof *r);
+}
+
+static int valid_id(const char *s, size_t n)
+{
+    if (n == 0 || n >= sizeof(((instr_rule *)0)->id)) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static int finish_entry(sanitizer_rules *r, entry *e, const char *file, ag_error *err)
+{
+    if (!e->active) return AG_OK;
+    e->active = 0;
+    if (!e->rule.pattern)
+        return ag_errorf(err, "%s:%d: rule '%s': missing 'pattern:'", file, e->line, e->rule.id);
+    if (!e->rule.description)
+        return ag_errorf(err, "%s:%d: rule '%s': missing 'description:'", file, e->line, e->rule.id);
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->rule[i].id, e->rule.id) == 0)
+            return ag_errorf(err, "%s:%d: rule '%s': duplicate id (first defined at %s:%d)", file,
+                             e->id_line, e->rule.id, r->rule[i].file, r->rule[i].line);
+    if (r->n == r->cap) {
+        size_t cap = r->cap ? r->cap * 2 : 64;
+        instr_rule *nr = realloc(r->rule, cap * sizeof *nr);
+        if (!nr) return ag_errorf(err, "%s:%d: out of memory", file, e->line);
+        r->rule = nr;
+        r->cap = cap;
+    }
+    e->rule.file = strdup(file);
+    e->rule.line = e->line;
+    if (!e->rule.file) return ag_errorf(err, "%s:%d: out of memory", file, e->line);
+    r->rule[r->n++] = e->rule;
+    memset(&e->rule, 0, sizeof e->rule);
+    return AG_OK;
+}
+
+static int parse_line(sanitizer_rules *r, entry *e, const char *file, int lineno, const char *s,
+                      size_t n, ag_error *err)
+{
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) n--;
+    size_t i = 0;
+    while (i < n && (s[i] == ' ' || s[i] == '\t')) i++;
+    if (i == n) return finish_entry(r, e, file, err);
+    if (s[i] == '#') return AG_OK;
+    const char *colon = memchr(s + i, ':', n - i);
+    if (!colon) return ag_errorf(err, "%s:%d: expected 'id:', 'pattern:' or 'description:'", file, lineno);
+    size_t klen = (size_t)(colon - (s + i));
+    const char *v = colon + 1;
+    size_t vlen = n - (size_t)(v - s);
+    while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+        v++;
+        vlen--;
+    }
+    if (klen == 2 && memcmp(s + i, "id", 2) == 0) {
+        if (finish_entry(r, e, file, err) != AG_OK) return AG_ERR;
+        if (!valid_id(v, vlen))
+            return ag_errorf(err, "%s:%d: rule id must be 1-63 characters of a-z 0-9 . - _", file, lineno);
+        memset(e, 0, sizeof *e);
+        memcpy(e->rule.id, v, vlen);
+        e->active = 1;
+        e->line = e->id_line = lineno;
+        return AG_OK;
+    }
+    int is_pattern = klen == 7 && memcmp(s + i, "pattern", 7) == 0;
+    int is_desc = klen == 11 && memcmp(s + i, "description", 11) == 0;
+    if (!is_pattern && !is_desc)
+        return ag_errorf(err, "%s:%d: unknown key '%.*s' (expected id, pattern, description)", file,
+                         lineno, (int)(klen > 40 ? 40 : klen), s + i);
+    if (!e->active)
+        return ag_errorf(err, "%s:%d: '%s' before the entry's 'id:'", file, lineno,
+                         is_pattern ? "pattern" : "description");
+    char **slot = is_pattern ? &e->rule.pattern : &e->rule.description;
+    if (*slot)
+        return ag_errorf(err, "%s:%d: rule '%s': '%s' given twice", file, lineno, e->rule.id,
+                         is_pattern ? "pattern" : "description");
+    if (vlen == 0)
+        return ag_errorf(err, "%s:%d: rule '%s': empty %s", file, lineno, e->rule.id,
+                         is_pattern ? "pattern" : "description");
+    *slot = dup_range(v, vlen);
+    if (!*slot) return ag_errorf(err, "%s:%d: out of memory", file, lineno);
+    if (is_pattern) e->line = lineno; /* compile errors point at the pattern line */
+    return AG_OK;
+}
+
+int instr_rules_parse(sanitizer_rules *r, const char *file, const char *text, size_t len,
+                      ag_error *err)
+{
+    entry e;
+    int lineno = 0;
+    size_t pos = 0;
+    memset(&e, 0, sizeof e);
+    while (pos < len) {
+        const char *nl = memchr(text + pos, '\n', len - pos);
+        size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+        lineno++;
+        if (parse_line(r, &e, file, lineno, text + pos, n, err) != AG_OK) {
+            rule_clear(&e.rule);
+            return AG_ERR;
+        }
+        pos += n + (nl ? 1 : 0);
+    }
+    int rc = finish_entry(r, &e, file, err);
+    rule_clear(&e.rule);
+    return rc;
+}
+
+/* "(?x" style inline options would turn '#' into a comment running past the rule's branch. */
+static int uses_extended_option(const char *p)
+{
+    for (const char *s = strstr(p, "(?"); s; s = strstr(s + 2, "(?")) {
+        for (const char *o = s + 2; *o && *o != ')' && *o != ':'; o++) {
+            if (*o == 'x') return 1;
+            if (!((*o >= 'a' && *o <= 'z') || (*o >= 'A' && *o <= 'Z') || *o == '-' || *o == '^'))
+                break;
+        }
+    }
+    return 0;
+}
+
+static int compile_one(const instr_rule *rule, ag_error *err)
+{
+    int errcode;
+    PCRE2_SIZE erroff;
+    uint32_t minlen = 0, backrefs = 0;
+    if (strstr(rule->pattern, "(*"))
+        return ag_errorf(err, "%s:%d: rule '%s': (*VERB) constructs are not allowed in rules",
+                         rule->file, rule->line, rule->id);
+    if (uses_extended_option(rule->pattern))
+        return ag_errorf(err, "%s:%d: rule '%s': the (?x) option is not allowed in rules",
+                         rule->file, rule->line, rule->id);
+    pcre2_code *code = pcre2_compile((PCRE2_SPTR)rule->pattern, PCRE2_ZERO_TERMINATED,
+                                     PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroff, NULL);
+    if (!code) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(errcode, msg, sizeof msg);
+        return ag_errorf(err, "%s:%d: rule '%s': %s at offset %zu", rule->file, rule->line,
+                         rule->id, (const char *)msg, (size_t)erroff);
+    }
+    pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &minlen);
+    pcre2_pattern_info(code, PCRE2_INFO_BACKREFMAX, &backrefs);
+    pcre2_code_free(code);
+    if (minlen == 0)
+        return ag_errorf(err, "%s:%d: rule '%s': the pattern can match the empty string",
+                         rule->file, rule->line, rule->id);
+    if (backrefs > 0)
+        return ag_errorf(err, "%s:%d: rule '%s': back references are not supported in rules",
+                         rule->file, rule->line, rule->id);
+    return AG_OK;
+}
+
+int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+{
+    size_t total = 8;
+    for (size_t i = 0; i < r->n; i++) {
+        if (compile_one(&r->rule[i], err) != AG_OK) return AG_ERR;
+        total += strlen(r->rule[i].pattern) + 32;
+    }
+    if (r->n == 0) return AG_OK;
+    char *all = malloc(total);
+    if (!all) return ag_errorf(err, "rules: out of memory");
+    size_t n = 0;
+    n += (size_t)snprintf(all + n, total - n, "(?:");
+    for (size_t i = 0; i < r->n; i++)
+        n += (size_t)snprintf(all + n, total - n, "%s(?:%s)(*MARK:%zu)", i ? "|" : "",
+                              r->rule[i].pattern, i);
+    snprintf(all + n, total - n, ")");
+    int errcode;
+    PCRE2_SIZE erroff;
+    r->combined = pcre2_compile((PCRE2_SPTR)all, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_CASELESS,
+                                &errcode, &erroff, NULL);
+    free(all);
+    if (!r->combined) {
+        PCRE2_UCHAR msg[256];
+        pcre2_get_error_message(errcode, msg, sizeof msg);
+        return ag_errorf(err, "rules: the rules do not compile together (%s); check for group "
+                              "names used in two rules", (const char *)msg);
+    }
+    int jrc = pcre2_jit_compile(r->combined, PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD);
+    if (jrc != 0) ag_log(AG_LOG_WARN, "rules_jit_unavailable", "code=%d", jrc);
+    pcre2_pattern_info(r->combined, PCRE2_INFO_MAXLOOKBEHIND, &r->max_lookbehind);
+    return AG_OK;
+}
+
+const instr_rule *instr_rules_by_mark(const sanitizer_rules *r, const unsigned char *mark)
+{
+    if (!r || !mark) return NULL;
+    char *end;
+    unsigned long i = strtoul((const char *)mark, &end, 10);
+    if (*end != '\0' || i >= r->n) return NULL;
+    return &r->rule[i];
+}
+
+size_t instr_rules_count(const sanitizer_rules *r)
+{
+    return r ? r->n : 0;
+}
+
+void sanitizer_rules_free(sanitizer_rules *r)
+{
+    if (!r) return;
+    for (size_t i = 0; i < r->n; i++) rule_clear(&r->rule[i]);
+    free(r->rule);
+    pcre2_code_free(r->combined);
+    free(r);
+}
+
+static int read_file(const char *path, char **out, size_t *len, ag_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return ag_errorf(err, "%s: cannot open: %s", path, strerror(errno));
+    char *buf = malloc(RULE_FILE_MAX + 1);
+    if (!buf) {
+        fclose(f);
+        return ag_errorf(err, "%s: out of memory", path);
+    }
+    size_t n = fread(buf, 1, RULE_FILE_MAX + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return ag_errorf(err, "%s: read error", path);
+    }
+    if (n > RULE_FILE_MAX) {
+        free(buf);
+        return ag_errorf(err, "%s: larger than %u bytes", path, RULE_FILE_MAX);
+    }
+    *out = buf;
+    *len = n;
+    return AG_OK;
+}
+
+int sanitizer_rules_load(const char *const *paths, size_t npaths, sanitizer_rules **out,
+                         ag_error *err)
+{
+    sanitizer_rules *r = calloc(1, sizeof *r);
+    *out = NULL;
+    if (!r) return ag_errorf(err, "rules: out of memory");
+    if (instr_rules_parse(r, BUILTIN_NAME, sanitizer_rules_embedded,
+                          sanitizer_rules_embedded_len, err) != AG_OK)
+        goto fail;
+    for (size_t i = 0; i < npaths; i++) {
+        char *text;
+        size_t len;
+        if (read_file(paths[i], &text, &len, err) != AG_OK) goto fail;
+        int rc = instr_rules_parse(r, paths[i], text, len, err);
+        free(text);
+        if (rc != AG_OK) goto fail;
+    }
+    if (instr_rules_compile(r, err) != AG_OK) goto fail;
+    *out = r;
+    return AG_OK;
+fail:
+    sanitizer_rules_free(r);
+    return AG_ERR;
+}
+
+static sanitizer_rules *default_rules;
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_rules_init(void)
+{
+    ag_error err;
+    char quoted[sizeof err.msg * 2];
+    if (sanitizer_rules_load(NULL, 0, &default_rules, &err) != AG_OK)
+        ag_log(AG_LOG_ERROR, "rules_builtin_invalid", "error=%s",
+               ag_log_quote(quoted, sizeof quoted, err.msg));
+}
+
+const sanitizer_rules *sanitizer_rules_default(void)
+{
+    pthread_once(&default_once, default_rules_init);
+    return default_rules;
+}

@@ -1,0 +1,41 @@
+/* sanitizer (private): the normalised view of visible text that instruction rules match on.
+ * Case-folded, compatibility-folded (NFKC_Casefold via utf8proc, marks stripped so accents do
+ * not matter), common Cyrillic/Greek homoglyphs and typographic quotes/dashes mapped to ASCII,
+ * whitespace runs collapsed to one space, invisible characters and invalid UTF-8 dropped.
+ * Every output byte records the original byte range of the character it came from, so a match
+ * on the normalised text maps back to a cut on the original. Streaming: state carries the
+ * whitespace run and an incomplete UTF-8 sequence across pieces. */
+#ifndef AG_SANITIZER_NORMALIZE_H
+#define AG_SANITIZER_NORMALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct norm_buf {
+    char *text;         /* normalised UTF-8 (not NUL-terminated) */
+    uint64_t *src_start; /* per byte: original offset where its source character starts */
+    uint64_t *src_end;   /* per byte: original offset just past its source character */
+    size_t len, cap;
+    int oom;             /* an allocation failed; the buffer is incomplete */
+} norm_buf;
+
+typedef struct norm_state {
+    int in_space;                /* the last emitted character was a collapsed space */
+    unsigned char pending[4];    /* incomplete UTF-8 sequence carried to the next piece */
+    size_t npending;
+} norm_state;
+
+/* Normalises text (original offsets start at base) onto out. Returns 0, or -1 on allocation
+ * failure. Bytes of an incomplete trailing sequence wait in st for the next call. */
+int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint64_t base);
+/* Ends the text: an incomplete sequence is invalid and dropped; the space state resets. */
+void norm_finish(norm_state *st);
+/* Drops the first n bytes of out (n on a character boundary). */
+void norm_buf_drop(norm_buf *b, size_t n);
+void norm_buf_free(norm_buf *b);
+
+/* Convenience for tests and tools: normalises a whole string into a NUL-terminated malloc'd
+ * buffer (caller frees). */
+char *normalize_text(const char *text, size_t len);
+
+#endif
