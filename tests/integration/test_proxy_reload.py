@@ -47,6 +47,12 @@ def get(proxy, url, conn=None):
     return r.status
 
 
+def write_atomically(t, name, text):
+    """Writes then renames, so a reload never reads a half-written file."""
+    tmp = t.write(name + ".tmp", text)
+    os.replace(tmp, t.path(name))
+
+
 def wait_log(proxy, text, count, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -86,7 +92,7 @@ def reload_under_load_fails_no_request(t):
     reloads = 0
     while len(done) < len(threads) and reloads < 20:
         extra = "      - host: extra.test\n" if reloads % 2 else ""
-        t.write("policy.yaml", policy_text(origin.port, extra))
+        write_atomically(t, "policy.yaml", policy_text(origin.port, extra))
         proxy.signal(signal.SIGHUP)
         reloads += 1
         time.sleep(0.05)
@@ -94,7 +100,9 @@ def reload_under_load_fails_no_request(t):
         th.join(60)
     check(not failures, "failed requests during reload", failures[:5])
     check(len(done) == 4, "load threads did not finish")
-    check(wait_log(proxy, "event=policy_reload status=ok", reloads), proxy.log()[-2000:])
+    # Signals sent in quick succession may coalesce into one reload; none may fail.
+    check(wait_log(proxy, "event=policy_reload status=ok", 2), proxy.log()[-2000:])
+    check("event=policy_reload status=error" not in proxy.log(), "a reload failed")
     check(proxy.log().count("event=exchange") >= 600, "exchanges logged")
 
 
