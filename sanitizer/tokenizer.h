@@ -1,0 +1,75 @@
+/* sanitizer (private): push-style HTML5 tokenizer. Follows the WHATWG tokenization states one
+ * by one and can suspend at any byte: only the token being built and a few bytes of lookahead
+ * are kept between feeds, so the tokens do not depend on how the input was split (text may be
+ * delivered in differently sized pieces; consumers treat adjacent character tokens as one).
+ * With tree_sim on, it also does the small part of tree construction that switches text states
+ * (title/textarea, style/xmp/iframe/noembed/noframes/noscript, script, plaintext) and tracks
+ * SVG/MathML foreign content (CDATA sections, self-closing tags, HTML breakout elements).
+ * Input is bytes (UTF-8 expected); invalid sequences pass through unchanged. */
+#ifndef AG_SANITIZER_TOKENIZER_H
+#define AG_SANITIZER_TOKENIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { TOK_CHARS, TOK_START_TAG, TOK_END_TAG, TOK_COMMENT, TOK_DOCTYPE } tok_type;
+
+/* Namespace of the element a tag opens or closes (tree_sim only; HTML otherwise). */
+typedef enum { NS_HTML = 0, NS_SVG = 1, NS_MATHML = 2 } tok_ns;
+
+/* Text state a tokenizer starts in (tests) and the state a start tag switched to. */
+typedef enum {
+    TS_DATA, TS_RCDATA, TS_RAWTEXT, TS_SCRIPT, TS_PLAINTEXT, TS_CDATA
+} tokenizer_text_state;
+
+typedef struct tok_attr {
+    const char *name;
+    size_t name_len;
+    const char *value;
+    size_t value_len;
+} tok_attr;
+
+typedef struct html_token {
+    tok_type type;
+    /* TOK_CHARS: data; TOK_COMMENT: data; tags: name (lower-case); DOCTYPE: name. */
+    const char *name;
+    size_t name_len;
+    const char *data;
+    size_t data_len;
+    const tok_attr *attrs;
+    size_t nattrs;
+    bool self_closing;
+    bool truncated;  /* the token was larger than the memory bound: content cut short */
+    bool cdata;      /* TOK_CHARS from a CDATA section */
+    tok_ns ns;
+    /* Text state the tokenizer enters after this start tag (tree_sim). */
+    tokenizer_text_state next_state;
+    /* DOCTYPE */
+    bool has_name, has_public_id, has_system_id, force_quirks;
+    const char *public_id, *system_id;
+    size_t public_id_len, system_id_len;
+} html_token;
+
+/* Returns 0 to continue, nonzero to stop: tokenizer_feed/finish then return that value. */
+typedef int (*tokenizer_cb)(void *ctx, const html_token *tok);
+
+typedef struct tokenizer_options {
+    size_t max_token_bytes; /* bound on one token's stored content; 0 = 256 KiB */
+    bool tree_sim;          /* switch text states and track foreign content like a browser */
+} tokenizer_options;
+
+typedef struct tokenizer tokenizer;
+
+tokenizer *tokenizer_new(const tokenizer_options *opt, tokenizer_cb cb, void *ctx);
+void tokenizer_free(tokenizer *t);
+/* Test hook: start in a given state, with a given "last start tag" (may be NULL). */
+void tokenizer_set_state(tokenizer *t, tokenizer_text_state st, const char *last_start_tag);
+int tokenizer_feed(tokenizer *t, const char *data, size_t len);
+int tokenizer_finish(tokenizer *t);
+/* Bytes of memory currently held (token buffers, stacks) and the peak so far. */
+size_t tokenizer_memory_peak(const tokenizer *t);
+/* Tokens that exceeded the bound (content truncated). */
+uint64_t tokenizer_oversize_count(const tokenizer *t);
+
+#endif
