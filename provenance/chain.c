@@ -434,5 +434,8 @@ int prov_prune(prov_env *e, uint64_t before_us, uint64_t *pruned, ag_error *err)
             return AG_ERR;
         done = 0;
     }
+    int rc = mdb_env_sync(e->env, 1);
+    if (rc != 0)
+        return ag_errorf(err, "%s: sync after prune failed: %s", e->dir, mdb_strerror(rc));
     return AG_OK;
 }

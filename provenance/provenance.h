@@ -67,6 +67,7 @@ typedef struct prov_stats {
     uint64_t blocked;  /* prov_submit calls that waited for room (PROV_QUEUE_BLOCK) */
     uint64_t errors;   /* records lost to a failed commit (map at map_max, I/O error) */
     uint64_t checkpoints;
+    uint64_t queued;   /* records waiting in the queue right now */
 } prov_stats;
 void prov_get_stats(prov_store *s, prov_stats *out);
 /* Drains the queue, writes a signed checkpoint, stops the writer and closes LMDB. */

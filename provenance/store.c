@@ -103,8 +103,9 @@ int prov_env_open(prov_env *e, const char *data_dir, int readonly, size_t map_si
         rc = mdb_env_set_maxdbs(e->env, PROV_MAX_DBS);
     if (rc == 0 && !readonly && map_size)
         rc = mdb_env_set_mapsize(e->env, map_size);
+    /* the writer maps the file writable and syncs on its own schedule (writer.c) */
     if (rc == 0)
-        rc = mdb_env_open(e->env, e->dir, readonly ? MDB_RDONLY : 0, 0600);
+        rc = mdb_env_open(e->env, e->dir, readonly ? MDB_RDONLY : MDB_NOSYNC | MDB_WRITEMAP, 0600);
     if (rc != 0) {
         if (e->env)
             mdb_env_close(e->env);

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #define DROP_LOG_INTERVAL_US 1000000u
+#define SYNC_INTERVAL_US 1000000u
 
 struct prov_store {
     prov_env env;
@@ -30,7 +31,7 @@ struct prov_store {
     prov_buf *batch;
     prov_hasher hasher;
     prov_decoded decoded;
-    uint64_t checkpointed_seq, last_checkpoint_us;
+    uint64_t checkpointed_seq, last_checkpoint_us, last_sync_us;
 };
 
 void prov_options_default(prov_options *opt)
@@ -149,6 +150,20 @@ static void commit_batch(prov_store *s, prov_buf *items, size_t n)
     }
 }
 
+/* Commits do not fsync (a killed process loses nothing: the pages are in the page cache);
+ * the writer syncs every SYNC_INTERVAL_US and before signing a checkpoint, so a power loss
+ * costs at most that interval and never leaves a signed head the disk does not hold. */
+static void maybe_sync(prov_store *s, int force)
+{
+    uint64_t now = ag_monotonic_us();
+    if (!force && now - s->last_sync_us < SYNC_INTERVAL_US)
+        return;
+    s->last_sync_us = now;
+    int rc = mdb_env_sync(s->env.env, 1);
+    if (rc != 0)
+        ag_log(AG_LOG_ERROR, "provenance_error", "sync=failed error=%s", mdb_strerror(rc));
+}
+
 static void maybe_checkpoint(prov_store *s, int force)
 {
     uint64_t now = ag_monotonic_us();
@@ -164,6 +179,7 @@ static void maybe_checkpoint(prov_store *s, int force)
     }
     if (head.seq == 0 || head.seq == s->checkpointed_seq)
         return;
+    maybe_sync(s, 1);
     char q[600];
     if (prov_checkpoint_append(s->env.dir, &head, ag_now_us(), &err) != AG_OK) {
         ag_log(AG_LOG_ERROR, "provenance_error", "checkpoint=failed error=%s",
@@ -201,7 +217,8 @@ static writer_state writer_wait(prov_store *s)
                 return WRITER_IDLE; /* time for a checkpoint */
             break;
         case WRITER_FILLING:
-            if (s->ring_count >= s->opt.batch_max || s->closing)
+            if (s->ring_count >= s->opt.batch_max || s->ring_count == s->opt.queue_capacity ||
+                s->closing)
                 return WRITER_FLUSH;
             if (pthread_cond_timedwait(&s->not_empty, &s->mu, &ts) == ETIMEDOUT)
                 return WRITER_FLUSH;
@@ -235,11 +252,13 @@ static void *writer_main(void *arg)
             commit_batch(s, s->batch, n);
         for (size_t i = 0; i < n; i++)
             prov_buf_free(&s->batch[i]);
+        maybe_sync(s, 0);
         maybe_checkpoint(s, 0);
         pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
     maybe_checkpoint(s, 1);
+    maybe_sync(s, 1);
     return NULL;
 }
 
@@ -274,9 +293,9 @@ int prov_open(const char *data_dir, const prov_options *opt, prov_store **out, a
     s->ring = calloc(s->opt.queue_capacity, sizeof *s->ring);
     s->batch = calloc(s->opt.batch_max, sizeof *s->batch);
     if (!s->ring || !s->batch) {
+        size_t cap = s->opt.queue_capacity;
         store_free(s);
-        return ag_errorf(err, "provenance: cannot allocate a queue of %zu records",
-                         s->opt.queue_capacity);
+        return ag_errorf(err, "provenance: cannot allocate a queue of %zu records", cap);
     }
     if (prov_env_open(&s->env, data_dir, 0, s->opt.map_size, err) != AG_OK ||
         prov_hasher_init(&s->hasher, err) != AG_OK) {
@@ -361,7 +380,8 @@ int prov_submit(prov_store *s, const prov_record *r)
     }
     s->ring[(s->ring_head + s->ring_count) % s->opt.queue_capacity] = b;
     s->ring_count++;
-    if (s->ring_count == 1 || s->ring_count == s->opt.batch_max)
+    if (s->ring_count == 1 || s->ring_count == s->opt.batch_max ||
+        s->ring_count == s->opt.queue_capacity)
         pthread_cond_signal(&s->not_empty);
     pthread_mutex_unlock(&s->mu);
     return AG_OK;
@@ -371,6 +391,7 @@ void prov_get_stats(prov_store *s, prov_stats *out)
 {
     pthread_mutex_lock(&s->mu);
     *out = s->stats;
+    out->queued = s->ring_count;
     pthread_mutex_unlock(&s->mu);
 }
 
