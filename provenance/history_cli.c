@@ -268,9 +268,11 @@ static int parse_args(int argc, char **argv, cli_opts *o)
                 o->follow = 1;
             continue;
         }
+        /* "--agent --limit 5" is a forgotten value, not an agent named --limit
+         * (such a value can still be given as --agent=--limit) */
         if (eq)
             val = eq + 1;
-        else if (i + 1 < argc)
+        else if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
             val = argv[++i];
         else
             return usage_error("option '%s' needs a value", name);
