@@ -64,10 +64,10 @@ static const char *outcome_of(const proxy_conn *c)
         return "deny";
     if (!c->decided)
         return "error";
-    if (c->decision.verdict != POLICY_ALLOW)
-        return "deny";
     if (c->status == 0 || c->status == 400 || c->status == 408 || c->status >= 500)
         return "error";
+    if (c->decision.verdict != POLICY_ALLOW)
+        return c->decision.report_only ? "report-only-deny" : "deny";
     return "allow";
 }
 
@@ -76,6 +76,8 @@ static void log_exchange(proxy_conn *c)
     char agent[160], path[600], rule[200], reason[320], method[40], host[300];
     uint64_t dur = ag_monotonic_us() - c->start_mono;
     const char *m = c->req.head.method[0] ? c->req.head.method : "-";
+    const char *decision = outcome_of(c);
+    record_exchange(c, decision);
     ag_log(AG_LOG_INFO, "exchange",
            "id=%s agent=%s client=%s method=%s host=%s port=%u path=%s decision=%s rule=%s "
            "status=%d bytes_in=%llu bytes_out=%llu duration_us=%llu upstream=%s reason=%s",
@@ -84,7 +86,7 @@ static void log_exchange(proxy_conn *c)
            ag_log_quote(host, sizeof host, c->target.host[0] ? c->target.host : "-"),
            (unsigned)c->target.port,
            ag_log_quote(path, sizeof path, c->target.path[0] ? c->target.path : "-"),
-           outcome_of(c), ag_log_quote(rule, sizeof rule, c->decided ? c->decision.rule : "-"),
+           decision, ag_log_quote(rule, sizeof rule, c->decided ? c->decision.rule : "-"),
            c->status, (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
            (unsigned long long)dur, c->up_addr[0] ? c->up_addr : "-",
            ag_log_quote(reason, sizeof reason, c->reason[0] ? c->reason : "-"));
@@ -180,6 +182,7 @@ void conn_close(proxy_conn *c)
     event_free(c->resume_ev);
     http_stream_free(&c->req);
     http_stream_free(&c->resp);
+    record_conn_free(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -343,6 +346,10 @@ static void enter_head_state(proxy_conn *c)
     c->close_after = c->req_done = c->resp_done = c->resp_started = 0;
     c->req_kind = HTTP_BODY_NONE;
     c->client_keep_alive = 1;
+    c->body_filtered = 0;
+    free(c->sanitizer_report);
+    c->sanitizer_report = NULL;
+    c->sanitizer_removed = 0;
     arm_timer(c, c->heads_seen ? cfg_of(c)->timeout_idle : cfg_of(c)->timeout_header);
     if (!c->client_eof)
         bufferevent_enable(c->client, EV_READ);
@@ -406,8 +413,12 @@ static void start_exchange(proxy_conn *c)
     policy_decide(c->pol, c->agent, c->target.host, c->target.port, &c->decision);
     c->decided = 1;
     if (c->decision.verdict != POLICY_ALLOW) {
-        conn_refuse(c, 403, c->decision.reason, 0);
-        return;
+        if (!c->decision.report_only) {
+            conn_refuse(c, 403, c->decision.reason, 0);
+            return;
+        }
+        /* mode: report-only — the denial is recorded, the request proceeds. */
+        snprintf(c->reason, sizeof c->reason, "report-only: %s", c->decision.reason);
     }
     char key[sizeof c->up_key];
     snprintf(key, sizeof key, "%s:%u %s", c->target.host, c->target.port, c->agent);
@@ -515,6 +526,7 @@ static int resp_on_body(void *ctx, const char *data, size_t len)
     proxy_conn *c = ctx;
     struct evbuffer *out = bufferevent_get_output(c->client);
     size_t before = evbuffer_get_length(out);
+    record_body_received(c, data, len);
     if (c->resp_out_kind == HTTP_BODY_CHUNKED)
         evbuffer_add_printf(out, "%zx\r\n", len);
     evbuffer_add(out, data, len);
@@ -565,6 +577,7 @@ static int send_response_head(proxy_conn *c)
     if (c->w->draining || !c->client_keep_alive)
         c->close_after = 1;
     c->resp_out_kind = kind;
+    record_exchange_begin(c);
     size_t cap = cfg_of(c)->max_header_bytes + 1024;
     char *buf = malloc(cap);
     if (!buf)

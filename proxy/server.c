@@ -241,6 +241,8 @@ int proxy_server_run(proxy_config *cfg, ag_error *err)
     }
     if (load_policy(&srv->cfg, &srv->policy, err) != AG_OK)
         goto out;
+    if (record_open(srv, err) != AG_OK)
+        goto out;
     int n = srv->cfg.workers;
     if (n <= 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -290,6 +292,7 @@ out:
         for (int i = 0; i < srv->nworkers; i++)
             worker_free(&srv->workers[i]);
     free(srv->workers);
+    record_close(srv); /* after the workers: closing connections still record */
     if (srv->policy)
         policy_unref(srv->policy);
     pthread_mutex_destroy(&srv->policy_lock);

@@ -12,7 +12,10 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include <openssl/evp.h>
+
 #include "allowlists/policy.h"
+#include "provenance/provenance.h"
 #include "proxy/config.h"
 #include "proxy/http.h"
 
@@ -43,6 +46,7 @@ struct proxy_server {
     policy *policy;          /* current snapshot; take a reference with proxy_policy_get() */
     atomic_size_t nconns;
     uint64_t start_us;
+    prov_store *prov;        /* NULL when provenance is disabled */
 };
 
 /* A reference to the current policy snapshot (release with policy_unref). */
@@ -98,6 +102,14 @@ struct proxy_conn {
     int dial_timed_out;
     uint64_t tunnel_activity_us;
 
+    /* provenance of the response body: as received from upstream and as delivered */
+    EVP_MD_CTX *hash_received, *hash_delivered;
+    int body_filtered;       /* the delivered body differs from the received one */
+    int tls_intercepted;     /* the exchange ran inside a MITM tunnel */
+    char tls_fingerprint[96], tls_protocol[24], tls_cipher[64]; /* upstream TLS, when intercepted */
+    char *sanitizer_report;  /* JSON, owned; NULL without sanitizing */
+    uint64_t sanitizer_removed;
+
     proxy_conn *prev, *next;
 };
 
@@ -117,6 +129,15 @@ void dial_start(proxy_conn *c);
 void dial_cancel(proxy_conn *c);
 void dial_on_timer(proxy_conn *c);
 void dial_on_resume(proxy_conn *c);
+
+/* record.c: one provenance record per exchange */
+int record_open(proxy_server *srv, ag_error *err);
+void record_close(proxy_server *srv);
+void record_exchange_begin(proxy_conn *c);  /* when a response body starts */
+void record_body_received(proxy_conn *c, const char *data, size_t len);
+void record_body_delivered(proxy_conn *c, const char *data, size_t len);
+void record_exchange(proxy_conn *c, const char *decision);
+void record_conn_free(proxy_conn *c);
 
 /* server.c */
 int proxy_server_run(proxy_config *cfg, ag_error *err);
