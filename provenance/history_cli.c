@@ -234,8 +234,18 @@ static int parse_args(int argc, char **argv, cli_opts *o)
 {
     int i = 1;
     o->cmd = CMD_LIST;
-    if (i < argc && argv[i][0] != '-' && parse_command(argv[i], &o->cmd))
-        i++;
+    /* --data-dir may come before the subcommand: `history --data-dir D verify` */
+    int lead = 1;
+    while (lead < argc && (!strcmp(argv[lead], "--data-dir") || !strncmp(argv[lead], "--data-dir=", 11)))
+        lead += argv[lead][10] == '=' ? 1 : 2;
+    if (lead < argc && argv[lead][0] != '-' && parse_command(argv[lead], &o->cmd)) {
+        for (int j = 1; j < lead; j++) {
+            int rc = apply_option(o, "--data-dir", argv[j][10] == '=' ? argv[j] + 11 : argv[++j]);
+            if (rc)
+                return rc;
+        }
+        i = lead + 1;
+    }
     unsigned allowed = cmd_options(o->cmd) | 0x10000;
     for (; i < argc; i++) {
         const char *a = argv[i];

@@ -232,6 +232,7 @@ static writer_state writer_wait(prov_store *s)
 static void *writer_main(void *arg)
 {
     prov_store *s = arg;
+    pthread_setname_np(pthread_self(), "prov-writer");
     pthread_mutex_lock(&s->mu);
     for (;;) {
         writer_state st = writer_wait(s);
