@@ -120,10 +120,9 @@ static int load_main(const char *data_dir, unsigned batch_delay_ms)
 
 #define N_AGENTS 20
 #define N_HOSTS 2000
-#define SPAN_US (10ull * 3600 * 1000000) /* records spread over the last 10 hours */
 
 typedef struct gen {
-    uint64_t rng, t0, n;
+    uint64_t rng, t0, n, span_us;
     char agent[32], host[64], url[256], ua[64], rid[40];
 } gen;
 
@@ -147,7 +146,7 @@ static void gen_record(gen *g, uint64_t i, prov_record *r)
     /* ids shaped like the proxy's: start time, worker, per-worker counter */
     snprintf(r->request_id, sizeof r->request_id, "%llx-%d-%llu",
              (unsigned long long)(g->t0 / 1000000u), (int)(i % 2), (unsigned long long)(i / 2));
-    r->start_us = g->t0 + i * (SPAN_US / g->n);
+    r->start_us = g->t0 + i * (g->span_us / g->n);
     r->duration_us = x % 900000;
     r->agent = g->agent;
     r->client_addr = "127.0.0.1:51234";
@@ -206,7 +205,8 @@ static void rm_store(const char *dir)
 }
 
 /* Ingests n records; returns records/s measured from the first submit to the drained close. */
-static double ingest(const char *dir, uint64_t n, size_t batch_max, uint64_t t0, prov_stats *st)
+static double ingest(const char *dir, uint64_t n, size_t batch_max, uint64_t t0, uint64_t span_us,
+                     prov_stats *st)
 {
     prov_options opt;
     prov_options_default(&opt);
@@ -218,7 +218,7 @@ static double ingest(const char *dir, uint64_t n, size_t batch_max, uint64_t t0,
         fprintf(stderr, "bench_provenance: %s\n", err.msg);
         exit(1);
     }
-    gen g = {.rng = 0x9e3779b97f4a7c15ull, .t0 = t0, .n = n};
+    gen g = {.rng = 0x9e3779b97f4a7c15ull, .t0 = t0, .n = n, .span_us = span_us};
     prov_record r;
     uint64_t start = ag_monotonic_us();
     for (uint64_t i = 0; i < n; i++) {
@@ -229,6 +229,36 @@ static double ingest(const char *dir, uint64_t n, size_t batch_max, uint64_t t0,
     prov_close(s);
     double secs = (double)(ag_monotonic_us() - start) / 1e6;
     return (double)n / secs;
+}
+
+/* Worker-side cost: microseconds per prov_submit() with room in the queue (the generator's
+ * own time measured separately and subtracted). */
+static double submit_cost_us(const char *dir, uint64_t n, uint64_t t0, uint64_t span_us)
+{
+    prov_options opt;
+    prov_options_default(&opt);
+    opt.queue_capacity = n + 1;
+    prov_store *s;
+    ag_error err;
+    if (prov_open(dir, &opt, &s, &err) != AG_OK) {
+        fprintf(stderr, "bench_provenance: %s\n", err.msg);
+        exit(1);
+    }
+    gen g = {.rng = 0x9e3779b97f4a7c15ull, .t0 = t0, .n = n, .span_us = span_us};
+    prov_record r;
+    uint64_t start = ag_monotonic_us();
+    for (uint64_t i = 0; i < n; i++)
+        gen_record(&g, i, &r);
+    uint64_t gen_us = ag_monotonic_us() - start;
+    g.rng = 0x9e3779b97f4a7c15ull;
+    start = ag_monotonic_us();
+    for (uint64_t i = 0; i < n; i++) {
+        gen_record(&g, i, &r);
+        prov_submit(s, &r);
+    }
+    uint64_t total_us = ag_monotonic_us() - start;
+    prov_close(s);
+    return (double)(total_us > gen_us ? total_us - gen_us : 0) / (double)n;
 }
 
 /* Runs `agentgate history ARGS` with stdout discarded; returns milliseconds. */
@@ -251,7 +281,8 @@ static double time_cli(int argc, char **argv)
     return ms;
 }
 
-static void disk_usage(const char *dir, double *pages_bytes, double *file_bytes)
+static void disk_usage(const char *dir, double *pages_bytes, double *file_bytes,
+                       double *record_bytes)
 {
     char p[4200];
     snprintf(p, sizeof p, "%s/provenance", dir);
@@ -269,9 +300,13 @@ static void disk_usage(const char *dir, double *pages_bytes, double *file_bytes)
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         MDB_dbi dbi;
         MDB_stat st;
-        if (mdb_dbi_open(t, dbs[i], 0, &dbi) == 0 && mdb_stat(t, dbi, &st) == 0)
-            total += (double)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
-                     st.ms_psize;
+        if (mdb_dbi_open(t, dbs[i], 0, &dbi) != 0 || mdb_stat(t, dbi, &st) != 0)
+            continue;
+        double b = (double)(st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages) *
+                   st.ms_psize;
+        total += b;
+        if (i == 0)
+            *record_bytes = b;
     }
     mdb_txn_abort(t);
     mdb_env_close(env);
@@ -286,6 +321,7 @@ int main(int argc, char **argv)
 {
     uint64_t n = 1000000;
     size_t batch = 4096;
+    uint64_t span_hours = 10;
     const char *dir = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--load") && i + 1 < argc) {
@@ -295,12 +331,14 @@ int main(int argc, char **argv)
             return load_main(argv[i + 1], delay);
         } else if (!strcmp(argv[i], "--records") && i + 1 < argc) {
             n = strtoull(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--span-hours") && i + 1 < argc) {
+            span_hours = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             batch = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
             dir = argv[++i];
         } else {
-            fprintf(stderr, "usage: bench_provenance [--records N] [--batch N] [--dir DIR]\n"
+            fprintf(stderr, "usage: bench_provenance [--records N] [--span-hours H] [--batch N] [--dir DIR]\n"
                             "       bench_provenance --load DATA_DIR [--batch-delay-ms N] < records.jsonl\n");
             return 2;
         }
@@ -309,7 +347,8 @@ int main(int argc, char **argv)
     char base[4096];
     snprintf(base, sizeof base, "%s", dir ? dir : mkdtemp(tmpl));
     char d[4200];
-    uint64_t now = ag_now_us(), t0 = now - SPAN_US;
+    uint64_t span_us = span_hours * 3600ull * 1000000u;
+    uint64_t now = ag_now_us(), t0 = now - span_us;
     ag_log_set_level(AG_LOG_WARN);
     prov_stats st;
 
@@ -318,19 +357,27 @@ int main(int argc, char **argv)
     double rates[RUNS];
     for (int r = 0; r < RUNS; r++) {
         snprintf(d, sizeof d, "%s/ingest%d", base, r);
-        rates[r] = ingest(d, 200000, batch, t0, &st);
+        rates[r] = ingest(d, 200000, batch, t0, span_us, &st);
         rm_store(d);
     }
     double batched = median(rates, RUNS);
     snprintf(d, sizeof d, "%s/single", base);
-    double single = ingest(d, 5000, 1, t0, &st);
+    double single = ingest(d, 5000, 1, t0, span_us, &st);
     rm_store(d);
+
+    double submit_us[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        snprintf(d, sizeof d, "%s/submit%d", base, r);
+        submit_us[r] = submit_cost_us(d, 100000, t0, span_us);
+        rm_store(d);
+    }
+    double submit_med = median(submit_us, RUNS);
 
     /* the query store */
     snprintf(d, sizeof d, "%s/big", base);
-    double big_rate = ingest(d, n, batch, t0, &st);
-    double pages, file;
-    disk_usage(d, &pages, &file);
+    double big_rate = ingest(d, n, batch, t0, span_us, &st);
+    double pages, file, rec_bytes = 0;
+    disk_usage(d, &pages, &file, &rec_bytes);
 
     enum { QRUNS = 11 };
     double q[QRUNS], scan[QRUNS], top[QRUNS];
@@ -346,16 +393,21 @@ int main(int argc, char **argv)
     }
     double qm = median(q, QRUNS), tm = median(top, QRUNS), sm = median(scan, 3);
 
-    printf("provenance benchmark: %llu records over the last 10 h (%llu in the last hour), "
-           "%d agents, %d hosts\n\n", (unsigned long long)n, (unsigned long long)(n / 10),
-           N_AGENTS, N_HOSTS);
+    printf("provenance benchmark: %llu records over the last %llu h (%llu in the last hour), "
+           "%d agents, %d hosts, batch %zu\n\n", (unsigned long long)n,
+           (unsigned long long)span_hours, (unsigned long long)(n / (span_hours ? span_hours : 1)),
+           N_AGENTS, N_HOSTS, batch);
     printf("%-52s %14s %14s %10s\n", "measurement", "median", "baseline", "ratio");
     printf("%-52s %11.0f/s %11.0f/s %9.1fx\n", "ingest, batched (200k, 3 runs) vs 1 record/txn",
            batched, single, batched / single);
     printf("%-52s %11.0f/s %14s %10s\n", "ingest while building the query store", big_rate, "-",
            "-");
+    printf("%-52s %11.2f us %14s %10s\n", "prov_submit() per record, worker side (100k, 3 runs)",
+           submit_med, "-", "-");
     printf("%-52s %12.0f B %12.0f B %10s\n", "on disk per record (pages used; blocks allocated)",
            pages / (double)n, file / (double)n, "-");
+    printf("%-52s %12.0f B %14s %10s\n", "  of which the records database", rec_bytes / (double)n,
+           "-", "-");
     printf("%-52s %11.2f ms %11.2f ms %9.1fx\n",
            "--agent X --since 1h --limit 100 (vs 1h csv dump)", qm, sm, sm / qm);
     printf("%-52s %11.2f ms %14s %10s\n", "top --by host --since 1h", tm, "-", "-");

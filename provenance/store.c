@@ -106,6 +106,18 @@ int prov_env_open(prov_env *e, const char *data_dir, int readonly, size_t map_si
     /* the writer maps the file writable and syncs on its own schedule (writer.c) */
     if (rc == 0)
         rc = mdb_env_open(e->env, e->dir, readonly ? MDB_RDONLY : MDB_NOSYNC | MDB_WRITEMAP, 0600);
+    if (readonly && (rc == EACCES || rc == EROFS)) {
+        /* read-only media, or a lock file we may not write: read without a reader slot.
+         * A writer running at the same time could reuse pages under such a reader, so these
+         * reads are best effort; the usual case (same user as the proxy) never gets here. */
+        mdb_env_close(e->env);
+        e->env = NULL;
+        rc = mdb_env_create(&e->env);
+        if (rc == 0)
+            rc = mdb_env_set_maxdbs(e->env, PROV_MAX_DBS);
+        if (rc == 0)
+            rc = mdb_env_open(e->env, e->dir, MDB_RDONLY | MDB_NOLOCK, 0600);
+    }
     if (rc != 0) {
         if (e->env)
             mdb_env_close(e->env);
