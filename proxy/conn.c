@@ -16,6 +16,7 @@
 #include <event2/buffer.h>
 
 #include "proxy/server.h"
+#include "proxy/tls_hello.h"
 
 /* Output above this stops reading on the other side until it drains below the low mark. */
 #define CONN_OUT_HIGH (256 * 1024)
@@ -56,6 +57,7 @@ static void free_upstream(proxy_conn *c)
         c->up_policy = NULL;
     }
     c->up_key[0] = '\0';
+    c->up_secured = 0;
 }
 
 static const char *outcome_of(const proxy_conn *c)
@@ -243,6 +245,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         evtimer_add(c->timer, &tv);
         return;
     }
+    case CONN_TLS:
+        mitm_on_timer(c);
+        return;
+    case CONN_HELLO:
+        snprintf(c->reason, sizeof c->reason, "passthrough refused: no ClientHello in time");
+        conn_close(c);
+        return;
     case CONN_EXCHANGE:
     case CONN_CLOSING:
         conn_close(c);
@@ -266,6 +275,8 @@ static void resume_cb(evutil_socket_t fd, short what, void *arg)
         return;
     case CONN_EXCHANGE:
     case CONN_TUNNEL:
+    case CONN_TLS:
+    case CONN_HELLO:
         return;
     }
 }
@@ -382,6 +393,26 @@ static int identify(proxy_conn *c)
     return ok;
 }
 
+/* Inside an intercepted tunnel the request is origin-form and the destination is the CONNECT
+ * authority. */
+static int tunnel_target(proxy_conn *c, char *reason, size_t reasonsz)
+{
+    const char *target = c->req.head.target ? c->req.head.target : "";
+    memset(&c->target, 0, sizeof c->target);
+    if (c->req.head.method_id == HTTP_CONNECT || target[0] != '/') {
+        snprintf(reason, reasonsz, "inside an intercepted tunnel requests must be origin-form");
+        return -1;
+    }
+    if (strlen(target) >= sizeof c->target.path) {
+        snprintf(reason, reasonsz, "request target too long");
+        return -1;
+    }
+    snprintf(c->target.host, sizeof c->target.host, "%s", c->tunnel_host);
+    c->target.port = c->tunnel_port;
+    snprintf(c->target.path, sizeof c->target.path, "%s", target);
+    return 0;
+}
+
 static void start_exchange(proxy_conn *c)
 {
     char reason[256];
@@ -390,7 +421,9 @@ static void start_exchange(proxy_conn *c)
     c->req_kind = http_stream_body_kind(&c->req, NULL);
     c->req_done = c->req.complete;
     c->client_keep_alive = http_stream_keep_alive(&c->req);
-    if (http_target_parse(&c->req.head, &c->target, reason, sizeof reason) != 0) {
+    int target_ok = c->tls_intercepted ? tunnel_target(c, reason, sizeof reason)
+                                       : http_target_parse(&c->req.head, &c->target, reason, sizeof reason);
+    if (target_ok != 0) {
         conn_refuse(c, 400, reason, 1);
         return;
     }
@@ -405,7 +438,16 @@ static void start_exchange(proxy_conn *c)
             return;
         }
     }
-    if (!identify(c)) {
+    if (c->tls_intercepted) {
+        snprintf(c->agent, sizeof c->agent, "%s", c->tunnel_agent);
+        if (mitm_check_host(c, reason, sizeof reason) != 0) {
+            c->decided = 1;
+            c->decision.verdict = POLICY_DENY;
+            snprintf(c->decision.rule, sizeof c->decision.rule, "domain-fronting");
+            conn_refuse(c, 403, reason, 0);
+            return;
+        }
+    } else if (!identify(c)) {
         const char *auth = http_head_get(&c->req.head, "proxy-authorization");
         conn_refuse(c, 407, auth ? "invalid proxy credentials" : "proxy authentication required", 0);
         return;
@@ -785,13 +827,16 @@ static void tunnel_event_cb(struct bufferevent *bev, short what, void *arg)
     tunnel_close_when_flushed(c, other);
 }
 
-static void start_tunnel(proxy_conn *c)
+static void send_established(proxy_conn *c)
 {
-    struct evbuffer *out = bufferevent_get_output(c->client);
     static const char established[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-    evbuffer_add(out, established, sizeof established - 1);
+    evbuffer_add(bufferevent_get_output(c->client), established, sizeof established - 1);
     c->bytes_out += sizeof established - 1;
     c->status = 200;
+}
+
+static void start_tunnel(proxy_conn *c)
+{
     c->state = CONN_TUNNEL;
     c->tunnel_activity_us = ag_monotonic_us();
     bufferevent_setcb(c->client, tunnel_read_cb, tunnel_write_cb, tunnel_event_cb, c);
@@ -809,12 +854,108 @@ static void start_tunnel(proxy_conn *c)
 
 /* ------------------------------------------------------------------ upstream connected */
 
-void conn_upstream_ready(proxy_conn *c)
+/* Passthrough: the tunnel opens only for a ClientHello naming the CONNECT host. */
+static void check_client_hello(proxy_conn *c)
 {
-    if (c->target.is_connect) {
+    struct evbuffer *in = bufferevent_get_input(c->client);
+    size_t n = evbuffer_get_length(in);
+    if (n > TLS_HELLO_MAX)
+        n = TLS_HELLO_MAX;
+    const uint8_t *p = evbuffer_pullup(in, (ev_ssize_t)n);
+    char sni[256], why[160];
+    tls_hello_status st = tls_hello_sni(p, n, sni, sizeof sni, why, sizeof why);
+    if (st == TLS_HELLO_MORE && n < TLS_HELLO_MAX)
+        return;
+    size_t sl = strlen(sni);
+    if (sl && sni[sl - 1] == '.')
+        sni[sl - 1] = '\0';
+    if (st == TLS_HELLO_OK && sni[0] && !strcasecmp(sni, c->target.host)) {
+        evtimer_del(c->timer);
         start_tunnel(c);
         return;
     }
+    if (st == TLS_HELLO_OK)
+        snprintf(why, sizeof why, sni[0] ? "SNI %.100s does not match the CONNECT host" : "ClientHello without SNI", sni);
+    else if (st == TLS_HELLO_MORE)
+        snprintf(why, sizeof why, "ClientHello too large");
+    snprintf(c->reason, sizeof c->reason, "passthrough refused: %s %s", why, c->target.host);
+    c->status = 403;
+    conn_close(c);
+}
+
+static void hello_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    proxy_conn *c = arg;
+    snprintf(c->reason, sizeof c->reason, "upstream closed before the tunnel opened");
+    conn_close(c);
+}
+
+static void start_passthrough(proxy_conn *c)
+{
+    send_established(c);
+    c->state = CONN_HELLO;
+    bufferevent_setcb(c->upstream, NULL, NULL, hello_upstream_event_cb, c);
+    bufferevent_enable(c->upstream, EV_READ);
+    arm_timer(c, cfg_of(c)->timeout_header);
+    bufferevent_enable(c->client, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
+        check_client_hello(c);
+}
+
+void conn_upstream_ready(proxy_conn *c)
+{
+    if (c->target.is_connect) {
+        if (c->decision.tls == POLICY_TLS_PASSTHROUGH)
+            start_passthrough(c);
+        else
+            mitm_secure_upstream(c);
+        return;
+    }
+    if (c->tls_intercepted && !c->up_secured) {
+        mitm_secure_upstream(c);
+        return;
+    }
+    conn_send_request(c);
+}
+
+void conn_upstream_secured(proxy_conn *c)
+{
+    c->up_secured = 1;
+    if (c->target.is_connect) {
+        send_established(c);
+        mitm_secure_client(c);
+        return;
+    }
+    conn_send_request(c);
+}
+
+/* The client finished its TLS handshake with our leaf: the CONNECT exchange is logged and the
+ * connection becomes an HTTP connection whose requests go to the CONNECT authority. */
+void conn_client_secured(proxy_conn *c)
+{
+    c->tls_intercepted = 1;
+    snprintf(c->tunnel_host, sizeof c->tunnel_host, "%s", c->target.host);
+    c->tunnel_port = c->target.port;
+    snprintf(c->tunnel_agent, sizeof c->tunnel_agent, "%s", c->agent);
+    log_exchange(c);
+    if (c->upstream) {
+        bufferevent_setcb(c->upstream, upstream_read_cb, upstream_write_cb, upstream_event_cb, c);
+        bufferevent_enable(c->upstream, EV_READ);
+        if (!c->up_policy)
+            c->up_policy = policy_ref(c->pol);
+    }
+    policy_unref(c->pol);
+    c->pol = NULL;
+    c->heads_seen = 0;
+    bufferevent_setcb(c->client, client_read_cb, client_write_cb, client_event_cb, c);
+    size_t high = CONN_OUT_HIGH > CONN_REQ_HEAD_MAX(c) ? CONN_OUT_HIGH : CONN_REQ_HEAD_MAX(c);
+    bufferevent_setwatermark(c->client, EV_READ, 0, high);
+    bufferevent_setwatermark(c->client, EV_WRITE, CONN_OUT_LOW, 0);
+    enter_head_state(c);
+}
+
+void conn_send_request(proxy_conn *c)
+{
     c->state = CONN_EXCHANGE;
     uint64_t cl = 0;
     http_body_kind kind = http_stream_body_kind(&c->req, &cl);
@@ -876,8 +1017,12 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
         }
         bufferevent_disable(bev, EV_READ);
         return;
+    case CONN_HELLO:
+        check_client_hello(c);
+        return;
     case CONN_DIAL:
     case CONN_TUNNEL:
+    case CONN_TLS:
         bufferevent_disable(bev, EV_READ);
         return;
     }
@@ -901,6 +1046,8 @@ static void client_write_cb(struct bufferevent *bev, void *arg)
     case CONN_HEAD:
     case CONN_DIAL:
     case CONN_TUNNEL:
+    case CONN_TLS:
+    case CONN_HELLO:
         return;
     }
 }

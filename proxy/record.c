@@ -97,7 +97,7 @@ void record_exchange(proxy_conn *c, const char *decision)
         int v6 = strchr(c->target.host, ':') != NULL;
         const char *scheme = c->tls_intercepted ? "https" : "http";
         unsigned dflt = c->tls_intercepted ? 443 : 80;
-        if (c->target.is_connect && !c->tls_intercepted)
+        if (c->target.is_connect)
             snprintf(url, sizeof url, "%s%s%s:%u", v6 ? "[" : "", c->target.host, v6 ? "]" : "",
                      c->target.port);
         else if (c->target.port == dflt)

@@ -241,6 +241,8 @@ int proxy_server_run(proxy_config *cfg, ag_error *err)
     }
     if (load_policy(&srv->cfg, &srv->policy, err) != AG_OK)
         goto out;
+    if (mitm_open(srv, err) != AG_OK)
+        goto out;
     if (record_open(srv, err) != AG_OK)
         goto out;
     int n = srv->cfg.workers;
@@ -293,6 +295,7 @@ out:
             worker_free(&srv->workers[i]);
     free(srv->workers);
     record_close(srv); /* after the workers: closing connections still record */
+    mitm_close(srv);
     if (srv->policy)
         policy_unref(srv->policy);
     pthread_mutex_destroy(&srv->policy_lock);

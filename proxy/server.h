@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 
 #include "allowlists/policy.h"
 #include "provenance/provenance.h"
@@ -47,6 +48,9 @@ struct proxy_server {
     atomic_size_t nconns;
     uint64_t start_us;
     prov_store *prov;        /* NULL when provenance is disabled */
+    struct certs_ca *ca;     /* interception CA and leaf cache (mitm.c) */
+    struct leaf_cache *leaves;
+    SSL_CTX *upstream_tls;   /* verifies origins: system store + tls.upstream_ca_file */
 };
 
 /* A reference to the current policy snapshot (release with policy_unref). */
@@ -57,6 +61,8 @@ typedef enum {
     CONN_DIAL,     /* resolving and connecting upstream */
     CONN_EXCHANGE, /* request body and/or response in flight */
     CONN_TUNNEL,   /* CONNECT: bytes spliced both ways */
+    CONN_TLS,      /* a TLS handshake (upstream or client side) of an intercepted tunnel */
+    CONN_HELLO,    /* passthrough: waiting for the ClientHello to check its SNI */
     CONN_CLOSING   /* final bytes being flushed to the client, then close */
 } conn_state;
 
@@ -105,7 +111,11 @@ struct proxy_conn {
     /* provenance of the response body: as received from upstream and as delivered */
     EVP_MD_CTX *hash_received, *hash_delivered;
     int body_filtered;       /* the delivered body differs from the received one */
-    int tls_intercepted;     /* the exchange ran inside a MITM tunnel */
+    int tls_intercepted;     /* the connection is a MITM tunnel: requests inside are origin-form */
+    int up_secured;          /* the upstream connection speaks TLS (verified) */
+    char tunnel_host[256];   /* CONNECT authority and agent of the intercepted tunnel */
+    uint16_t tunnel_port;
+    char tunnel_agent[128];
     char tls_fingerprint[96], tls_protocol[24], tls_cipher[64]; /* upstream TLS, when intercepted */
     char *sanitizer_report;  /* JSON, owned; NULL without sanitizing */
     uint64_t sanitizer_removed;
@@ -129,6 +139,20 @@ void dial_start(proxy_conn *c);
 void dial_cancel(proxy_conn *c);
 void dial_on_timer(proxy_conn *c);
 void dial_on_resume(proxy_conn *c);
+
+/* conn.c, called back by mitm.c */
+void conn_upstream_secured(proxy_conn *c);
+void conn_client_secured(proxy_conn *c);
+void conn_send_request(proxy_conn *c);
+
+/* mitm.c: TLS interception */
+int mitm_open(proxy_server *srv, ag_error *err);
+void mitm_close(proxy_server *srv);
+void mitm_secure_upstream(proxy_conn *c);   /* TLS client handshake, verified → conn_upstream_secured */
+void mitm_secure_client(proxy_conn *c);     /* TLS server handshake with a minted leaf → conn_client_secured */
+void mitm_on_timer(proxy_conn *c);
+/* Inside a tunnel: 0 when the request's Host matches the CONNECT authority, else -1 + reason. */
+int mitm_check_host(proxy_conn *c, char *reason, size_t reasonsz);
 
 /* record.c: one provenance record per exchange */
 int record_open(proxy_server *srv, ag_error *err);

@@ -1,23 +1,17 @@
 """Provenance records written by the proxy: one per exchange (allowed, denied, 407, upstream
 error, tunnel), checked field by field through `agentgate history --format jsonl`."""
 
-import base64
 import hashlib
 import json
 import os
-import socket
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agtest  # noqa: E402
+import tlsfixtures  # noqa: E402
 from agtest import check, test  # noqa: E402
 
 SECRET = "rec-secret"
-
-
-def cred():
-    return "Proxy-Authorization: Basic %s\r\n" % base64.b64encode(("bot:" + SECRET).encode()).decode()
 
 
 def history(t, proxy):
@@ -30,6 +24,9 @@ def history(t, proxy):
 def every_exchange_is_recorded(t):
     page = b"<p>recorded page</p>"
     origin = t.origin({"/page": (200, {"Content-Type": "text/plain"}, page)})
+    pki = tlsfixtures.TestPKI(t.tmpdir)
+    cert, key = pki.cert("pass.test")
+    tls_origin = tlsfixtures.HttpsOrigin(cert, key, {"/page": (200, {"Content-Type": "text/plain"}, page)})
     policy = """version: 1
 agents:
   - name: bot
@@ -39,10 +36,14 @@ agents:
         ports: [%d]
       - host: nxdomain.test
         ports: [%d]
+      - host: pass.test
+        ports: [%d]
+        tls: passthrough
     private_exceptions:
       - host: docs.test
-""" % (agtest.hash_secret(SECRET), origin.port, origin.port)
-    proxy = t.proxy(policy=policy, hosts={"docs.test": "127.0.0.1"})
+      - host: pass.test
+""" % (agtest.hash_secret(SECRET), origin.port, origin.port, tls_origin.port)
+    proxy = t.proxy(policy=policy, hosts={"docs.test": "127.0.0.1", "pass.test": "127.0.0.1"})
     base = "http://docs.test:%d" % origin.port
     r = t.curl("-x", proxy.url, "--proxy-user", "bot:" + SECRET, "-H", "Referer: http://from.test/",
                base + "/page")
@@ -53,18 +54,11 @@ agents:
     check(r.status == 407, r)
     r = t.curl("-x", proxy.url, "--proxy-user", "bot:" + SECRET, "http://nxdomain.test:%d/" % origin.port)
     check(r.status == 502, r)
-    # a tunnel (CONNECT works for any TCP protocol; plain HTTP inside here)
-    with socket.create_connection(("127.0.0.1", proxy.port), timeout=5) as s:
-        s.sendall(("CONNECT docs.test:%d HTTP/1.1\r\nHost: docs.test\r\n%s\r\n" % (origin.port, cred())).encode())
-        check(s.recv(4096).startswith(b"HTTP/1.1 200"))
-        s.sendall(b"GET /page HTTP/1.1\r\nHost: docs.test\r\nConnection: close\r\n\r\n")
-        got = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
-        check(got.endswith(page), got)
+    # a passthrough tunnel to an HTTPS origin
+    r = t.curl("-x", proxy.url, "--proxy-user", "bot:" + SECRET, "--cacert", pki.ca_pem,
+               "https://pass.test:%d/page" % tls_origin.port)
+    check(r.status == 200 and r.body == page, r)
+    tls_origin.close()
     check(proxy.stop() == 0, "exit code")
     recs = history(t, proxy)
     check(len(recs) == 5, "expected 5 records", recs)
@@ -88,7 +82,7 @@ agents:
     err = by_status[502]
     check(err["decision"] == "error" and "DNS lookup" in err["reason"], err)
     tunnel = [r for r in recs if r.get("method") == "CONNECT"][0]
-    check(tunnel["url"] == "docs.test:%d" % origin.port and tunnel["status"] == 200, tunnel)
+    check(tunnel["url"] == "pass.test:%d" % tls_origin.port and tunnel["status"] == 200, tunnel)
     check(tunnel["bytes_out"] > len(page) and tunnel["bytes_in"] > 0, tunnel)
     check(SECRET not in json.dumps(recs), "secret recorded")
     r = t.agentgate("history", "verify", "--data-dir", t.path("data"))
