@@ -59,9 +59,9 @@ instr_matcher *instr_matcher_new(const sanitizer_rules *rules, size_t max_holdba
     m->rules = rules ? rules : sanitizer_rules_default();
     m->max_holdback = max_holdback ? max_holdback : DEFAULT_HOLDBACK;
     m->context_bytes = 64;
-    if (m->rules && m->rules->combined) {
+    if (m->rules && m->rules->n > 0) {
         m->context_bytes += (size_t)m->rules->max_lookbehind * 4;
-        m->md = pcre2_match_data_create_from_pattern(m->rules->combined, NULL);
+        m->md = pcre2_match_data_create(1, NULL);
         m->mctx = pcre2_match_context_create(NULL);
         m->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
         if (!m->md || !m->mctx || !m->jit_stack) {
@@ -155,8 +155,61 @@ static int push_cut(instr_matcher *m, uint64_t os, uint64_t oe, const instr_rule
     return 0;
 }
 
-/* Searches the window from m->scan. Non-final searches use partial matching: a possible match
- * reaching the end of the text stops the search and is held back. */
+/* The rules that may start at nb index i (see start_mask in instr_rules.h); NULL for none. */
+static const uint64_t *start_candidates(const instr_matcher *m, size_t i)
+{
+    const sanitizer_rules *r = m->rules;
+    const unsigned char *t = (const unsigned char *)m->nb.text;
+    if (!r->start_mask || i == 0 || i + 1 >= m->nb.len) return r->all_mask;
+    unsigned c1 = t[i], c2 = t[i + 1], p = t[i - 1];
+    if (c1 >= 0x80 || c2 >= 0x80) return r->all_mask;
+    int prev_word = (p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_';
+    const uint64_t *mask = r->start_mask + START_TABLE_INDEX(prev_word, c1, c2) * r->mask_words;
+    for (size_t w = 0; w < r->mask_words; w++)
+        if (mask[w]) return mask;
+    return NULL;
+}
+
+typedef enum { TRY_NONE, TRY_MATCH, TRY_PARTIAL } try_result;
+
+/* Tries the candidate rules at position i in rule order, as one alternation would: the first
+ * rule that matches, or that reaches the end of the text (partial), decides. */
+static try_result try_rules_at(instr_matcher *m, const uint64_t *mask, size_t i, uint32_t opts,
+                               size_t *end, size_t *rule)
+{
+    const sanitizer_rules *r = m->rules;
+    for (size_t w = 0; w < r->mask_words; w++) {
+        uint64_t bits = mask[w];
+        while (bits) {
+            size_t k = w * 64 + (size_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            /* pcre2_jit_match skips the per-call checks pcre2_match repeats; JIT is the norm. */
+            int rc = r->jit_ok ? pcre2_jit_match(r->code[k], (PCRE2_SPTR)m->nb.text, m->nb.len, i,
+                                                 opts, m->md, m->mctx)
+                               : pcre2_match(r->code[k], (PCRE2_SPTR)m->nb.text, m->nb.len, i,
+                                             opts, m->md, m->mctx);
+            if (rc >= 0) {
+                PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
+                if (ov[1] <= i) continue; /* an empty or backward match: not a cut */
+                *end = ov[1];
+                *rule = k;
+                return TRY_MATCH;
+            }
+            if (rc == PCRE2_ERROR_PARTIAL) return TRY_PARTIAL;
+            if (rc != PCRE2_ERROR_NOMATCH && !m->error_logged) {
+                m->error_logged = 1;
+                ag_log(AG_LOG_WARN, "instr_match_error", "rule=%s code=%d", r->rule[k].id, rc);
+            }
+        }
+    }
+    return TRY_NONE;
+}
+
+/* Searches the window from m->scan, position by position, trying only the rules that can start
+ * at each position: the first position with a match or a partial match decides, which is what
+ * an unanchored search of one alternation of all rules would report. Non-final searches use
+ * partial matching: a possible match reaching the end of the text stops the search and is held
+ * back. */
 static void search(instr_matcher *m, int final)
 {
     m->has_partial = 0;
@@ -166,41 +219,34 @@ static void search(instr_matcher *m, int final)
     }
     uint32_t opts = PCRE2_NO_UTF_CHECK | (final ? 0 : PCRE2_PARTIAL_HARD);
     while (m->scan < m->nb.len) {
-        int rc = pcre2_match(m->rules->combined, (PCRE2_SPTR)m->nb.text, m->nb.len, m->scan, opts,
-                             m->md, m->mctx);
-        PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
-        if (rc >= 0) {
-            size_t s = ov[0], e = ov[1];
-            if (e <= s || s < m->scan) {
-                m->scan = next_char(&m->nb, m->scan);
-                continue;
-            }
-            uint64_t os = m->nb.src_start[s], oe = m->nb.src_end[e - 1];
+        size_t i = m->scan;
+        const uint64_t *mask = NULL;
+        /* Only ASCII is skipped (non-ASCII always has candidates), so i stays on a boundary. */
+        while (i < m->nb.len && !(mask = start_candidates(m, i))) i++;
+        if (i >= m->nb.len) break;
+        size_t e = 0, k = 0;
+        try_result tr = try_rules_at(m, mask, i, opts, &e, &k);
+        if (tr == TRY_MATCH) {
+            uint64_t os = m->nb.src_start[i], oe = m->nb.src_end[e - 1];
             if (oe - os > m->max_holdback) {
-                m->scan = next_char(&m->nb, s);
+                m->scan = next_char(&m->nb, i);
                 continue;
             }
-            push_cut(m, os, oe, instr_rules_by_mark(m->rules, pcre2_get_mark(m->md)));
+            push_cut(m, os, oe, &m->rules->rule[k]);
             m->scan = e;
             continue;
         }
-        if (rc == PCRE2_ERROR_PARTIAL) {
-            size_t p = ov[0] > m->scan ? ov[0] : m->scan;
-            if (p >= m->nb.len) break;
-            if (m->run_len - m->nb.src_start[p] > m->max_holdback) {
-                m->scan = next_char(&m->nb, p); /* bound reached: release this start */
+        if (tr == TRY_PARTIAL) {
+            if (m->run_len - m->nb.src_start[i] > m->max_holdback) {
+                m->scan = next_char(&m->nb, i); /* bound reached: release this start */
                 continue;
             }
-            m->scan = p;
+            m->scan = i;
             m->has_partial = 1;
-            m->partial = p;
+            m->partial = i;
             return;
         }
-        if (rc != PCRE2_ERROR_NOMATCH && !m->error_logged) {
-            m->error_logged = 1;
-            ag_log(AG_LOG_WARN, "instr_match_error", "code=%d", rc);
-        }
-        break;
+        m->scan = next_char(&m->nb, i);
     }
     m->scan = m->nb.len;
 }

@@ -1,8 +1,8 @@
 /* sanitizer (private): loading and compiling instruction rules. The rule file format is
  * described in sanitizer/rules/README.md: entries of "id:", "pattern:" and "description:"
  * lines, separated by blank lines, with full-line '#' comments. Each pattern is compiled alone
- * first (so an error names its file, line and rule), then all are compiled into one JIT-compiled
- * alternation for matching. */
+ * first (so an error names its file, line and rule), then compiled anchored and JIT-compiled
+ * for the matcher, with a table of where each rule can start. */
 #include "sanitizer/instr_rules.h"
 
 #include <errno.h>
@@ -196,46 +196,76 @@ static int compile_one(const instr_rule *rule, ag_error *err)
     return AG_OK;
 }
 
-int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+static void set_bit(uint64_t *mask, size_t bit)
 {
-    size_t total = 8;
-    for (size_t i = 0; i < r->n; i++) {
-        if (compile_one(&r->rule[i], err) != AG_OK) return AG_ERR;
-        total += strlen(r->rule[i].pattern) + 32;
-    }
-    if (r->n == 0) return AG_OK;
-    char *all = malloc(total);
-    if (!all) return ag_errorf(err, "rules: out of memory");
-    size_t n = 0;
-    n += (size_t)snprintf(all + n, total - n, "(?:");
-    for (size_t i = 0; i < r->n; i++)
-        n += (size_t)snprintf(all + n, total - n, "%s(?:%s)(*MARK:%zu)", i ? "|" : "",
-                              r->rule[i].pattern, i);
-    snprintf(all + n, total - n, ")");
-    int errcode;
-    PCRE2_SIZE erroff;
-    r->combined = pcre2_compile((PCRE2_SPTR)all, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_CASELESS,
-                                &errcode, &erroff, NULL);
-    free(all);
-    if (!r->combined) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(errcode, msg, sizeof msg);
-        return ag_errorf(err, "rules: the rules do not compile together (%s); check for group "
-                              "names used in two rules", (const char *)msg);
-    }
-    int jrc = pcre2_jit_compile(r->combined, PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD);
-    if (jrc != 0) ag_log(AG_LOG_WARN, "rules_jit_unavailable", "code=%d", jrc);
-    pcre2_pattern_info(r->combined, PCRE2_INFO_MAXLOOKBEHIND, &r->max_lookbehind);
-    return AG_OK;
+    mask[bit / 64] |= (uint64_t)1 << (bit % 64);
 }
 
-const instr_rule *instr_rules_by_mark(const sanitizer_rules *r, const unsigned char *mark)
+/* Asks each anchored rule, for every ASCII pair (c1, c2) after a word and after a non-word
+ * character, whether a match or partial match can start there. Only \b looks behind the start
+ * in that case, so the answer holds for any text; with other lookbehinds there is no table. */
+static void build_start_table(sanitizer_rules *r)
 {
-    if (!r || !mark) return NULL;
-    char *end;
-    unsigned long i = strtoul((const char *)mark, &end, 10);
-    if (*end != '\0' || i >= r->n) return NULL;
-    return &r->rule[i];
+    if (r->max_lookbehind > 1) return;
+    for (size_t i = 0; i < r->n; i++)
+        if (strstr(r->rule[i].pattern, "(?<") || strstr(r->rule[i].pattern, "\\G")) return;
+    uint64_t *t = calloc((size_t)2 * 128 * 128 * r->mask_words, sizeof *t);
+    pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+    if (!t || !md) {
+        free(t);
+        pcre2_match_data_free(md);
+        return;
+    }
+    for (size_t k = 0; k < r->n; k++) {
+        for (int prev_word = 0; prev_word < 2; prev_word++) {
+            for (int c1 = 0; c1 < 128; c1++) {
+                unsigned char subj[3] = {prev_word ? 'a' : ' ', (unsigned char)c1, 0};
+                if (pcre2_match(r->code[k], subj, 2, 1, PCRE2_PARTIAL_HARD, md, NULL) ==
+                    PCRE2_ERROR_NOMATCH)
+                    continue;
+                for (int c2 = 0; c2 < 128; c2++) {
+                    subj[2] = (unsigned char)c2;
+                    if (pcre2_match(r->code[k], subj, 3, 1, PCRE2_PARTIAL_HARD, md, NULL) !=
+                        PCRE2_ERROR_NOMATCH)
+                        set_bit(t + START_TABLE_INDEX(prev_word, c1, c2) * r->mask_words, k);
+                }
+            }
+        }
+    }
+    pcre2_match_data_free(md);
+    r->start_mask = t;
+}
+
+int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (compile_one(&r->rule[i], err) != AG_OK) return AG_ERR;
+    if (r->n == 0) return AG_OK;
+    r->code = calloc(r->n, sizeof *r->code);
+    r->mask_words = (r->n + 63) / 64;
+    r->all_mask = calloc(r->mask_words, sizeof *r->all_mask);
+    if (!r->code || !r->all_mask) return ag_errorf(err, "rules: out of memory");
+    r->jit_ok = 1;
+    for (size_t i = 0; i < r->n; i++) {
+        int errcode;
+        PCRE2_SIZE erroff;
+        uint32_t lb = 0;
+        r->code[i] = pcre2_compile((PCRE2_SPTR)r->rule[i].pattern, PCRE2_ZERO_TERMINATED,
+                                   PCRE2_UTF | PCRE2_CASELESS | PCRE2_ANCHORED, &errcode, &erroff,
+                                   NULL);
+        if (!r->code[i])
+            return ag_errorf(err, "%s:%d: rule '%s': does not compile anchored", r->rule[i].file,
+                             r->rule[i].line, r->rule[i].id);
+        int jrc = pcre2_jit_compile(r->code[i], PCRE2_JIT_COMPLETE | PCRE2_JIT_PARTIAL_HARD);
+        if (jrc != 0) r->jit_ok = 0;
+        if (jrc != 0)
+            ag_log(AG_LOG_WARN, "rules_jit_unavailable", "rule=%s code=%d", r->rule[i].id, jrc);
+        pcre2_pattern_info(r->code[i], PCRE2_INFO_MAXLOOKBEHIND, &lb);
+        if (lb > r->max_lookbehind) r->max_lookbehind = lb;
+        set_bit(r->all_mask, i);
+    }
+    build_start_table(r);
+    return AG_OK;
 }
 
 size_t instr_rules_count(const sanitizer_rules *r)
@@ -246,9 +276,12 @@ size_t instr_rules_count(const sanitizer_rules *r)
 void sanitizer_rules_free(sanitizer_rules *r)
 {
     if (!r) return;
+    for (size_t i = 0; r->code && i < r->n; i++) pcre2_code_free(r->code[i]);
     for (size_t i = 0; i < r->n; i++) rule_clear(&r->rule[i]);
+    free(r->code);
+    free(r->start_mask);
+    free(r->all_mask);
     free(r->rule);
-    pcre2_code_free(r->combined);
     free(r);
 }
 

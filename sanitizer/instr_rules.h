@@ -1,6 +1,7 @@
 /* sanitizer (private): the compiled form of instruction rules, shared by the rule loader
- * (instr_rules.c) and the matcher (instr.c). All rules are compiled together into one PCRE2
- * alternation, each branch tagged with (*MARK:<index>) so a match names its rule. */
+ * (instr_rules.c) and the matcher (instr.c). Each rule is compiled anchored, and a table of
+ * which rules can start at which two-character context lets the matcher try, at each position,
+ * only the rules that can match there, in rule order (the semantics of one alternation). */
 #ifndef AG_SANITIZER_INSTR_RULES_H
 #define AG_SANITIZER_INSTR_RULES_H
 
@@ -21,12 +22,21 @@ typedef struct instr_rule {
 struct sanitizer_rules {
     instr_rule *rule;
     size_t n, cap;
-    pcre2_code *combined; /* NULL when there are no rules */
+    pcre2_code **code;    /* per rule: compiled PCRE2_ANCHORED and JIT-compiled; tried per position */
     uint32_t max_lookbehind;
+    int jit_ok;           /* every rule was JIT-compiled */
+    /* Start filter: for a position whose character is c1, followed by c2 (both ASCII), after a
+     * word or non-word character, start_mask[START_TABLE_INDEX(prev_word, c1, c2) * mask_words]
+     * holds one bit per rule that can match (or partially match) there. Built by asking each
+     * anchored rule itself, so a 0 bit means that rule cannot start there. NULL (every rule is
+     * tried everywhere) when a rule looks further back than \b. */
+    size_t mask_words;
+    uint64_t *start_mask;
+    uint64_t *all_mask;   /* every rule: for positions the table does not cover */
 };
 
-/* Rule at index (from a match's mark), or NULL. */
-const instr_rule *instr_rules_by_mark(const sanitizer_rules *r, const unsigned char *mark);
+#define START_TABLE_INDEX(prev_word, c1, c2) (((size_t)(prev_word) << 14) | ((size_t)(c1) << 7) | (size_t)(c2))
+
 size_t instr_rules_count(const sanitizer_rules *r);
 
 /* Parses rule text (file names errors), appending to r. Exposed for tests. */
