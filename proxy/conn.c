@@ -869,7 +869,10 @@ static void check_client_hello(proxy_conn *c)
     size_t sl = strlen(sni);
     if (sl && sni[sl - 1] == '.')
         sni[sl - 1] = '\0';
-    if (st == TLS_HELLO_OK && sni[0] && !strcasecmp(sni, c->target.host)) {
+    /* Clients send no SNI for an IP literal (RFC 6066 3): then there is no other name to reach. */
+    unsigned char ip[16];
+    int literal = inet_pton(AF_INET, c->target.host, ip) == 1 || inet_pton(AF_INET6, c->target.host, ip) == 1;
+    if (st == TLS_HELLO_OK && ((sni[0] && !strcasecmp(sni, c->target.host)) || (!sni[0] && literal))) {
         evtimer_del(c->timer);
         start_tunnel(c);
         return;

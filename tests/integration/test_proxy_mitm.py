@@ -31,8 +31,10 @@ class Setup:
         rules = "".join("      - host: %s\n        ports: [%d]\n%s" % (
             n, o.port, "        tls: passthrough\n" if n == "pass.test" else "")
             for n, o in self.origins.items())
+        rules += "      - cidr: 127.0.0.1/32\n        ports: [%d]\n        tls: passthrough\n" % (
+            self.origins["pass.test"].port)
         policy = "version: 1\nagents:\n  - name: bot\n    allow:\n%s    private_exceptions:\n%s" % (
-            rules, "".join("      - host: %s\n" % n for n in NAMES))
+            rules, "".join("      - host: %s\n" % n for n in NAMES) + "      - cidr: 127.0.0.1/32\n")
         port = agtest.free_port()
         self.proxy = t.proxy(policy=policy, hosts={n: "127.0.0.1" for n in NAMES},
                              listeners=[("127.0.0.1", port, "bot")],
@@ -107,11 +109,12 @@ def domain_fronting_is_refused(t, s):
     check(s.origins["secure.test"].count() == 0, "fronted request forwarded")
 
 
-def tls_through_connect(s, name, server_hostname):
+def tls_through_connect(s, name, server_hostname, authority=None):
     sock = socket.create_connection(("127.0.0.1", s.proxy.port), timeout=5)
+    authority = authority or name
     try:
         sock.sendall(b"CONNECT %s:%d HTTP/1.1\r\nHost: %s\r\n\r\n" % (
-            name.encode(), s.origins[name].port, name.encode()))
+            authority.encode(), s.origins[name].port, authority.encode()))
         head = sock.recv(4096)
         if not head.startswith(b"HTTP/1.1 200"):
             return "connect: " + head.decode("latin-1")
@@ -137,6 +140,11 @@ def passthrough_checks_sni(t, s):
     got = tls_through_connect(s, "pass.test", None)
     check("tls error" in got, "missing SNI was spliced", got)
     check(s.origins["pass.test"].count() == 1, s.origins["pass.test"].requests)
+    # an IP-literal CONNECT carries no SNI (RFC 6066): accepted, there is no other name to reach
+    got = tls_through_connect(s, "pass.test", None, authority="127.0.0.1")
+    check(got.startswith("HTTP/1.1 200"), "IP literal without SNI refused", got)
+    got = tls_through_connect(s, "pass.test", "secure.test", authority="127.0.0.1")
+    check("tls error" in got, "IP literal with a foreign SNI was spliced", got)
     log = s.proxy.log()
     check("does not match the CONNECT host" in log and "without SNI" in log, log[-2000:])
 
