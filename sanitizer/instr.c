@@ -155,19 +155,42 @@ static int push_cut(instr_matcher *m, uint64_t os, uint64_t oe, const instr_rule
     return 0;
 }
 
+static int mask_any(const uint64_t *mask, size_t words)
+{
+    for (size_t w = 0; w < words; w++)
+        if (mask[w]) return 1;
+    return 0;
+}
+
 /* The rules that may start at nb index i (see start_mask in instr_rules.h); NULL for none. */
 static const uint64_t *start_candidates(const instr_matcher *m, size_t i)
 {
     const sanitizer_rules *r = m->rules;
     const unsigned char *t = (const unsigned char *)m->nb.text;
-    if (!r->start_mask || i == 0 || i + 1 >= m->nb.len) return r->all_mask;
-    unsigned c1 = t[i], c2 = t[i + 1], p = t[i - 1];
-    if (c1 >= 0x80 || c2 >= 0x80) return r->all_mask;
+    if (!r->start_mask || i == 0) return r->all_mask;
+    unsigned c1 = t[i], p = t[i - 1];
+    const uint64_t *mask;
+    if (c1 >= 0xC0) {
+        mask = r->lead_mask + (c1 - 0xC0) * r->mask_words;
+        return mask_any(mask, r->mask_words) ? mask : NULL;
+    }
+    if (!START_TABLE_CHAR(c1)) return r->all_mask;
     int prev_word = (p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_';
-    const uint64_t *mask = r->start_mask + START_TABLE_INDEX(prev_word, c1, c2) * r->mask_words;
-    for (size_t w = 0; w < r->mask_words; w++)
-        if (mask[w]) return mask;
-    return NULL;
+    if (i + 1 >= m->nb.len || !START_TABLE_CHAR(t[i + 1])) {
+        mask = r->first_mask + ((size_t)prev_word * 128 + c1) * r->mask_words;
+        return mask_any(mask, r->mask_words) ? mask : NULL;
+    }
+    unsigned c2 = t[i + 1];
+    size_t e = START_TABLE_INDEX(prev_word, c1, c2);
+    if (!r->third_index[e]) return NULL;
+    mask = r->start_mask + e * r->mask_words;
+    if (i + 2 < m->nb.len) {
+        unsigned c3 = t[i + 2];
+        if (!START_TABLE_CHAR(c3)) return mask;
+        mask = r->third + ((size_t)(r->third_index[e] - 1) * 128 + c3) * r->mask_words;
+        return mask_any(mask, r->mask_words) ? mask : NULL;
+    }
+    return mask;
 }
 
 typedef enum { TRY_NONE, TRY_MATCH, TRY_PARTIAL } try_result;

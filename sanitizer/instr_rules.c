@@ -201,39 +201,95 @@ static void set_bit(uint64_t *mask, size_t bit)
     mask[bit / 64] |= (uint64_t)1 << (bit % 64);
 }
 
-/* Asks each anchored rule, for every ASCII pair (c1, c2) after a word and after a non-word
- * character, whether a match or partial match can start there. Only \b looks behind the start
- * in that case, so the answer holds for any text; with other lookbehinds there is no table. */
+static int mask_empty(const uint64_t *mask, size_t words)
+{
+    for (size_t w = 0; w < words; w++)
+        if (mask[w]) return 0;
+    return 1;
+}
+
+/* 1 when rule k can match or partially match subj[1..len) after subj[0]. */
+static int rule_may_start(const sanitizer_rules *r, size_t k, const unsigned char *subj,
+                          size_t len, pcre2_match_data *md)
+{
+    return pcre2_match(r->code[k], subj, len, 1, PCRE2_PARTIAL_HARD, md, NULL) != PCRE2_ERROR_NOMATCH;
+}
+
+/* Asks each anchored rule, for the characters normalised text is made of, after a word and
+ * after a non-word character, whether a match or partial match can start at (c1, c2, c3). Only
+ * \b looks behind the start in that case, so the answer holds for any text; with other
+ * lookbehinds there is no table. */
 static void build_start_table(sanitizer_rules *r)
 {
     if (r->max_lookbehind > 1) return;
     for (size_t i = 0; i < r->n; i++)
         if (strstr(r->rule[i].pattern, "(?<") || strstr(r->rule[i].pattern, "\\G")) return;
-    uint64_t *t = calloc((size_t)2 * 128 * 128 * r->mask_words, sizeof *t);
+    size_t words = r->mask_words, entries = (size_t)2 * 128 * 128, nblocks = 0;
+    uint64_t *t = calloc(entries * words, sizeof *t);
+    uint32_t *index = calloc(entries, sizeof *index);
+    uint64_t *first = calloc((size_t)2 * 128 * words, sizeof *first);
+    uint64_t *third = NULL;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!t || !md) {
-        free(t);
-        pcre2_match_data_free(md);
-        return;
-    }
+    if (!t || !index || !first || !md || !r->lead_mask) goto fail;
     for (size_t k = 0; k < r->n; k++) {
-        for (int prev_word = 0; prev_word < 2; prev_word++) {
+        for (int pw = 0; pw < 2; pw++) {
             for (int c1 = 0; c1 < 128; c1++) {
-                unsigned char subj[3] = {prev_word ? 'a' : ' ', (unsigned char)c1, 0};
-                if (pcre2_match(r->code[k], subj, 2, 1, PCRE2_PARTIAL_HARD, md, NULL) ==
-                    PCRE2_ERROR_NOMATCH)
-                    continue;
+                unsigned char subj[4] = {pw ? 'a' : ' ', (unsigned char)c1, 0, 0};
+                if (!START_TABLE_CHAR(c1) || !rule_may_start(r, k, subj, 2, md)) continue;
+                set_bit(first + ((size_t)pw * 128 + (size_t)c1) * words, k);
                 for (int c2 = 0; c2 < 128; c2++) {
                     subj[2] = (unsigned char)c2;
-                    if (pcre2_match(r->code[k], subj, 3, 1, PCRE2_PARTIAL_HARD, md, NULL) !=
-                        PCRE2_ERROR_NOMATCH)
-                        set_bit(t + START_TABLE_INDEX(prev_word, c1, c2) * r->mask_words, k);
+                    if (START_TABLE_CHAR(c2) && rule_may_start(r, k, subj, 3, md))
+                        set_bit(t + START_TABLE_INDEX(pw, c1, c2) * words, k);
                 }
+            }
+        }
+    }
+    for (size_t e = 0; e < entries; e++)
+        if (!mask_empty(t + e * words, words)) index[e] = (uint32_t)++nblocks;
+    third = calloc(nblocks * 128 * words, sizeof *third);
+    if (nblocks > 0 && !third) goto fail;
+    for (size_t e = 0; e < entries; e++) {
+        if (!index[e]) continue;
+        uint64_t *block = third + (size_t)(index[e] - 1) * 128 * words;
+        unsigned char subj[4] = {(e >> 14) ? 'a' : ' ', (unsigned char)((e >> 7) & 127),
+                                 (unsigned char)(e & 127), 0};
+        for (size_t k = 0; k < r->n; k++) {
+            if (!((t[e * words + k / 64] >> (k % 64)) & 1)) continue;
+            for (int c3 = 0; c3 < 128; c3++) {
+                subj[3] = (unsigned char)c3;
+                if (START_TABLE_CHAR(c3) && rule_may_start(r, k, subj, 4, md))
+                    set_bit(block + (size_t)c3 * words, k);
             }
         }
     }
     pcre2_match_data_free(md);
     r->start_mask = t;
+    r->third_index = index;
+    r->third = third;
+    r->first_mask = first;
+    return;
+fail:
+    free(t);
+    free(index);
+    free(first);
+    free(third);
+    pcre2_match_data_free(md);
+}
+
+/* Records, from the unanchored pattern's start-of-match bitmap, which UTF-8 lead bytes rule k
+ * can start with; without a bitmap, any. */
+static void note_lead_bytes(sanitizer_rules *r, size_t k)
+{
+    int errcode;
+    PCRE2_SIZE erroff;
+    const uint8_t *bitmap = NULL;
+    pcre2_code *c = pcre2_compile((PCRE2_SPTR)r->rule[k].pattern, PCRE2_ZERO_TERMINATED,
+                                  PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroff, NULL);
+    if (c) pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
+    for (unsigned b = 0xC0; b <= 0xFF; b++)
+        if (!bitmap || ((bitmap[b / 8] >> (b % 8)) & 1)) set_bit(r->lead_mask + (b - 0xC0) * r->mask_words, k);
+    pcre2_code_free(c);
 }
 
 int instr_rules_compile(sanitizer_rules *r, ag_error *err)
@@ -244,7 +300,8 @@ int instr_rules_compile(sanitizer_rules *r, ag_error *err)
     r->code = calloc(r->n, sizeof *r->code);
     r->mask_words = (r->n + 63) / 64;
     r->all_mask = calloc(r->mask_words, sizeof *r->all_mask);
-    if (!r->code || !r->all_mask) return ag_errorf(err, "rules: out of memory");
+    r->lead_mask = calloc(64 * r->mask_words, sizeof *r->lead_mask);
+    if (!r->code || !r->all_mask || !r->lead_mask) return ag_errorf(err, "rules: out of memory");
     r->jit_ok = 1;
     for (size_t i = 0; i < r->n; i++) {
         int errcode;
@@ -263,6 +320,7 @@ int instr_rules_compile(sanitizer_rules *r, ag_error *err)
         pcre2_pattern_info(r->code[i], PCRE2_INFO_MAXLOOKBEHIND, &lb);
         if (lb > r->max_lookbehind) r->max_lookbehind = lb;
         set_bit(r->all_mask, i);
+        note_lead_bytes(r, i);
     }
     build_start_table(r);
     return AG_OK;
@@ -280,7 +338,11 @@ void sanitizer_rules_free(sanitizer_rules *r)
     for (size_t i = 0; i < r->n; i++) rule_clear(&r->rule[i]);
     free(r->code);
     free(r->start_mask);
+    free(r->third_index);
+    free(r->third);
     free(r->all_mask);
+    free(r->first_mask);
+    free(r->lead_mask);
     free(r->rule);
     free(r);
 }

@@ -25,17 +25,26 @@ struct sanitizer_rules {
     pcre2_code **code;    /* per rule: compiled PCRE2_ANCHORED and JIT-compiled; tried per position */
     uint32_t max_lookbehind;
     int jit_ok;           /* every rule was JIT-compiled */
-    /* Start filter: for a position whose character is c1, followed by c2 (both ASCII), after a
-     * word or non-word character, start_mask[START_TABLE_INDEX(prev_word, c1, c2) * mask_words]
-     * holds one bit per rule that can match (or partially match) there. Built by asking each
-     * anchored rule itself, so a 0 bit means that rule cannot start there. NULL (every rule is
-     * tried everywhere) when a rule looks further back than \b. */
+    /* Start filter over the normalised text (lower-case ASCII, single spaces): for a position
+     * whose character is c1, followed by c2 and c3, after a word or non-word character,
+     * start_mask[START_TABLE_INDEX(prev_word, c1, c2) * mask_words] holds one bit per rule that
+     * can match (or partially match) there, and third[third_index[...] - 1][c3] refines it with
+     * the third character. Built by asking each anchored rule itself, so a 0 bit means that rule
+     * cannot start there. NULL (every rule tried everywhere) when a rule looks further back
+     * than \b. Characters outside printable lower-case ASCII fall back to every rule. */
     size_t mask_words;
     uint64_t *start_mask;
-    uint64_t *all_mask;   /* every rule: for positions the table does not cover */
+    uint32_t *third_index;
+    uint64_t *third;      /* blocks of 128 masks */
+    uint64_t *all_mask;   /* every rule: for positions the tables do not cover */
+    uint64_t *first_mask; /* [2][128]: rules that can start with c1 (whatever follows) */
+    uint64_t *lead_mask;  /* [64]: rules whose first character can have this UTF-8 lead byte
+                           * (0xC0 + index), from PCRE2's start-of-match bitmap */
 };
 
 #define START_TABLE_INDEX(prev_word, c1, c2) (((size_t)(prev_word) << 14) | ((size_t)(c1) << 7) | (size_t)(c2))
+/* Characters the start table covers: what normalised text is made of, bar non-ASCII. */
+#define START_TABLE_CHAR(c) ((c) >= 0x20 && (c) < 0x7F && !((c) >= 'A' && (c) <= 'Z'))
 
 size_t instr_rules_count(const sanitizer_rules *r);
 
