@@ -548,7 +548,7 @@ static int follow_poll(prov_env *e, cli_opts *o, uint64_t *last, uint64_t *print
             continue;
         if (o->format == FMT_TABLE) {
             char *cells[COL_COUNT];
-            static const size_t widths[COL_COUNT] = {20, 8, 12, 8, 6, 7, 7, 0};
+            static const size_t widths[COL_COUNT] = {20, 8, 12, 8, 6, 7, 7, 0}; /* as the header */
             row_cells(&d.rec, cells);
             print_row(stdout, cells, widths);
             for (int i = 0; i < COL_COUNT; i++)
@@ -575,8 +575,12 @@ static int cmd_follow(prov_env *e, cli_opts *o)
     sigaction(SIGTERM, &sa, NULL);
     uint64_t last = head_seq(e), printed = 0;
     ag_error err;
-    if (o->format == FMT_CSV)
+    if (o->format == FMT_CSV) {
         fputs(csv_header, stdout);
+    } else if (o->format == FMT_TABLE) {
+        static const size_t widths[COL_COUNT] = {20, 8, 12, 8, 6, 7, 7, 0};
+        print_row(stdout, (char *const *)col_names, widths);
+    }
     fflush(stdout);
     while (!follow_stop && !(o->limit_given && printed >= o->f.limit)) {
         if (follow_poll(e, o, &last, &printed, &err) != AG_OK) {
