@@ -92,9 +92,20 @@ uint64_t prov_be64_get(const uint8_t *p);
 size_t prov_key_time(uint8_t *buf, uint64_t time_us, uint64_t seq);
 size_t prov_key_named(uint8_t *buf, const char *name, uint64_t time_us, uint64_t seq);
 
-/* Writes a record and its index entries inside t (the writer's batch and the tests). */
+/* Agent and host index keys of one batch, inserted in key order at the end of the batch so
+ * that consecutive inserts land on the same B-tree pages. */
+typedef struct prov_keyset {
+    prov_buf bytes;  /* entries: u8 which (0 agent, 1 host), u16 length, key */
+    size_t *offs;
+    size_t n, cap;
+} prov_keyset;
+void prov_keyset_free(prov_keyset *ks);
+
+/* Writes a record and its index entries inside t (the writer's batch and the tests). With
+ * defer, the agent and host entries go to defer instead; prov_keyset_put() writes them. */
 int prov_store_put(prov_env *e, MDB_txn *t, uint64_t seq, const uint8_t *value, size_t len,
-                   const prov_record *decoded, int append);
+                   const prov_record *decoded, int append, prov_keyset *defer);
+int prov_keyset_put(prov_env *e, MDB_txn *t, prov_keyset *ks);
 /* Removes a record's index entries (prune). */
 int prov_store_del_indexes(prov_env *e, MDB_txn *t, uint64_t seq, const prov_record *decoded);
 

@@ -4,6 +4,7 @@
 #include "provenance/prov_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -203,9 +204,64 @@ int prov_meta_put_point(prov_env *e, MDB_txn *t, const char *key, const prov_cha
     return mdb_put(t, e->meta, &k, &v, 0);
 }
 
+static int keyset_add(prov_keyset *ks, uint8_t which, const uint8_t *key, size_t len)
+{
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 8192;
+        size_t *p = realloc(ks->offs, cap * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        ks->offs = p;
+        ks->cap = cap;
+    }
+    if (prov_buf_reserve(&ks->bytes, len + 3) != AG_OK)
+        return ENOMEM;
+    uint8_t *d = ks->bytes.data + ks->bytes.len;
+    d[0] = which;
+    d[1] = (uint8_t)(len >> 8);
+    d[2] = (uint8_t)len;
+    memcpy(d + 3, key, len);
+    ks->offs[ks->n++] = ks->bytes.len;
+    ks->bytes.len += len + 3;
+    return 0;
+}
+
+void prov_keyset_free(prov_keyset *ks)
+{
+    prov_buf_free(&ks->bytes);
+    free(ks->offs);
+    memset(ks, 0, sizeof *ks);
+}
+
+static int keyset_cmp(const void *a, const void *b, void *base)
+{
+    const uint8_t *x = (const uint8_t *)base + *(const size_t *)a;
+    const uint8_t *y = (const uint8_t *)base + *(const size_t *)b;
+    if (x[0] != y[0])
+        return x[0] - y[0];
+    size_t lx = (size_t)x[1] << 8 | x[2], ly = (size_t)y[1] << 8 | y[2];
+    int c = memcmp(x + 3, y + 3, lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+int prov_keyset_put(prov_env *e, MDB_txn *t, prov_keyset *ks)
+{
+    qsort_r(ks->offs, ks->n, sizeof *ks->offs, keyset_cmp, ks->bytes.data);
+    MDB_val empty = {0, NULL};
+    int rc = 0;
+    for (size_t i = 0; i < ks->n && rc == 0; i++) {
+        const uint8_t *d = ks->bytes.data + ks->offs[i];
+        MDB_val k = {(size_t)d[1] << 8 | d[2], (void *)(d + 3)};
+        rc = mdb_put(t, d[0] ? e->by_host : e->by_agent, &k, &empty, 0);
+    }
+    ks->n = 0;
+    ks->bytes.len = 0;
+    return rc;
+}
+
 /* Returns an LMDB status (MDB_MAP_FULL makes the caller grow the map and retry the batch). */
 int prov_store_put(prov_env *e, MDB_txn *t, uint64_t seq, const uint8_t *value, size_t len,
-                   const prov_record *r, int append)
+                   const prov_record *r, int append, prov_keyset *defer)
 {
     uint8_t kb[PROV_INDEX_NAME_MAX + 17], seqb[8];
     prov_be64_put(seqb, seq);
@@ -216,14 +272,14 @@ int prov_store_put(prov_env *e, MDB_txn *t, uint64_t seq, const uint8_t *value, 
     k = (MDB_val){prov_key_time(kb, r->start_us, seq), kb};
     if ((rc = mdb_put(t, e->by_time, &k, &empty, 0)) != 0)
         return rc;
-    if (r->agent) {
-        k = (MDB_val){prov_key_named(kb, r->agent, r->start_us, seq), kb};
-        if ((rc = mdb_put(t, e->by_agent, &k, &empty, 0)) != 0)
-            return rc;
-    }
-    if (r->host) {
-        k = (MDB_val){prov_key_named(kb, r->host, r->start_us, seq), kb};
-        if ((rc = mdb_put(t, e->by_host, &k, &empty, 0)) != 0)
+    const char *names[2] = {r->agent, r->host};
+    for (uint8_t which = 0; which < 2; which++) {
+        if (!names[which])
+            continue;
+        k = (MDB_val){prov_key_named(kb, names[which], r->start_us, seq), kb};
+        rc = defer ? keyset_add(defer, which, kb, k.mv_size)
+                   : mdb_put(t, which ? e->by_host : e->by_agent, &k, &empty, 0);
+        if (rc != 0)
             return rc;
     }
     if (r->request_id[0]) {

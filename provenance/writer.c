@@ -31,6 +31,7 @@ struct prov_store {
     prov_buf *batch;
     prov_hasher hasher;
     prov_decoded decoded;
+    prov_keyset keys;
     uint64_t checkpointed_seq, last_checkpoint_us, last_sync_us;
 };
 
@@ -86,6 +87,7 @@ static commit_result commit_once(prov_store *s, prov_buf *items, size_t n, uint6
                                  ag_error *err)
 {
     MDB_txn *t;
+    s->keys.n = s->keys.bytes.len = 0;
     if (prov_txn_begin(&s->env, 0, &t, err) != AG_OK)
         return COMMIT_FAILED;
     prov_chain_point head;
@@ -99,10 +101,13 @@ static commit_result commit_once(prov_store *s, prov_buf *items, size_t n, uint6
             mdb_txn_abort(t);
             return COMMIT_FAILED;
         }
-        rc = prov_store_put(&s->env, t, seq, b->data, b->len + PROV_HASH_LEN, &s->decoded.rec, 1);
+        rc = prov_store_put(&s->env, t, seq, b->data, b->len + PROV_HASH_LEN, &s->decoded.rec, 1,
+                            &s->keys);
         head.seq = seq;
         memcpy(head.hash, b->data + b->len, PROV_HASH_LEN);
     }
+    if (rc == 0)
+        rc = prov_keyset_put(&s->env, t, &s->keys);
     if (rc == 0)
         rc = prov_meta_put_point(&s->env, t, "head", &head);
     if (rc == 0)
@@ -270,6 +275,7 @@ static void store_free(prov_store *s)
     prov_env_close(&s->env);
     prov_hasher_free(&s->hasher);
     prov_decoded_free(&s->decoded);
+    prov_keyset_free(&s->keys);
     free(s->ring);
     free(s->batch);
     pthread_mutex_destroy(&s->mu);
