@@ -52,7 +52,8 @@ static const char help_list[] =
     "Output:\n"
     "  --limit N             at most N records, newest first (default 100; 0 = all)\n"
     "  --format F            table (default), jsonl (every field) or csv\n"
-    "  --follow              print new records as they are written, until interrupted\n"
+    "  --follow              print new matching records as they are written, until\n"
+    "                        interrupted (or, with --limit N, after N records)\n"
     "  --data-dir DIR        the data directory of `agentgate run` (default: as `run`)\n"
     "\n"
     "Exit codes: 0 success, 1 verification failed or store unusable, 2 usage error.\n";
@@ -318,11 +319,16 @@ static void put_safe(FILE *out, const char *s, size_t max)
         fputs("...", out);
 }
 
+/* Recorded values come from the network (a Content-Type chosen by an origin): a cell that a
+ * spreadsheet would run as a formula gets a leading ' (the usual CSV-injection defence). */
 static void csv_field(FILE *out, const char *s, int last)
 {
     s = s ? s : "";
-    if (strpbrk(s, ",\"\r\n")) {
+    int formula = *s && strchr("=+-@\t\r", *s) != NULL;
+    if (formula || strpbrk(s, ",\"\r\n")) {
         fputc('"', out);
+        if (formula)
+            fputc('\'', out);
         for (; *s; s++) {
             if (*s == '"')
                 fputc('"', out);

@@ -129,6 +129,19 @@ def csv_parses_with_header(t):
 
 
 @test
+def csv_neutralises_spreadsheet_formulas(t):
+    d = t.path("data")
+    rec = make_records(1)[0]
+    rec["content_type"] = "=HYPERLINK(\"http://evil.test\",\"x\")"
+    rec["reason"] = "@SUM(1)"
+    load(t, d, [rec])
+    rows = list(csv.DictReader(io.StringIO(history(t, d, "--format", "csv").stdout.decode())))
+    check(rows[0]["content_type"] == "'" + rec["content_type"], rows[0])
+    check(rows[0]["reason"] == "'@SUM(1)", rows[0])
+    check(jsonl(history(t, d, "--format", "jsonl"))[0]["content_type"] == rec["content_type"])
+
+
+@test
 def every_filter(t):
     d, recs = store(t)
     cases = [
