@@ -398,3 +398,49 @@ Test(instr_rules, load_extra_files)
     cr_expect(strstr(err.msg, "/nonexistent/x.rules") != NULL);
     unlink(path);
 }
+
+/* The start table only skips positions where no rule can start: the same rules with the table
+ * disabled (a rule with a lookbehind turns it off) must cut exactly the same spans. */
+#include <jansson.h>
+
+static cuts run_texts(const sanitizer_rules *r, const char *text)
+{
+    return run_whole(r, text, 0);
+}
+
+Test(instr_rules, start_table_changes_nothing)
+{
+    char path[] = "/tmp/ag_rules_lb_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("id: t.lookbehind\npattern: (?<=qqzz)xyzzy\ndescription: never matches here\n", f);
+    fclose(f);
+    const char *paths[1] = {path};
+    sanitizer_rules *untabled = NULL;
+    ag_error err;
+    cr_assert_eq(sanitizer_rules_load(paths, 1, &untabled, &err), AG_OK, "%s", err.msg);
+    cr_assert_null(untabled->start_mask, "a lookbehind disables the table");
+    const sanitizer_rules *tabled = sanitizer_rules_default();
+    cr_assert_not_null(tabled->start_mask);
+    const char *files[] = {"attacks-heldout.json", "benign-heldout.json"};
+    size_t compared = 0;
+    for (size_t fi = 0; fi < 2; fi++) {
+        char p[1024];
+        snprintf(p, sizeof p, "%s/bench/eval/%s", AG_SOURCE_DIR, files[fi]);
+        json_t *root = json_load_file(p, 0, NULL);
+        cr_assert_not_null(root, "%s", p);
+        for (size_t i = 0; i < json_array_size(root); i++) {
+            char text[2048];
+            snprintf(text, sizeof text, "Intro, then: %s And some closing words.",
+                     json_string_value(json_array_get(root, i)));
+            cuts a = run_texts(tabled, text), b = run_texts(untabled, text);
+            expect_same(&a, &b, text);
+            compared++;
+        }
+        json_decref(root);
+    }
+    cr_expect_eq(compared, 100);
+    sanitizer_rules_free(untabled);
+    unlink(path);
+}
