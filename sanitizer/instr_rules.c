@@ -286,9 +286,20 @@ static void note_lead_bytes(sanitizer_rules *r, size_t k)
     const uint8_t *bitmap = NULL;
     pcre2_code *c = pcre2_compile((PCRE2_SPTR)r->rule[k].pattern, PCRE2_ZERO_TERMINATED,
                                   PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroff, NULL);
-    if (c) pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
-    for (unsigned b = 0xC0; b <= 0xFF; b++)
-        if (!bitmap || ((bitmap[b / 8] >> (b % 8)) & 1)) set_bit(r->lead_mask + (b - 0xC0) * r->mask_words, k);
+    uint32_t type = 0, unit = 0;
+    if (c) {
+        pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
+        pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODETYPE, &type);
+        pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &unit);
+    }
+    for (unsigned b = 0xC0; b <= 0xFF; b++) {
+        int may;
+        if (type == 1) may = unit == b; /* one fixed first code unit (PCRE2 sets it only when
+                                          * every case variant starts with it) */
+        else if (bitmap) may = (bitmap[b / 8] >> (b % 8)) & 1;
+        else may = 1;
+        if (may) set_bit(r->lead_mask + (b - 0xC0) * r->mask_words, k);
+    }
     pcre2_code_free(c);
 }
 
