@@ -1,6 +1,7 @@
 /* Unit tests: the writer thread — batching, the batch delay, both queue-full policies (with a
  * second process holding LMDB's write lock so the writer is provably stuck), map growth from a
  * tiny map and the error when it may not grow, and clear errors for missing/corrupt stores. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -161,9 +162,38 @@ Test(writer, batch_count_and_delay)
     free(dir);
 }
 
+/* Sends this process's stderr to a file so a test can read the log lines. */
+static int capture_stderr(const char *path)
+{
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_geq(fd, 0);
+    dup2(fd, STDERR_FILENO);
+    close(fd);
+    return saved;
+}
+
+static char *restore_stderr(int saved, const char *path)
+{
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f);
+    char *text = calloc(1, 1 << 16);
+    size_t n = fread(text, 1, (1 << 16) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
 Test(writer, queue_full_drop_counts_exactly)
 {
     char *dir = make_tmpdir();
+    char log[600];
+    snprintf(log, sizeof log, "%s.log", dir);
+    int saved = capture_stderr(log);
     locker l = locker_start(dir);
     prov_store *s = open_store(dir, 8, 8, 10000, PROV_QUEUE_DROP);
     locker_lock(&l);
@@ -178,7 +208,52 @@ Test(writer, queue_full_drop_counts_exactly)
     cr_assert_eq(st.queued, 8);
     locker_release(&l);
     prov_close(s);
+    char *text = restore_stderr(saved, log);
+    unlink(log);
+    /* loud, not silent: logged at once (then at most once a second) */
+    cr_assert(strstr(text, "level=error event=provenance_drop total=1 ") != NULL, "%s", text);
+    free(text);
     cr_assert_eq(count_records(dir), 16);
+    rm_tree(dir);
+    free(dir);
+}
+
+Test(writer, checkpoints_periodically_and_at_close)
+{
+    char *dir = make_tmpdir();
+    prov_options o;
+    prov_options_default(&o);
+    o.checkpoint_secs = 1;
+    o.batch_delay_ms = 5;
+    prov_store *s;
+    ag_error err;
+    cr_assert_eq(prov_open(dir, &o, &s, &err), AG_OK, "%s", err.msg);
+    submit_n(s, 0, 5, NULL);
+    prov_stats st = {0};
+    for (int i = 0; i < 300 && st.checkpoints == 0; i++) {
+        sleep_ms(10);
+        prov_get_stats(s, &st);
+    }
+    cr_assert_eq(st.checkpoints, 1, "no checkpoint within 3 s");
+    submit_n(s, 5, 5, NULL);
+    prov_close(s);
+    char p[600], line[512];
+    snprintf(p, sizeof p, "%s/provenance/checkpoints", dir);
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f);
+    unsigned long long seqs[2] = {0, 0};
+    int n = 0;
+    while (n < 2 && fgets(line, sizeof line, f))
+        seqs[n++] = strtoull(line, NULL, 10);
+    fclose(f);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(seqs[0], 5);
+    cr_assert_eq(seqs[1], 10);
+    struct stat ks;
+    snprintf(p, sizeof p, "%s/provenance/checkpoint.key", dir);
+    cr_assert_eq(stat(p, &ks), 0);
+    cr_assert_eq(ks.st_mode & 0777, 0600);
+    cr_assert_eq(count_records(dir), 10);
     rm_tree(dir);
     free(dir);
 }
