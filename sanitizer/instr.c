@@ -244,8 +244,25 @@ static void search(instr_matcher *m, int final)
     while (m->scan < m->nb.len) {
         size_t i = m->scan;
         const uint64_t *mask = NULL;
-        /* Only ASCII is skipped (non-ASCII always has candidates), so i stays on a boundary. */
-        while (i < m->nb.len && !(mask = start_candidates(m, i))) i++;
+        /* Only ASCII is skipped (a non-ASCII lead byte is always examined), so i stays on a
+         * character boundary. The inner loop is the common case: two printable characters
+         * after which no rule can start. */
+        for (;;) {
+            const unsigned char *t = (const unsigned char *)m->nb.text;
+            const uint32_t *index = m->rules->third_index;
+            if (index && i > 0) {
+                while (i + 2 < m->nb.len) {
+                    unsigned c1 = t[i], c2 = t[i + 1], p = t[i - 1];
+                    if (!START_TABLE_CHAR(c1) || !START_TABLE_CHAR(c2)) break;
+                    int pw = (p >= 'a' && p <= 'z') || (p >= '0' && p <= '9') || p == '_' ||
+                             (p >= 'A' && p <= 'Z');
+                    if (index[START_TABLE_INDEX(pw, c1, c2)]) break;
+                    i++;
+                }
+            }
+            if (i >= m->nb.len || (mask = start_candidates(m, i))) break;
+            i++;
+        }
         if (i >= m->nb.len) break;
         size_t e = 0, k = 0;
         try_result tr = try_rules_at(m, mask, i, opts, &e, &k);

@@ -167,7 +167,24 @@ int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint6
     while (i < len) {
         unsigned c = s[i];
         if (c < 0x80) {
-            emit_cp(st, out, c, base + i, base + i + 1);
+            /* ASCII fast path: the buffer was reserved for len bytes above, and ASCII never
+             * produces more than one byte. */
+            if (out->len + 1 > out->cap && buf_reserve(out, len - i + 4) != 0) return -1;
+            if (c == ' ' || (c >= '\t' && c <= '\r')) {
+                if (!st->in_space) {
+                    st->in_space = 1;
+                    out->text[out->len] = ' ';
+                    out->src_start[out->len] = base + i;
+                    out->src_end[out->len] = base + i + 1;
+                    out->len++;
+                }
+            } else {
+                st->in_space = 0;
+                out->text[out->len] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
+                out->src_start[out->len] = base + i;
+                out->src_end[out->len] = base + i + 1;
+                out->len++;
+            }
             i++;
             continue;
         }
