@@ -161,7 +161,7 @@ static int get_size(cfg_ctx *x, yaml_node_t *n, const char *field, size_t min, s
 
 static int get_seconds(cfg_ctx *x, yaml_node_t *n, const char *field, unsigned *out)
 {
-    size_t v;
+    size_t v = 0;
     if (get_size(x, n, field, 1, 86400, &v) != AG_OK)
         return AG_ERR;
     *out = (unsigned)v;
@@ -384,7 +384,7 @@ static int top_field(cfg_ctx *x, const char *key, yaml_node_t *v)
     if (!strcmp(key, "data_dir"))
         return get_path(x, v, "data_dir", c->data_dir, sizeof c->data_dir);
     if (!strcmp(key, "workers")) {
-        size_t w;
+        size_t w = 0;
         if (get_size(x, v, "workers", 0, 256, &w) != AG_OK)
             return AG_ERR;
         c->workers = (int)w;

@@ -21,6 +21,7 @@
 /* Output above this stops reading on the other side until it drains below the low mark. */
 #define CONN_OUT_HIGH (256 * 1024)
 #define CONN_OUT_LOW (64 * 1024)
+#define CONN_IO_CHUNK (128 * 1024)
 #define CONN_REQ_HEAD_MAX(c) ((c)->w->srv->cfg.max_header_bytes + 16384)
 
 static void client_read_cb(struct bufferevent *bev, void *arg);
@@ -249,7 +250,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         mitm_on_timer(c);
         return;
     case CONN_HELLO:
-        snprintf(c->reason, sizeof c->reason, "passthrough refused: no ClientHello in time");
+        snprintf(c->reason, sizeof c->reason, "passthrough tunnel idle before its ClientHello");
         conn_close(c);
         return;
     case CONN_EXCHANGE:
@@ -326,7 +327,16 @@ void conn_accept(proxy_worker *w, evutil_socket_t fd, const struct sockaddr *sa,
     size_t high = CONN_OUT_HIGH > CONN_REQ_HEAD_MAX(c) ? CONN_OUT_HIGH : CONN_REQ_HEAD_MAX(c);
     bufferevent_setwatermark(c->client, EV_READ, 0, high);
     bufferevent_setwatermark(c->client, EV_WRITE, CONN_OUT_LOW, 0);
+    conn_tune_io(c->client);
     enter_head_state(c);
+}
+
+void conn_tune_io(struct bufferevent *bev)
+{
+    /* libevent reads and writes 16 KiB per call by default; bulk bodies and tunnels move
+     * much more per wakeup with larger calls. */
+    bufferevent_set_max_single_read(bev, CONN_IO_CHUNK);
+    bufferevent_set_max_single_write(bev, CONN_IO_CHUNK);
 }
 
 void worker_drain_conns(proxy_worker *w)
@@ -523,6 +533,32 @@ static int req_on_body(void *ctx, const char *data, size_t len)
     return 0;
 }
 
+/* A Content-Length body needs no parsing: up to *remaining bytes move from in to out without
+ * a copy (the chains change owner). hash_into, when set, sees every byte moved. Returns the
+ * number of bytes moved. */
+static size_t move_length_body(struct evbuffer *in, struct evbuffer *out, uint64_t *remaining,
+                               proxy_conn *hash_into)
+{
+    size_t n = evbuffer_get_length(in);
+    if (n > *remaining)
+        n = (size_t)*remaining;
+    if (n && hash_into) {
+        struct evbuffer_iovec v[64];
+        int cnt = evbuffer_peek(in, (ev_ssize_t)n, NULL, v, 64);
+        size_t covered = 0;
+        for (int i = 0; i < cnt && i < 64 && covered < n; i++) {
+            size_t take = v[i].iov_len < n - covered ? v[i].iov_len : n - covered;
+            record_body_received(hash_into, v[i].iov_base, take);
+            covered += take;
+        }
+        n = covered;
+    }
+    if (n)
+        evbuffer_remove_buffer(in, out, n);
+    *remaining -= n;
+    return n;
+}
+
 static void pump_request_body(proxy_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->client);
@@ -532,6 +568,12 @@ static void pump_request_body(proxy_conn *c)
         if (evbuffer_get_length(out) > CONN_OUT_HIGH) {
             bufferevent_disable(c->client, EV_READ);
             return;
+        }
+        if (c->req_kind == HTTP_BODY_LENGTH) {
+            c->bytes_in += move_length_body(in, out, &c->req_remaining, NULL);
+            if (c->req_remaining == 0)
+                c->req.complete = c->req_done = 1;
+            continue;
         }
         /* Up to 64 KiB at a time, so a re-chunked body goes out in large chunks. */
         size_t n = evbuffer_get_length(in);
@@ -624,7 +666,7 @@ static int send_response_head(proxy_conn *c)
     char *buf = malloc(cap);
     if (!buf)
         return -1;
-    long n = http_build_response(&c->resp.head, kind, cl, c->close_after, NULL, buf, cap);
+    long n = http_build_response(&c->resp.head, kind, cl, c->close_after, NULL, NULL, buf, cap);
     if (n > 0) {
         evbuffer_add(bufferevent_get_output(c->client), buf, (size_t)n);
         c->bytes_out += (uint64_t)n;
@@ -670,7 +712,7 @@ static void pump_response(proxy_conn *c)
                     return;
                 }
                 char head[4096];
-                long n = http_build_response(&c->resp.head, HTTP_BODY_NONE, 0, 0, NULL, head, sizeof head);
+                long n = http_build_response(&c->resp.head, HTTP_BODY_NONE, 0, 0, NULL, NULL, head, sizeof head);
                 if (n > 0) {
                     evbuffer_add(out, head, (size_t)n);
                     c->bytes_out += (uint64_t)n;
@@ -686,6 +728,7 @@ static void pump_response(proxy_conn *c)
                 return;
             }
             c->resp_started = 1;
+            http_stream_body_kind(&c->resp, &c->resp_remaining);
             if (c->resp.complete) {
                 response_complete(c);
                 return;
@@ -695,6 +738,17 @@ static void pump_response(proxy_conn *c)
         if (evbuffer_get_length(out) > CONN_OUT_HIGH) {
             bufferevent_disable(c->upstream, EV_READ);
             return;
+        }
+        if (c->resp.body_kind == HTTP_BODY_LENGTH && c->resp_out_kind == HTTP_BODY_LENGTH && !c->filter) {
+            c->bytes_out += move_length_body(in, out, &c->resp_remaining,
+                                             c->hash_received ? c : NULL);
+            if (c->resp_remaining == 0) {
+                c->resp.complete = 1;
+                c->resp.in_body = 0;
+                response_complete(c);
+                return;
+            }
+            continue;
         }
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
@@ -838,6 +892,9 @@ static void send_established(proxy_conn *c)
 static void start_tunnel(proxy_conn *c)
 {
     c->state = CONN_TUNNEL;
+    /* A tunnel parses no more HTTP: give the head buffers back (idle tunnels stay small). */
+    http_stream_free(&c->req);
+    http_stream_free(&c->resp);
     c->tunnel_activity_us = ag_monotonic_us();
     bufferevent_setcb(c->client, tunnel_read_cb, tunnel_write_cb, tunnel_event_cb, c);
     bufferevent_setcb(c->upstream, tunnel_read_cb, tunnel_write_cb, tunnel_event_cb, c);
@@ -897,9 +954,11 @@ static void start_passthrough(proxy_conn *c)
 {
     send_established(c);
     c->state = CONN_HELLO;
+    http_stream_free(&c->req); /* no more HTTP on this connection */
+    http_stream_free(&c->resp);
     bufferevent_setcb(c->upstream, NULL, NULL, hello_upstream_event_cb, c);
     bufferevent_enable(c->upstream, EV_READ);
-    arm_timer(c, cfg_of(c)->timeout_header);
+    arm_timer(c, cfg_of(c)->timeout_tunnel_idle);
     bufferevent_enable(c->client, EV_READ);
     if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
         check_client_hello(c);
@@ -962,9 +1021,13 @@ void conn_send_request(proxy_conn *c)
     c->state = CONN_EXCHANGE;
     uint64_t cl = 0;
     http_body_kind kind = http_stream_body_kind(&c->req, &cl);
+    c->req_remaining = cl;
     size_t cap = cfg_of(c)->max_header_bytes + sizeof c->target.path + 1024;
     char *buf = malloc(cap);
-    long n = buf ? http_build_request(&c->req.head, &c->target, kind, cl, buf, cap) : -1;
+    /* A sanitized HTML body must be whole: never ask the origin for a byte range of it. */
+    static const char *const no_ranges[] = {"range", "if-range", NULL};
+    const char *const *drop = c->decision.sanitize != POLICY_SANITIZE_OFF ? no_ranges : NULL;
+    long n = buf ? http_build_request(&c->req.head, &c->target, kind, cl, drop, buf, cap) : -1;
     if (n < 0) {
         free(buf);
         conn_refuse(c, 400, "request head too large to forward", 1);

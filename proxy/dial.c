@@ -115,6 +115,7 @@ static void connect_next(proxy_conn *c)
             continue;
         }
         bufferevent_setcb(bev, NULL, NULL, connect_event_cb, c);
+        conn_tune_io(bev);
         if (bufferevent_socket_connect(bev, ai->ai_addr, (int)ai->ai_addrlen) < 0) {
             int e = EVUTIL_SOCKET_ERROR();
             snprintf(c->dial_error, sizeof c->dial_error, "%s (%s)",

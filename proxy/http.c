@@ -174,6 +174,8 @@ void http_stream_free(http_stream *s)
     free(s->head.headers);
     s->head.arena = NULL;
     s->head.headers = NULL;
+    s->head.nheaders = s->head.cap_headers = s->head.arena_cap = s->head.arena_len = 0;
+    s->head.target = s->head.reason = NULL;
 }
 
 void http_stream_reset(http_stream *s)
@@ -581,11 +583,20 @@ static void out_printf(outbuf *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-static void out_headers(outbuf *o, const http_head *h, int keep_content_length)
+static int in_list(const char *const *list, const char *name)
+{
+    for (; list && *list; list++)
+        if (!strcasecmp(*list, name))
+            return 1;
+    return 0;
+}
+
+static void out_headers(outbuf *o, const http_head *h, int keep_content_length,
+                        const char *const *drop)
 {
     for (size_t i = 0; i < h->nheaders; i++) {
         const char *name = h->headers[i].name;
-        if (h->is_request && !strcasecmp(name, "host"))
+        if ((h->is_request && !strcasecmp(name, "host")) || in_list(drop, name))
             continue;
         if (keep_content_length && !strcasecmp(name, "content-length")) {
             out_printf(o, "%s: %s\r\n", name, h->headers[i].value);
@@ -606,7 +617,7 @@ static void out_framing(outbuf *o, http_body_kind body, uint64_t content_length)
 }
 
 long http_build_request(const http_head *h, const http_target *t, http_body_kind body,
-                        uint64_t content_length, char *out, size_t outsz)
+                        uint64_t content_length, const char *const *drop, char *out, size_t outsz)
 {
     outbuf o = {out, 0, outsz, 0};
     int v6 = strchr(t->host, ':') != NULL;
@@ -615,19 +626,20 @@ long http_build_request(const http_head *h, const http_target *t, http_body_kind
     if (t->port != 80)
         out_printf(&o, ":%u", (unsigned)t->port);
     out_printf(&o, "\r\n");
-    out_headers(&o, h, 0);
+    out_headers(&o, h, 0, drop);
     out_framing(&o, body, content_length);
     out_printf(&o, "\r\n");
     return o.overflow ? -1 : (long)o.len;
 }
 
 long http_build_response(const http_head *h, http_body_kind body, uint64_t content_length,
-                         int close_after, const char *extra, char *out, size_t outsz)
+                         int close_after, const char *extra, const char *const *drop, char *out,
+                         size_t outsz)
 {
     outbuf o = {out, 0, outsz, 0};
     out_printf(&o, "HTTP/1.1 %d %s\r\n", h->status, h->reason ? h->reason : "");
     int keep_cl = body == HTTP_BODY_NONE && h->status >= 200 && h->status != 204;
-    out_headers(&o, h, keep_cl);
+    out_headers(&o, h, keep_cl, drop);
     out_framing(&o, body, content_length);
     if (close_after)
         out_printf(&o, "Connection: close\r\n");

@@ -118,12 +118,14 @@ int http_target_parse(const http_head *h, http_target *t, char *reason, size_t r
  * end-to-end headers, and the framing the proxy uses (Content-Length or chunked).
  * Returns the length written, or -1 if out is too small. */
 long http_build_request(const http_head *h, const http_target *t, http_body_kind body,
-                        uint64_t content_length, char *out, size_t outsz);
+                        uint64_t content_length, const char *const *drop, char *out, size_t outsz);
 /* Writes the response head for the client: status line, end-to-end headers, the framing chosen
  * (chunked for a body of unknown length), Connection: close when closing, and extra (already
- * formatted "Name: value\r\n" lines, may be NULL). */
+ * formatted "Name: value\r\n" lines, may be NULL). drop: NULL-terminated list of further header
+ * names not to copy (may be NULL), for headers the proxy replaces or that no longer apply. */
 long http_build_response(const http_head *h, http_body_kind body, uint64_t content_length,
-                         int close_after, const char *extra, char *out, size_t outsz);
+                         int close_after, const char *extra, const char *const *drop, char *out,
+                         size_t outsz);
 
 /* Decodes "Basic base64(user:secret)". Returns 0 and fills user/secret, or -1. */
 int http_parse_basic_auth(const char *value, char *user, size_t usersz, char *secret,

@@ -234,6 +234,16 @@ int proxy_server_run(proxy_config *cfg, ag_error *err)
     srv->cfg = *cfg;
     srv->start_us = ag_now_us();
     pthread_mutex_init(&srv->policy_lock, NULL);
+    /* Signals are taken by the main thread only (sigtimedwait). They are blocked before any
+     * thread exists (workers, the provenance writer), since threads inherit the mask: a
+     * SIGHUP delivered to a thread that does not block it would end the process. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
     int rc = AG_ERR;
     if (evthread_use_pthreads() != 0) {
         ag_errorf(err, "libevent threading unavailable");
@@ -260,14 +270,6 @@ int proxy_server_run(proxy_config *cfg, ag_error *err)
         if (worker_init(srv, &srv->workers[i], i, err) != AG_OK)
             goto out;
     }
-    /* Signals are taken by the main thread only (sigtimedwait); workers never see them. */
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
     for (int i = 0; i < n; i++) {
         if (pthread_create(&srv->workers[i].thread, NULL, worker_main, &srv->workers[i]) != 0) {
             ag_errorf(err, "cannot start worker thread %d", i);

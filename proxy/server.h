@@ -23,6 +23,8 @@
 typedef struct proxy_server proxy_server;
 typedef struct proxy_worker proxy_worker;
 typedef struct proxy_conn proxy_conn;
+typedef struct body_filter body_filter;
+struct sanitizer_rules;
 
 struct proxy_worker {
     proxy_server *srv;
@@ -51,6 +53,7 @@ struct proxy_server {
     struct certs_ca *ca;     /* interception CA and leaf cache (mitm.c) */
     struct leaf_cache *leaves;
     SSL_CTX *upstream_tls;   /* verifies origins: system store + tls.upstream_ca_file */
+    struct sanitizer_rules *san_rules; /* shipped + sanitizer.rules; NULL = built-in */
 };
 
 /* A reference to the current policy snapshot (release with policy_unref). */
@@ -94,6 +97,7 @@ struct proxy_conn {
     int client_keep_alive, close_after;
     int req_done, resp_done, resp_started;
     http_body_kind req_kind, resp_out_kind;
+    uint64_t req_remaining, resp_remaining; /* Content-Length bodies moved without parsing */
     char reason[256];        /* refusal or failure reason, for the log */
 
     /* upstream */
@@ -118,6 +122,7 @@ struct proxy_conn {
     char tunnel_agent[128];
     char tls_fingerprint[96], tls_protocol[24], tls_cipher[64]; /* upstream TLS, when intercepted */
     char *sanitizer_report;  /* JSON, owned; NULL without sanitizing */
+    body_filter *filter;     /* the HTML sanitizing pipeline of this response, or NULL */
     uint64_t sanitizer_removed;
 
     proxy_conn *prev, *next;
@@ -127,6 +132,8 @@ struct proxy_conn {
 void conn_accept(proxy_worker *w, evutil_socket_t fd, const struct sockaddr *sa, int salen,
                  const proxy_listener_cfg *listener);
 void conn_close(proxy_conn *c);
+/* Larger reads and writes per call for a client or upstream bufferevent. */
+void conn_tune_io(struct bufferevent *bev);
 /* Sends a refusal (400/403/407/502/503/504...) with the reason headers, then ends the exchange. */
 void conn_refuse(proxy_conn *c, int status, const char *reason, int close_after);
 /* dial.c reports back: the upstream bufferevent is connected (c->upstream set). */
@@ -153,6 +160,20 @@ void mitm_secure_client(proxy_conn *c);     /* TLS server handshake with a minte
 void mitm_on_timer(proxy_conn *c);
 /* Inside a tunnel: 0 when the request's Host matches the CONNECT authority, else -1 + reason. */
 int mitm_check_host(proxy_conn *c, char *reason, size_t reasonsz);
+
+/* conn.c: writes response body bytes to the client with the chosen framing */
+void conn_write_body(proxy_conn *c, const char *data, size_t len);
+
+/* body_filter.c: in-flight HTML sanitizing */
+int body_filter_init_rules(proxy_server *srv, ag_error *err);
+void body_filter_free_rules(proxy_server *srv);
+int body_filter_applies(const proxy_conn *c);
+/* On success: the extra header lines and the header names to drop for the client's head. */
+body_filter *body_filter_new(proxy_conn *c, const char **extra_headers, const char *const **drop,
+                             char *reason, size_t reasonsz);
+void body_filter_feed(body_filter *f, const char *data, size_t len);
+void body_filter_finish(body_filter *f);
+void body_filter_free(body_filter *f);
 
 /* record.c: one provenance record per exchange */
 int record_open(proxy_server *srv, ag_error *err);

@@ -257,7 +257,7 @@ Test(http, head_response_keeps_content_length)
     size_t consumed;
     char reason[256], out[1024];
     cr_assert_eq(feed(&s, msg, &consumed, reason), HTTP_SCAN_DONE);
-    long n = http_build_response(&s.head, HTTP_BODY_NONE, 0, 0, NULL, out, sizeof out);
+    long n = http_build_response(&s.head, HTTP_BODY_NONE, 0, 0, NULL, NULL, out, sizeof out);
     cr_assert_gt(n, 0);
     out[n] = '\0';
     cr_assert_str_eq(out, "HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n");
@@ -281,7 +281,7 @@ Test(http, hop_by_hop_headers_removed_and_host_rewritten)
     cr_assert_str_eq(t.host, "::1");
     uint64_t cl;
     http_body_kind kind = http_stream_body_kind(&s, &cl);
-    long n = http_build_request(&s.head, &t, kind, cl, out, sizeof out);
+    long n = http_build_request(&s.head, &t, kind, cl, NULL, out, sizeof out);
     cr_assert_gt(n, 0);
     out[n] = '\0';
     cr_assert_str_eq(out, "POST /p HTTP/1.1\r\nHost: [::1]:8080\r\nX-Keep: yes\r\nContent-Length: 2\r\n\r\n");
