@@ -1,0 +1,1355 @@
+/* sanitizer: the sanitizing filter between the tokenizer and the serializer, and the public
+ * sanitizer_* API. Per token it decides: keep, rewrite (drop attributes), drop the tag, or drop
+ * the element with everything inside it. Subtrees are followed on a bounded open-element stack
+ * that knows void elements and the implicit closes browsers apply (p, li, dt/dd, option,
+ * table cells and rows, headings). Raw text is never written back verbatim (except style
+ * sheets with '<' escaped, and everything in "off" mode), so a difference between our state
+ * tracking and a browser's cannot turn text into markup.
+ *
+ * Strict mode adds: hidden subtrees (hidden, aria-hidden=true, template, noscript, inline or
+ * <style>-sheet CSS that hides), comments, invisible characters, and instruction-like spans
+ * (text of a run is held back, bounded, until the matcher says it is stable). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sanitizer/css.h"
+#include "sanitizer/instr.h"
+#include "sanitizer/sanitizer.h"
+#include "sanitizer/serializer.h"
+#include "sanitizer/tokenizer.h"
+#include "sanitizer/unicode_text.h"
+
+#define DEFAULT_MAX_STREAM (256 * 1024)
+#define STACK_MAX 512
+#define OUT_BUF_BYTES 16384
+#define DETAIL_NAMES_MAX 128
+#define DETAIL_CUTS_MAX 64
+#define MARKER "[agentgate: removed instruction-like text]"
+
+typedef struct detail_name {
+    uint8_t cat;
+    char name[40];
+    uint64_t count;
+} detail_name;
+
+typedef struct detail_cut {
+    char rule_id[64];
+    char excerpt[201 * 4];
+} detail_cut;
+
+struct sanitizer_report_detail {
+    detail_name names[DETAIL_NAMES_MAX];
+    size_t nnames;
+    detail_cut cuts[DETAIL_CUTS_MAX];
+    size_t ncuts;
+    uint64_t cuts_dropped;
+};
+
+typedef struct open_elem {
+    char name[24];
+    uint8_t len, ns;
+} open_elem;
+
+/* How the content of a raw-text element (set by its start tag) is handled. */
+typedef enum {
+    RAW_NONE,
+    RAW_DROP,    /* removed element: drop the text and the end tag */
+    RAW_TEXT,    /* title/textarea/noscript/xmp: written as escaped text */
+    RAW_STYLE,   /* style sheet: collected, judged, then written */
+    RAW_VERBATIM /* off mode */
+} raw_mode;
+
+/* Pending output while instruction matching holds text back. */
+typedef struct pend_seg {
+    size_t off, len;   /* in pend */
+    uint64_t run_off;  /* text: offset of its first byte in the run */
+    bool text;
+} pend_seg;
+
+struct sanitizer {
+    sanitizer_options opt;
+    size_t max_stream;
+    tokenizer *tok;
+    out_buf out;
+    sanitizer_report rep;
+    struct sanitizer_report_detail detail;
+    ag_error *err;
+    bool failed;
+
+    open_elem stack[STACK_MAX];
+    size_t depth, depth_lost;
+    size_t skip_depth; /* nonzero: dropping everything until the stack is shallower */
+
+    raw_mode raw;
+    char raw_name[24];
+    size_t raw_name_len;
+    char *style; /* a style element: start tag and body, until its end tag */
+    size_t style_len, style_cap, style_tag_len;
+    bool style_overflow;
+
+    css_sheet *sheet;
+    instr_matcher *im;
+    uint64_t run_off; /* run bytes fed to the matcher */
+    uint64_t emitted; /* run bytes written or cut */
+    instr_cut cut;
+    bool have_cut, cut_marked;
+    char *pend;
+    size_t pend_len, pend_cap;
+    pend_seg *segs;
+    size_t nsegs, segs_cap, seg_head;
+
+    char utf8_carry[4];
+    size_t carry_len;
+    char *scratch;
+    size_t scratch_cap;
+};
+
+/* ---- small helpers --------------------------------------------------------------------- */
+
+static bool eq(const char *s, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return n == l && memcmp(s, lit, l) == 0;
+}
+
+static bool in_set(const char *s, size_t n, const char *const *set)
+{
+    for (; *set; set++)
+        if (eq(s, n, *set))
+            return true;
+    return false;
+}
+
+static bool starts_ci(const char *s, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (n < l)
+        return false;
+    for (size_t i = 0; i < l; i++) {
+        char c = s[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+/* Value with surrounding ASCII whitespace removed, compared case-insensitively. */
+static bool value_is(const char *s, size_t n, const char *lit)
+{
+    while (n && (unsigned char)*s <= ' ') {
+        s++;
+        n--;
+    }
+    while (n && (unsigned char)s[n - 1] <= ' ')
+        n--;
+    return n == strlen(lit) && starts_ci(s, n, lit);
+}
+
+static const tok_attr *attr_get(const html_token *t, const char *name)
+{
+    for (size_t i = 0; i < t->nattrs; i++)
+        if (eq(t->attrs[i].name, t->attrs[i].name_len, name))
+            return &t->attrs[i];
+    return NULL;
+}
+
+/* Whitespace-separated token list contains tok (case-insensitive). */
+static bool list_has(const char *s, size_t n, const char *tokname)
+{
+    size_t i = 0, l = strlen(tokname);
+    while (i < n) {
+        while (i < n && (unsigned char)s[i] <= ' ')
+            i++;
+        size_t st = i;
+        while (i < n && (unsigned char)s[i] > ' ')
+            i++;
+        if (i - st == l && starts_ci(s + st, l, tokname))
+            return true;
+    }
+    return false;
+}
+
+/* ---- report ---------------------------------------------------------------------------- */
+
+static void note(sanitizer *s, int cat, const char *name, size_t len)
+{
+    s->rep.counts[cat]++;
+    if (!name)
+        return;
+    if (len >= sizeof s->detail.names[0].name)
+        len = sizeof s->detail.names[0].name - 1;
+    for (size_t i = 0; i < s->detail.nnames; i++) {
+        detail_name *d = &s->detail.names[i];
+        if (d->cat == cat && strlen(d->name) == len && memcmp(d->name, name, len) == 0) {
+            d->count++;
+            return;
+        }
+    }
+    if (s->detail.nnames == DETAIL_NAMES_MAX)
+        return;
+    detail_name *d = &s->detail.names[s->detail.nnames++];
+    d->cat = (uint8_t)cat;
+    memcpy(d->name, name, len);
+    d->name[len] = '\0';
+    d->count = 1;
+}
+
+static void fail(sanitizer *s, const char *msg)
+{
+    if (!s->failed) {
+        s->failed = true;
+        snprintf(s->rep.error, sizeof s->rep.error, "%s", msg);
+    }
+}
+
+/* ---- URL rules ------------------------------------------------------------------------- */
+
+static const char *const URL_ATTRS[] = {
+    "href", "src", "action", "formaction", "xlink:href", "poster", "background", "cite",
+    "longdesc", "usemap", "ping", "manifest", "codebase", "data", "lowsrc", "dynsrc", "archive",
+    "classid", "profile", "icon", "itemtype", "xml:base", "xmlns:xlink", "folder", "datasrc",
+    "imagesrc", "src-set", NULL};
+
+/* A URL as a browser resolves it: leading/trailing C0 controls and spaces stripped, tabs and
+ * newlines removed anywhere, then the scheme (if any) judged. Allowed: relative URLs, http(s),
+ * ftp, mailto, tel, sms and a few other non-script schemes, and data: images (SVG data images
+ * only where an image is being loaded). */
+static bool url_is_safe(const char *v, size_t n, bool image_load)
+{
+    while (n && (unsigned char)*v <= ' ') {
+        v++;
+        n--;
+    }
+    while (n && (unsigned char)v[n - 1] <= ' ')
+        n--;
+    char scheme[24];
+    size_t sl = 0, i = 0;
+    for (; i < n; i++) {
+        char c = v[i];
+        if (c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == ':')
+            break;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                  (sl > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'));
+        if (!ok)
+            return true; /* no scheme: a relative URL */
+        if (sl + 1 >= sizeof scheme)
+            return false; /* an implausibly long scheme: refuse rather than guess */
+        scheme[sl++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    if (i == n || sl == 0)
+        return true;
+    scheme[sl] = '\0';
+    static const char *const allowed[] = {"http", "https", "ftp", "mailto", "tel", "sms", "news",
+                                          "irc", "ircs", "magnet", "geo", "xmpp", "webcal",
+                                          "about", "blob", NULL};
+    if (in_set(scheme, sl, allowed))
+        return true;
+    if (strcmp(scheme, "data") != 0)
+        return false;
+    /* data:[<mediatype>][;base64],...: only images */
+    char mt[32];
+    size_t ml = 0;
+    for (i++; i < n && ml + 1 < sizeof mt; i++) {
+        char c = v[i];
+        if (c == '\t' || c == '\n' || c == '\r' || c == ' ')
+            continue;
+        if (c == ';' || c == ',')
+            break;
+        mt[ml++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    mt[ml] = '\0';
+    if (strncmp(mt, "image/", 6) != 0)
+        return false;
+    return strcmp(mt, "image/svg+xml") != 0 || image_load;
+}
+
+static bool srcset_is_safe(const char *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && ((unsigned char)v[i] <= ' ' || v[i] == ','))
+            i++;
+        size_t st = i;
+        while (i < n && (unsigned char)v[i] > ' ')
+            i++;
+        size_t ul = i - st;
+        if (ul && v[st + ul - 1] == ',')
+            ul--;
+        if (ul && !url_is_safe(v + st, ul, true))
+            return false;
+        while (i < n && v[i] != ',')
+            i++;
+    }
+    return true;
+}
+
+/* ---- element classes ------------------------------------------------------------------- */
+
+static const char *const VOID_ELEMS[] = {"area", "base", "br", "col", "embed", "hr", "img",
+                                         "input", "link", "meta", "source", "track", "wbr",
+                                         "param", "keygen", "frame", "basefont", "bgsound",
+                                         "image", NULL};
+
+static const char *const SPECIAL[] = {
+    "address", "applet", "area", "article", "aside", "base", "basefont", "bgsound",
+    "blockquote", "body", "br", "button", "caption", "center", "col", "colgroup", "dd",
+    "details", "dir", "div", "dl", "dt", "embed", "fieldset", "figcaption", "figure", "footer",
+    "form", "frame", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hgroup",
+    "hr", "html", "iframe", "img", "input", "keygen", "li", "link", "listing", "main",
+    "marquee", "menu", "meta", "nav", "noembed", "noframes", "noscript", "object", "ol", "p",
+    "param", "plaintext", "pre", "script", "search", "section", "select", "source", "style",
+    "summary", "table", "tbody", "td", "template", "textarea", "tfoot", "th", "thead", "title",
+    "tr", "track", "ul", "wbr", "xmp", NULL};
+
+static const char *const CLOSES_P[] = {
+    "address", "article", "aside", "blockquote", "center", "details", "dialog", "dir", "div",
+    "dl", "fieldset", "figcaption", "figure", "footer", "header", "hgroup", "main", "menu",
+    "nav", "ol", "p", "search", "section", "summary", "ul", "h1", "h2", "h3", "h4", "h5", "h6",
+    "pre", "listing", "form", "plaintext", "table", "hr", "xmp", "li", "dd", "dt", NULL};
+
+/* Text across these elements reads as one run for instruction matching. */
+static const char *const INLINE[] = {
+    "a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "dfn", "em", "font",
+    "i", "kbd", "mark", "nobr", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike",
+    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "label", "img", "ins", "del", NULL};
+
+/* Removed with everything inside them (in every mode but off). */
+static const char *const REMOVED_ELEMS[] = {"script", "iframe", "frame", "frameset", "object",
+                                            "embed", "applet", "base", "portal", "fencedframe",
+                                            "noembed", "noframes", "handler", "listener", NULL};
+
+static const char *const HEADINGS[] = {"h1", "h2", "h3", "h4", "h5", "h6", NULL};
+
+/* ---- open-element stack ---------------------------------------------------------------- */
+
+static void stack_push(sanitizer *s, const html_token *t)
+{
+    if (s->depth == STACK_MAX) {
+        s->depth_lost++;
+        return;
+    }
+    open_elem *e = &s->stack[s->depth++];
+    size_t n = t->name_len < sizeof e->name ? t->name_len : sizeof e->name - 1;
+    memcpy(e->name, t->name, n);
+    e->len = (uint8_t)(t->name_len < sizeof e->name ? n : 0xff);
+    e->ns = (uint8_t)t->ns;
+}
+
+static bool elem_is(const open_elem *e, const char *lit)
+{
+    return e->ns == NS_HTML && eq(e->name, e->len, lit);
+}
+
+static bool elem_in(const open_elem *e, const char *const *set)
+{
+    return e->ns == NS_HTML && in_set(e->name, e->len, set);
+}
+
+static void stack_pop_to(sanitizer *s, size_t index)
+{
+    s->depth = index;
+    if (s->skip_depth && s->depth < s->skip_depth)
+        s->skip_depth = 0;
+}
+
+/* Pops through the nearest open element named `name` unless a boundary comes first. */
+static void close_in_scope(sanitizer *s, const char *name, const char *const *boundaries)
+{
+    for (size_t i = s->depth; i-- > 0;) {
+        const open_elem *e = &s->stack[i];
+        if (elem_is(e, name)) {
+            stack_pop_to(s, i);
+            return;
+        }
+        if (e->ns != NS_HTML || in_set(e->name, e->len, boundaries))
+            return;
+    }
+}
+
+static const char *const BUTTON_SCOPE[] = {"applet", "caption", "html", "table", "td", "th",
+                                           "marquee", "object", "template", "button", NULL};
+static const char *const TABLE_SCOPE[] = {"html", "table", "template", NULL};
+
+/* The implicit end tags a start tag causes. */
+static void implicit_closes(sanitizer *s, const html_token *t)
+{
+    if (t->ns != NS_HTML || s->depth == 0)
+        return;
+    const char *n = t->name;
+    size_t l = t->name_len;
+    if (eq(n, l, "li") || eq(n, l, "dd") || eq(n, l, "dt")) {
+        for (size_t i = s->depth; i-- > 0;) {
+            const open_elem *e = &s->stack[i];
+            bool match = eq(n, l, "li") ? elem_is(e, "li") : (elem_is(e, "dd") || elem_is(e, "dt"));
+            if (match) {
+                stack_pop_to(s, i);
+                break;
+            }
+            if (e->ns != NS_HTML || (in_set(e->name, e->len, SPECIAL) && !elem_is(e, "address") &&
+                                     !elem_is(e, "div") && !elem_is(e, "p")))
+                break;
+        }
+    }
+    if (in_set(n, l, CLOSES_P))
+        close_in_scope(s, "p", BUTTON_SCOPE);
+    if (s->depth == 0)
+        return;
+    const open_elem *top = &s->stack[s->depth - 1];
+    if (in_set(n, l, HEADINGS) && elem_in(top, HEADINGS))
+        stack_pop_to(s, s->depth - 1);
+    else if ((eq(n, l, "option") || eq(n, l, "optgroup")) && elem_is(top, "option"))
+        stack_pop_to(s, s->depth - 1);
+    if (eq(n, l, "optgroup") && s->depth && elem_is(&s->stack[s->depth - 1], "optgroup"))
+        stack_pop_to(s, s->depth - 1);
+    if (eq(n, l, "td") || eq(n, l, "th") || eq(n, l, "tr") || eq(n, l, "tbody") ||
+        eq(n, l, "thead") || eq(n, l, "tfoot")) {
+        close_in_scope(s, "td", TABLE_SCOPE);
+        close_in_scope(s, "th", TABLE_SCOPE);
+    }
+    if (eq(n, l, "tr") || eq(n, l, "tbody") || eq(n, l, "thead") || eq(n, l, "tfoot"))
+        close_in_scope(s, "tr", TABLE_SCOPE);
+    if (eq(n, l, "tbody") || eq(n, l, "thead") || eq(n, l, "tfoot")) {
+        close_in_scope(s, "tbody", TABLE_SCOPE);
+        close_in_scope(s, "thead", TABLE_SCOPE);
+        close_in_scope(s, "tfoot", TABLE_SCOPE);
+    }
+    if (eq(n, l, "button"))
+        close_in_scope(s, "button", BUTTON_SCOPE);
+}
+
+/* An end tag closes the nearest open element of that name. End tags of "special" elements
+ * (div, ul, table, ...) look through other elements up to a scope boundary, closing them
+ * implicitly; other end tags (b, span, ...) stop at the first special element, as in the
+ * "any other end tag" rule. */
+static const char *const DEFAULT_SCOPE[] = {"applet", "caption", "html", "table", "td", "th",
+                                            "marquee", "object", "template", NULL};
+
+static void end_tag_pops(sanitizer *s, const html_token *t)
+{
+    if (s->depth_lost > 0) {
+        s->depth_lost--;
+        return;
+    }
+    const char *n = t->name;
+    size_t l = t->name_len;
+    if (t->ns == NS_HTML && (eq(n, l, "body") || eq(n, l, "html") || eq(n, l, "br")))
+        return;
+    static const char *const table_parts[] = {"table", "tbody", "thead", "tfoot", "tr", NULL};
+    bool special = t->ns == NS_HTML && in_set(n, l, SPECIAL);
+    const char *const *scope = in_set(n, l, table_parts) ? TABLE_SCOPE : DEFAULT_SCOPE;
+    for (size_t i = s->depth; i-- > 0;) {
+        const open_elem *e = &s->stack[i];
+        if (e->len == l && memcmp(e->name, n, l) == 0) {
+            stack_pop_to(s, i);
+            return;
+        }
+        if (special) {
+            if (e->ns != NS_HTML || in_set(e->name, e->len, scope))
+                return;
+        } else if (e->ns == NS_HTML && in_set(e->name, e->len, SPECIAL)) {
+            return;
+        }
+    }
+}
+
+static bool is_void(const html_token *t)
+{
+    if (t->ns != NS_HTML)
+        return t->self_closing;
+    return in_set(t->name, t->name_len, VOID_ELEMS) ||
+           eq(t->name, t->name_len, "html") || eq(t->name, t->name_len, "head") ||
+           eq(t->name, t->name_len, "body");
+}
+
+/* ---- output with instruction hold-back ------------------------------------------------- */
+
+static bool matching(const sanitizer *s)
+{
+    return s->im != NULL;
+}
+
+static int pend_append(sanitizer *s, const char *p, size_t n, bool text)
+{
+    if (s->pend_len + n > s->pend_cap) {
+        size_t cap = s->pend_cap ? s->pend_cap : 4096;
+        while (cap < s->pend_len + n)
+            cap *= 2;
+        char *np = realloc(s->pend, cap);
+        if (!np)
+            return AG_ERR;
+        s->pend = np;
+        s->pend_cap = cap;
+    }
+    if (text && s->nsegs > s->seg_head && s->segs[s->nsegs - 1].text &&
+        s->segs[s->nsegs - 1].off + s->segs[s->nsegs - 1].len == s->pend_len) {
+        memcpy(s->pend + s->pend_len, p, n);
+        s->pend_len += n;
+        s->segs[s->nsegs - 1].len += n;
+        return AG_OK;
+    }
+    if (s->nsegs == s->segs_cap) {
+        size_t cap = s->segs_cap ? s->segs_cap * 2 : 64;
+        pend_seg *ns = realloc(s->segs, cap * sizeof *ns);
+        if (!ns)
+            return AG_ERR;
+        s->segs = ns;
+        s->segs_cap = cap;
+    }
+    memcpy(s->pend + s->pend_len, p, n);
+    s->segs[s->nsegs++] = (pend_seg){s->pend_len, n, s->run_off, text};
+    s->pend_len += n;
+    return AG_OK;
+}
+
+static void record_cut(sanitizer *s, const instr_cut *c)
+{
+    note(s, SAN_CAT_INSTRUCTION, c->rule_id, strlen(c->rule_id));
+    if (s->detail.ncuts == DETAIL_CUTS_MAX) {
+        s->detail.cuts_dropped++;
+        return;
+    }
+    detail_cut *d = &s->detail.cuts[s->detail.ncuts++];
+    snprintf(d->rule_id, sizeof d->rule_id, "%s", c->rule_id);
+    snprintf(d->excerpt, sizeof d->excerpt, "%s", c->excerpt);
+}
+
+static bool next_cut(sanitizer *s)
+{
+    if (s->have_cut)
+        return true;
+    if (instr_next_cut(s->im, &s->cut)) {
+        s->have_cut = true;
+        s->cut_marked = false;
+        record_cut(s, &s->cut);
+    }
+    return s->have_cut;
+}
+
+/* Writes held-back text up to run offset `upto`, leaving out cut ranges. */
+static void emit_text_until(sanitizer *s, const char *p, uint64_t from, uint64_t upto)
+{
+    while (from < upto) {
+        if (next_cut(s) && s->cut.start <= from) {
+            if (!s->cut_marked) {
+                out_raw(&s->out, MARKER, sizeof MARKER - 1);
+                s->cut_marked = true;
+            }
+            if (s->cut.end > from) {
+                uint64_t e = s->cut.end < upto ? s->cut.end : upto;
+                p += e - from;
+                from = e;
+                continue;
+            }
+            s->have_cut = false;
+            continue;
+        }
+        uint64_t e = upto;
+        if (s->have_cut && s->cut.start < e)
+            e = s->cut.start;
+        out_text(&s->out, p, (size_t)(e - from));
+        p += e - from;
+        from = e;
+    }
+}
+
+/* Writes pending segments while their text is stable. */
+static void pend_drain(sanitizer *s, bool all)
+{
+    uint64_t stable = all ? UINT64_MAX : instr_stable(s->im);
+    while (s->seg_head < s->nsegs) {
+        pend_seg *g = &s->segs[s->seg_head];
+        if (!g->text) {
+            out_raw(&s->out, s->pend + g->off, g->len);
+        } else {
+            uint64_t end = g->run_off + g->len;
+            uint64_t upto = end < stable ? end : stable;
+            if (upto > g->run_off) {
+                emit_text_until(s, s->pend + g->off, g->run_off, upto);
+                size_t k = (size_t)(upto - g->run_off);
+                g->off += k;
+                g->len -= k;
+                g->run_off = upto;
+            }
+            if (g->len > 0)
+                break;
+        }
+        s->seg_head++;
+    }
+    if (s->seg_head == s->nsegs) {
+        s->seg_head = s->nsegs = 0;
+        s->pend_len = 0;
+    } else if (s->seg_head > 32 && s->segs[s->seg_head].off > s->pend_cap / 2) {
+        size_t base = s->segs[s->seg_head].off;
+        memmove(s->pend, s->pend + base, s->pend_len - base);
+        s->pend_len -= base;
+        size_t n = s->nsegs - s->seg_head;
+        memmove(s->segs, s->segs + s->seg_head, n * sizeof *s->segs);
+        for (size_t i = 0; i < n; i++)
+            s->segs[i].off -= base;
+        s->nsegs = n;
+        s->seg_head = 0;
+    }
+}
+
+/* Ends the current text run: all of it becomes stable and is written. */
+static void run_end(sanitizer *s)
+{
+    if (!matching(s))
+        return;
+    instr_end_run(s->im);
+    pend_drain(s, true);
+    while (next_cut(s)) {
+        if (!s->cut_marked && s->cut.end > s->cut.start)
+            out_raw(&s->out, MARKER, sizeof MARKER - 1);
+        s->have_cut = false;
+    }
+    s->run_off = 0;
+}
+
+/* Markup goes straight out unless text is held back before it. */
+static void emit_markup_begin(sanitizer *s, size_t *mark)
+{
+    s->out.hold = 1;
+    *mark = s->out.n;
+}
+
+/* Markup written to s->out since mark is moved into the pending queue when text is held. */
+static void emit_markup_end(sanitizer *s, size_t mark)
+{
+    s->out.hold = 0;
+    if (!matching(s) || s->seg_head == s->nsegs)
+        return;
+    size_t n = s->out.n - mark;
+    if (n > 0 && mark <= s->out.n) {
+        if (pend_append(s, s->out.p + mark, n, false) != AG_OK)
+            fail(s, "out of memory holding back text");
+        s->out.n = mark;
+    }
+}
+
+static void hold_bound(sanitizer *s)
+{
+    if (s->pend_len > s->max_stream / 2)
+        run_end(s);
+}
+
+/* Visible text: invisible characters stripped (strict), fed to the matcher, held back. */
+static void emit_visible_text(sanitizer *s, const char *p, size_t n)
+{
+    if (s->opt.mode != SANITIZE_STRICT) {
+        out_text(&s->out, p, n);
+        return;
+    }
+    while (n > 0) {
+        /* strip in pieces, keeping an incomplete UTF-8 sequence for the next piece */
+        size_t take = n < 4096 ? n : 4096;
+        size_t need = s->carry_len + take;
+        if (s->scratch_cap < need * 2) {
+            char *ns = realloc(s->scratch, need * 2);
+            if (!ns) {
+                fail(s, "out of memory");
+                return;
+            }
+            s->scratch = ns;
+            s->scratch_cap = need * 2;
+        }
+        char *in = s->scratch, *outp = s->scratch + need;
+        memcpy(in, s->utf8_carry, s->carry_len);
+        memcpy(in + s->carry_len, p, take);
+        uint64_t removed = 0;
+        size_t consumed;
+        size_t o = invisible_strip_partial(in, need, outp, &removed, &consumed);
+        s->rep.counts[SAN_CAT_INVISIBLE] += removed;
+        size_t left = need - consumed;
+        if (left > 3) { /* cannot happen for a valid prefix; be safe */
+            removed++;
+            left = 0;
+        }
+        memcpy(s->utf8_carry, in + consumed, left);
+        s->carry_len = left;
+        p += take;
+        n -= take;
+        if (o > 0) {
+            if (matching(s)) {
+                if (instr_feed(s->im, outp, o) != AG_OK) {
+                    fail(s, "instruction matcher failed");
+                    return;
+                }
+                if (pend_append(s, outp, o, true) != AG_OK) {
+                    fail(s, "out of memory holding back text");
+                    return;
+                }
+                s->run_off += o;
+                pend_drain(s, false);
+                hold_bound(s);
+            } else {
+                out_text(&s->out, outp, o);
+            }
+        }
+    }
+}
+
+/* A tag or other non-text token interrupts text: an unfinished UTF-8 sequence is invalid. */
+static void drop_carry(sanitizer *s)
+{
+    if (s->carry_len) {
+        s->rep.counts[SAN_CAT_INVISIBLE]++;
+        s->carry_len = 0;
+    }
+}
+
+/* ---- start tags ------------------------------------------------------------------------ */
+
+typedef enum { KEEP, DROP_TAG, DROP_SUBTREE } verdict;
+
+/* Meta and link elements that navigate, run or import code. */
+static bool meta_link_dangerous(const html_token *t)
+{
+    if (eq(t->name, t->name_len, "meta")) {
+        const tok_attr *he = attr_get(t, "http-equiv");
+        return he && (value_is(he->value, he->value_len, "refresh") ||
+                      value_is(he->value, he->value_len, "set-cookie") ||
+                      value_is(he->value, he->value_len, "content-type") ||
+                      value_is(he->value, he->value_len, "x-ua-compatible"));
+    }
+    const tok_attr *rel = attr_get(t, "rel");
+    if (!rel)
+        return false;
+    const char *v = rel->value;
+    size_t n = rel->value_len;
+    if (list_has(v, n, "import") || list_has(v, n, "modulepreload") ||
+        list_has(v, n, "prerender") || list_has(v, n, "serviceworker"))
+        return true;
+    if (list_has(v, n, "preload") || list_has(v, n, "prefetch")) {
+        const tok_attr *as = attr_get(t, "as");
+        return !as || value_is(as->value, as->value_len, "script") ||
+               value_is(as->value, as->value_len, "worker") ||
+               value_is(as->value, as->value_len, "sharedworker") ||
+               value_is(as->value, as->value_len, "serviceworker") ||
+               value_is(as->value, as->value_len, "document") ||
+               value_is(as->value, as->value_len, "") ||
+               value_is(as->value, as->value_len, "embed") ||
+               value_is(as->value, as->value_len, "object");
+    }
+    return false;
+}
+
+/* SVG animation that writes a URL or handler attribute (e.g. <set attributeName=href
+ * to=javascript:...>). */
+static bool animation_dangerous(const html_token *t)
+{
+    static const char *const anim[] = {"animate", "set", "animatetransform", "animatemotion",
+                                       "animatecolor", NULL};
+    if (t->ns != NS_SVG || !in_set(t->name, t->name_len, anim))
+        return false;
+    const tok_attr *an = attr_get(t, "attributename");
+    if (an) {
+        const char *v = an->value;
+        size_t n = an->value_len;
+        while (n && (unsigned char)*v <= ' ') {
+            v++;
+            n--;
+        }
+        if (starts_ci(v, n, "on") || value_is(v, n, "href") || value_is(v, n, "xlink:href") ||
+            value_is(v, n, "style") || value_is(v, n, "src"))
+            return true;
+    }
+    static const char *const vals[] = {"from", "to", "values", "by", NULL};
+    for (const char *const *k = vals; *k; k++) {
+        const tok_attr *a = attr_get(t, *k);
+        if (a && !url_is_safe(a->value, a->value_len, false))
+            return true;
+        if (a && memmem(a->value, a->value_len, "script:", 7))
+            return true;
+    }
+    return false;
+}
+
+static bool strict_hidden(sanitizer *s, const html_token *t)
+{
+    const char *n = t->name;
+    size_t l = t->name_len;
+    if (t->ns == NS_HTML && (eq(n, l, "template") || eq(n, l, "noscript")))
+        return true;
+    if (attr_get(t, "hidden") && !(t->ns == NS_HTML && eq(n, l, "input")))
+        return true;
+    const tok_attr *ah = attr_get(t, "aria-hidden");
+    if (ah && value_is(ah->value, ah->value_len, "true"))
+        return true;
+    const tok_attr *st = attr_get(t, "style");
+    if (st && (css_declarations_flags(st->value, st->value_len) & CSS_HIDES))
+        return true;
+    if (s->sheet && css_sheet_rule_count(s->sheet) > 0) {
+        char name[32], id[128], cls[512];
+        snprintf(name, sizeof name, "%.*s", (int)(l < 31 ? l : 31), n);
+        const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
+        snprintf(id, sizeof id, "%.*s", ida ? (int)(ida->value_len < 127 ? ida->value_len : 127) : 0,
+                 ida ? ida->value : "");
+        snprintf(cls, sizeof cls, "%.*s", ca ? (int)(ca->value_len < 511 ? ca->value_len : 511) : 0,
+                 ca ? ca->value : "");
+        if (css_sheet_hides(s->sheet, name, ida ? id : NULL, ca ? cls : NULL))
+            return true;
+    }
+    return false;
+}
+
+static verdict judge_start(sanitizer *s, const html_token *t)
+{
+    const char *n = t->name;
+    size_t l = t->name_len;
+    if (t->truncated) {
+        note(s, SAN_CAT_OVERSIZE, n, l);
+        return is_void(t) ? DROP_TAG : DROP_SUBTREE;
+    }
+    if (in_set(n, l, REMOVED_ELEMS)) {
+        note(s, eq(n, l, "script") ? SAN_CAT_SCRIPT : SAN_CAT_ELEMENT, n, l);
+        return DROP_SUBTREE;
+    }
+    if (t->ns == NS_HTML && (eq(n, l, "meta") || eq(n, l, "link")) && meta_link_dangerous(t)) {
+        note(s, SAN_CAT_META, n, l);
+        return DROP_SUBTREE;
+    }
+    if (animation_dangerous(t)) {
+        note(s, SAN_CAT_ELEMENT, n, l);
+        return DROP_SUBTREE;
+    }
+    if (s->opt.mode == SANITIZE_STRICT && strict_hidden(s, t)) {
+        note(s, SAN_CAT_HIDDEN, n, l);
+        return DROP_SUBTREE;
+    }
+    if (!safe_tag_name(n, l))
+        return DROP_TAG;
+    return KEEP;
+}
+
+static bool image_load_attr(const html_token *t, const char *an, size_t al)
+{
+    static const char *const imgs[] = {"img", "image", "source", "picture", "input", "video",
+                                       "feimage", NULL};
+    return in_set(t->name, t->name_len, imgs) &&
+           (eq(an, al, "src") || eq(an, al, "poster") || eq(an, al, "href") ||
+            eq(an, al, "xlink:href"));
+}
+
+/* Writes a kept start tag with its attributes judged one by one. */
+static void write_start_tag(sanitizer *s, const html_token *t, const char *name, size_t name_len)
+{
+    bool strict = s->opt.mode == SANITIZE_STRICT;
+    bool is_meta = t->ns == NS_HTML && eq(t->name, t->name_len, "meta");
+    const tok_attr *type = attr_get(t, "type");
+    bool hidden_input = t->ns == NS_HTML && eq(t->name, t->name_len, "input") && type &&
+                        value_is(type->value, type->value_len, "hidden");
+    out_tag_open(&s->out, name, name_len);
+    for (size_t i = 0; i < t->nattrs; i++) {
+        const tok_attr *a = &t->attrs[i];
+        const char *an = a->name;
+        size_t al = a->name_len;
+        const char *v = a->value;
+        size_t vl = a->value_len;
+        if (!safe_attr_name(an, al))
+            continue;
+        if (al >= 2 && an[0] == 'o' && an[1] == 'n') {
+            note(s, SAN_CAT_HANDLER, an, al);
+            continue;
+        }
+        if (eq(an, al, "srcdoc") || eq(an, al, "fscommand")) {
+            note(s, SAN_CAT_URL, an, al);
+            continue;
+        }
+        if (in_set(an, al, URL_ATTRS)) {
+            bool bad = !url_is_safe(v, vl, image_load_attr(t, an, al));
+            if (!bad && eq(t->name, t->name_len, "use") && t->ns == NS_SVG &&
+                (eq(an, al, "href") || eq(an, al, "xlink:href"))) {
+                size_t k = 0;
+                while (k < vl && (unsigned char)v[k] <= ' ')
+                    k++;
+                bad = k == vl || v[k] != '#'; /* <use> of an external document */
+            }
+            if (bad || eq(an, al, "xml:base")) {
+                note(s, SAN_CAT_URL, an, al);
+                continue;
+            }
+        }
+        if ((eq(an, al, "srcset") || eq(an, al, "imagesrcset")) && !srcset_is_safe(v, vl)) {
+            note(s, SAN_CAT_URL, an, al);
+            continue;
+        }
+        if (eq(an, al, "style") && (css_declarations_flags(v, vl) & CSS_DANGEROUS)) {
+            note(s, SAN_CAT_CSS, an, al);
+            continue;
+        }
+        if (is_meta && eq(an, al, "charset")) {
+            out_attr(&s->out, "charset", 7, "utf-8", 5); /* the output is always UTF-8 */
+            continue;
+        }
+        if (strict && hidden_input && eq(an, al, "value")) {
+            note(s, SAN_CAT_HIDDEN, "input[type=hidden] value", 24);
+            continue;
+        }
+        if (strict && (eq(an, al, "alt") || eq(an, al, "title") || eq(an, al, "aria-label") ||
+                       eq(an, al, "placeholder") || eq(an, al, "value") ||
+                       (is_meta && eq(an, al, "content")))) {
+            char *tmp = malloc(vl + 1);
+            if (!tmp) {
+                fail(s, "out of memory");
+                return;
+            }
+            size_t o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
+            out_attr(&s->out, an, al, tmp, o);
+            free(tmp);
+            continue;
+        }
+        out_attr(&s->out, an, al, v, vl);
+    }
+    out_tag_close(&s->out, t->self_closing && t->ns != NS_HTML);
+}
+
+static void begin_skip(sanitizer *s, const html_token *t)
+{
+    if (is_void(t) && t->next_state == TS_DATA)
+        return;
+    if (t->next_state != TS_DATA) {
+        /* raw text: the tokenizer ends it at the matching end tag */
+        s->raw = RAW_DROP;
+        return;
+    }
+    stack_push(s, t);
+    if (s->depth_lost == 0)
+        s->skip_depth = s->depth;
+}
+
+static void remember_raw_name(sanitizer *s, const char *n, size_t l)
+{
+    s->raw_name_len = l < sizeof s->raw_name ? l : 0;
+    memcpy(s->raw_name, n, s->raw_name_len);
+}
+
+static void style_append(sanitizer *s, const char *p, size_t n);
+
+static void style_start(sanitizer *s, const html_token *t)
+{
+    s->raw = RAW_STYLE;
+    s->style_len = 0;
+    s->style_overflow = false;
+    /* the start tag is serialized first and kept with the sheet: both are written at the end
+     * tag, or neither */
+    s->out.hold = 1;
+    size_t mark = s->out.n;
+    write_start_tag(s, t, "style", 5);
+    s->out.hold = 0;
+    size_t n = s->out.n - mark;
+    s->style_tag_len = 0;
+    style_append(s, s->out.p + mark, n);
+    s->style_tag_len = s->style_len;
+    s->out.n = mark;
+}
+
+static void style_append(sanitizer *s, const char *p, size_t n)
+{
+    if (s->style_overflow)
+        return;
+    if (s->style_len + n > s->max_stream) {
+        s->style_overflow = true;
+        return;
+    }
+    if (s->style_len + n > s->style_cap) {
+        size_t cap = s->style_cap ? s->style_cap : 4096;
+        while (cap < s->style_len + n)
+            cap *= 2;
+        char *ns = realloc(s->style, cap);
+        if (!ns) {
+            s->style_overflow = true;
+            return;
+        }
+        s->style = ns;
+        s->style_cap = cap;
+    }
+    memcpy(s->style + s->style_len, p, n);
+    s->style_len += n;
+}
+
+static void style_end(sanitizer *s)
+{
+    if (s->style_overflow) {
+        note(s, SAN_CAT_OVERSIZE, "style", 5);
+        return;
+    }
+    const char *css = s->style + s->style_tag_len;
+    size_t css_len = s->style_len - s->style_tag_len;
+    if (css_sheet_text_flags(css, css_len) & CSS_DANGEROUS) {
+        note(s, SAN_CAT_CSS, "style", 5);
+        return;
+    }
+    if (s->sheet)
+        css_sheet_add(s->sheet, css, css_len);
+    size_t mark;
+    emit_markup_begin(s, &mark);
+    out_raw(&s->out, s->style, s->style_tag_len);
+    out_style_text(&s->out, css, css_len);
+    out_end_tag(&s->out, "style", 5);
+    emit_markup_end(s, mark);
+}
+
+static void on_start_tag(sanitizer *s, const html_token *t)
+{
+    const char *n = t->name;
+    size_t l = t->name_len;
+    bool is_inline = t->ns == NS_HTML && in_set(n, l, INLINE);
+    implicit_closes(s, t);
+    if (s->skip_depth) {
+        if (!is_void(t))
+            stack_push(s, t);
+        return;
+    }
+    if (!is_inline)
+        run_end(s);
+    if (s->opt.mode == SANITIZE_OFF) {
+        size_t mark;
+        emit_markup_begin(s, &mark);
+        out_tag_open(&s->out, n, l);
+        for (size_t i = 0; i < t->nattrs; i++)
+            if (safe_attr_name(t->attrs[i].name, t->attrs[i].name_len))
+                out_attr(&s->out, t->attrs[i].name, t->attrs[i].name_len, t->attrs[i].value,
+                         t->attrs[i].value_len);
+        out_tag_close(&s->out, t->self_closing && t->ns != NS_HTML);
+        emit_markup_end(s, mark);
+        if (t->next_state != TS_DATA)
+            s->raw = RAW_VERBATIM;
+        else if (!is_void(t))
+            stack_push(s, t);
+        remember_raw_name(s, n, l);
+        return;
+    }
+    verdict v = judge_start(s, t);
+    if (v == DROP_SUBTREE) {
+        begin_skip(s, t);
+        return;
+    }
+    if (v == DROP_TAG) {
+        if (t->next_state != TS_DATA)
+            s->raw = RAW_TEXT; /* the text is still escaped and written */
+        else if (!is_void(t))
+            stack_push(s, t);
+        s->raw_name_len = 0;
+        return;
+    }
+    if (t->ns == NS_HTML && eq(n, l, "style") && t->next_state == TS_RAWTEXT) {
+        style_start(s, t);
+        return;
+    }
+    /* xmp and plaintext would show their text raw: write them as <pre> with escaped text */
+    const char *wname = n;
+    size_t wl = l;
+    if (t->ns == NS_HTML && (eq(n, l, "xmp") || eq(n, l, "plaintext"))) {
+        wname = "pre";
+        wl = 3;
+    } else if (t->ns == NS_HTML && eq(n, l, "image")) {
+        wname = "img";
+        wl = 3;
+    }
+    size_t mark;
+    emit_markup_begin(s, &mark);
+    write_start_tag(s, t, wname, wl);
+    emit_markup_end(s, mark);
+    if (t->next_state != TS_DATA) {
+        s->raw = RAW_TEXT;
+        remember_raw_name(s, wname, wl);
+    } else if (!is_void(t)) {
+        stack_push(s, t);
+    }
+}
+
+static void on_end_tag(sanitizer *s, const html_token *t)
+{
+    if (s->raw != RAW_NONE) {
+        raw_mode r = s->raw;
+        s->raw = RAW_NONE;
+        if (r == RAW_STYLE) {
+            style_end(s);
+        } else if ((r == RAW_TEXT || r == RAW_VERBATIM) && s->raw_name_len) {
+            size_t mark;
+            emit_markup_begin(s, &mark);
+            out_end_tag(&s->out, s->raw_name, s->raw_name_len);
+            emit_markup_end(s, mark);
+        }
+        return;
+    }
+    if (s->skip_depth) {
+        end_tag_pops(s, t);
+        return;
+    }
+    bool is_inline = t->ns == NS_HTML && in_set(t->name, t->name_len, INLINE);
+    if (!is_inline)
+        run_end(s);
+    size_t before = s->depth;
+    end_tag_pops(s, t);
+    bool closes = s->depth < before || (t->ns == NS_HTML && (eq(t->name, t->name_len, "p") ||
+                                                             eq(t->name, t->name_len, "br") ||
+                                                             eq(t->name, t->name_len, "body") ||
+                                                             eq(t->name, t->name_len, "html")));
+    if (!closes || !safe_tag_name(t->name, t->name_len))
+        return; /* a stray end tag: the browser ignores it, and so does the output */
+    size_t mark;
+    emit_markup_begin(s, &mark);
+    out_end_tag(&s->out, t->name, t->name_len);
+    emit_markup_end(s, mark);
+}
+
+static void on_chars(sanitizer *s, const html_token *t)
+{
+    switch (s->raw) {
+    case RAW_DROP:
+        return;
+    case RAW_STYLE:
+        style_append(s, t->data, t->data_len);
+        return;
+    case RAW_VERBATIM:
+        out_raw(&s->out, t->data, t->data_len);
+        return;
+    case RAW_TEXT:
+        if (s->opt.mode == SANITIZE_STRICT) {
+            char *tmp = malloc(t->data_len + 1);
+            if (!tmp) {
+                fail(s, "out of memory");
+                return;
+            }
+            size_t o = invisible_strip(t->data, t->data_len, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
+            size_t mark;
+            emit_markup_begin(s, &mark);
+            out_text(&s->out, tmp, o);
+            emit_markup_end(s, mark);
+            free(tmp);
+        } else {
+            out_text(&s->out, t->data, t->data_len);
+        }
+        return;
+    case RAW_NONE:
+        break;
+    }
+    if (s->skip_depth)
+        return;
+    if (s->opt.mode == SANITIZE_OFF)
+        out_text(&s->out, t->data, t->data_len);
+    else
+        emit_visible_text(s, t->data, t->data_len);
+}
+
+static int on_token(void *ctx, const html_token *t)
+{
+    sanitizer *s = ctx;
+    if (t->type != TOK_CHARS)
+        drop_carry(s);
+    switch (t->type) {
+    case TOK_CHARS:
+        on_chars(s, t);
+        break;
+    case TOK_START_TAG:
+        on_start_tag(s, t);
+        break;
+    case TOK_END_TAG:
+        on_end_tag(s, t);
+        break;
+    case TOK_COMMENT:
+        if (s->skip_depth)
+            break;
+        if (s->opt.mode == SANITIZE_STRICT) {
+            note(s, SAN_CAT_COMMENT, NULL, 0);
+        } else {
+            size_t mark;
+            emit_markup_begin(s, &mark);
+            out_comment(&s->out, t->data, t->data_len);
+            emit_markup_end(s, mark);
+        }
+        break;
+    case TOK_DOCTYPE:
+        if (!s->skip_depth) {
+            size_t mark;
+            emit_markup_begin(s, &mark);
+            out_doctype(&s->out, t);
+            emit_markup_end(s, mark);
+        }
+        break;
+    }
+    return (s->failed || s->out.failed) ? 1 : 0;
+}
+
+/* ---- public API ------------------------------------------------------------------------ */
+
+sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void *ctx)
+{
+    sanitizer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    if (opt)
+        s->opt = *opt;
+    s->max_stream = s->opt.max_stream_bytes ? s->opt.max_stream_bytes : DEFAULT_MAX_STREAM;
+    s->rep.detail = &s->detail;
+    tokenizer_options to = {.max_token_bytes = s->max_stream / 2, .tree_sim = true};
+    s->tok = tokenizer_new(&to, on_token, s);
+    if (!s->tok || out_init(&s->out, sink, ctx, OUT_BUF_BYTES, 4 * s->max_stream) != AG_OK) {
+        sanitizer_free(s);
+        return NULL;
+    }
+    if (s->opt.mode == SANITIZE_STRICT) {
+        s->sheet = css_sheet_new(256);
+        const sanitizer_rules *rules = s->opt.rules ? s->opt.rules : sanitizer_rules_default();
+        if (rules)
+            s->im = instr_matcher_new(rules, s->max_stream / 64 > 4096 ? s->max_stream / 64 : 4096);
+        if (!s->sheet || !rules || !s->im) {
+            sanitizer_free(s);
+            return NULL;
+        }
+    }
+    return s;
+}
+
+static void update_memory(sanitizer *s)
+{
+    size_t m = sizeof *s + tokenizer_memory_peak(s->tok) + s->out.cap + s->style_cap +
+               s->pend_cap + s->segs_cap * sizeof(pend_seg) + s->scratch_cap +
+               (s->im ? instr_holdback_bytes(s->im) * 2 : 0);
+    if (m > s->rep.peak_memory)
+        s->rep.peak_memory = m;
+}
+
+static int finish_feed(sanitizer *s, int rc, ag_error *err)
+{
+    update_memory(s);
+    if (s->out.failed)
+        fail(s, "output sink refused the data");
+    if (!s->failed && tokenizer_oversize_count(s->tok) > s->rep.counts[SAN_CAT_OVERSIZE])
+        s->rep.counts[SAN_CAT_OVERSIZE] = tokenizer_oversize_count(s->tok);
+    if (rc != 0 || s->failed) {
+        if (!s->failed)
+            fail(s, "stream aborted");
+        return ag_errorf(err, "sanitizer: %s", s->rep.error);
+    }
+    if (out_flush(&s->out) != AG_OK) {
+        fail(s, "output sink refused the data");
+        return ag_errorf(err, "sanitizer: %s", s->rep.error);
+    }
+    s->rep.bytes_out = s->out.total;
+    return AG_OK;
+}
+
+int sanitizer_feed(sanitizer *s, const char *data, size_t len, ag_error *err)
+{
+    if (s->failed)
+        return ag_errorf(err, "sanitizer: %s", s->rep.error);
+    s->rep.bytes_in += len;
+    int rc = tokenizer_feed(s->tok, data, len);
+    return finish_feed(s, rc, err);
+}
+
+int sanitizer_finish(sanitizer *s, ag_error *err)
+{
+    if (s->failed)
+        return ag_errorf(err, "sanitizer: %s", s->rep.error);
+    int rc = tokenizer_finish(s->tok);
+    if (rc == 0 && !s->failed) {
+        if (s->raw == RAW_STYLE)
+            s->raw = RAW_NONE; /* an unterminated style sheet is dropped */
+        drop_carry(s);
+        run_end(s);
+    }
+    return finish_feed(s, rc, err);
+}
+
+const sanitizer_report *sanitizer_get_report(const sanitizer *s)
+{
+    return &s->rep;
+}
+
+uint64_t sanitizer_report_removed(const sanitizer_report *r)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < SAN_CAT_COUNT; i++)
+        n += r->counts[i];
+    return n;
+}
+
+void sanitizer_free(sanitizer *s)
+{
+    if (!s)
+        return;
+    tokenizer_free(s->tok);
+    out_free(&s->out);
+    free(s->style);
+    if (s->sheet)
+        css_sheet_free(s->sheet);
+    if (s->im)
+        instr_matcher_free(s->im);
+    free(s->pend);
+    free(s->segs);
+    free(s->scratch);
+    free(s);
+}
+
+/* Length of the longest prefix that is valid UTF-8 (excerpts may be cut inside a character). */
+static size_t valid_utf8_prefix(const char *p)
+{
+    size_t n = strlen(p), i = 0;
+    while (i < n) {
+        uint32_t cp;
+        int k = utf8_decode((const unsigned char *)p + i, n - i, &cp);
+        if (k <= 0)
+            break;
+        i += (size_t)k;
+    }
+    return i;
+}
+
+static const char *const CATEGORY_NAMES[SAN_CAT_COUNT] = {
+    "script", "handler", "url", "element", "css", "meta", "hidden", "comment", "invisible",
+    "instruction", "oversize"};
+
+char *sanitizer_report_json(const sanitizer_report *r)
+{
+    json_t *root = json_object();
+    json_t *counts = json_object();
+    for (int i = 0; i < SAN_CAT_COUNT; i++)
+        json_object_set_new(counts, CATEGORY_NAMES[i], json_integer((json_int_t)r->counts[i]));
+    json_object_set_new(root, "counts", counts);
+    json_object_set_new(root, "removed", json_integer((json_int_t)sanitizer_report_removed(r)));
+    json_object_set_new(root, "bytes_in", json_integer((json_int_t)r->bytes_in));
+    json_object_set_new(root, "bytes_out", json_integer((json_int_t)r->bytes_out));
+    json_object_set_new(root, "peak_memory", json_integer((json_int_t)r->peak_memory));
+    if (r->error[0])
+        json_object_set_new(root, "error", json_string(r->error));
+    const struct sanitizer_report_detail *d = r->detail;
+    if (d) {
+        json_t *names = json_object();
+        for (size_t i = 0; i < d->nnames; i++) {
+            const char *cat = CATEGORY_NAMES[d->names[i].cat];
+            json_t *per = json_object_get(names, cat);
+            if (!per) {
+                per = json_object();
+                json_object_set_new(names, cat, per);
+            }
+            json_object_set_new(per, d->names[i].name, json_integer((json_int_t)d->names[i].count));
+        }
+        json_object_set_new(root, "names", names);
+        json_t *cuts = json_array();
+        for (size_t i = 0; i < d->ncuts; i++) {
+            json_t *c = json_object();
+            json_object_set_new(c, "rule", json_string(d->cuts[i].rule_id));
+            /* excerpts are cut at 200 characters and may end inside a character */
+            json_object_set_new(c, "excerpt", json_stringn(d->cuts[i].excerpt,
+                                                           valid_utf8_prefix(d->cuts[i].excerpt)));
+            json_array_append_new(cuts, c);
+        }
+        json_object_set_new(root, "instruction_cuts", cuts);
+        if (d->cuts_dropped)
+            json_object_set_new(root, "instruction_cuts_not_listed",
+                                json_integer((json_int_t)d->cuts_dropped));
+    }
+    char *out = json_dumps(root, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(root);
+    return out;
+}
