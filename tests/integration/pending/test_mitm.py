@@ -152,6 +152,21 @@ def connection_close_inside_the_tunnel_still_delivers_the_response(t):
 
 
 @test
+def ip_literal_connect_gets_an_ip_leaf(t):
+    pki = tlsfixtures.TestPKI(t.tmpdir)
+    cert, key = pki.cert("127.0.0.1", ips=["127.0.0.1"])
+    o = tlsfixtures.HttpsOrigin(cert, key, {"/": (200, {"Content-Type": "text/html"}, PAGE)})
+    t._origins.append(o)
+    text = ("version: 1\nagents:\n  - name: bot\n    secret_sha256: %s\n    allow:\n"
+            "      - host: 127.0.0.1\n        ports: [%d]\n    private_exceptions:\n"
+            "      - cidr: 127.0.0.1/32\n" % (agtest.hash_secret(SECRET), o.port))
+    proxy = t.proxy(policy=text, config_extra="tls:\n  upstream_ca_file: %s\n" % pki.ca_pem)
+    r = t.curl("-x", proxy.url, "--proxy-user", "bot:" + SECRET, "--cacert",
+               t.path("data", "ca", "ca.pem"), "https://127.0.0.1:%d/" % o.port)
+    check(r.rc == 0 and r.status == 200 and b"intercepted ok" in r.body, r)
+
+
+@test
 def alpn_offering_h2_gets_http11(t):
     s = Setup(t, {"secure.test": ("good", "mitm")})
     r = s.curl("--http2", "-w", "\nversion=%{http_version}", s.url("secure.test"))
