@@ -83,7 +83,8 @@ static void log_exchange(proxy_conn *c)
     record_exchange(c, decision);
     ag_log(AG_LOG_INFO, "exchange",
            "id=%s agent=%s client=%s method=%s host=%s port=%u path=%s decision=%s rule=%s "
-           "status=%d bytes_in=%llu bytes_out=%llu duration_us=%llu upstream=%s reason=%s",
+           "status=%d bytes_in=%llu bytes_out=%llu duration_us=%llu upstream=%s sanitized=%s "
+           "removed=%llu reason=%s",
            c->id, ag_log_quote(agent, sizeof agent, c->agent[0] ? c->agent : "-"), c->client_addr,
            ag_log_quote(method, sizeof method, m),
            ag_log_quote(host, sizeof host, c->target.host[0] ? c->target.host : "-"),
@@ -92,6 +93,7 @@ static void log_exchange(proxy_conn *c)
            decision, ag_log_quote(rule, sizeof rule, c->decided ? c->decision.rule : "-"),
            c->status, (unsigned long long)c->bytes_in, (unsigned long long)c->bytes_out,
            (unsigned long long)dur, c->up_addr[0] ? c->up_addr : "-",
+           c->body_filtered ? "yes" : "no", (unsigned long long)c->sanitizer_removed,
            ag_log_quote(reason, sizeof reason, c->reason[0] ? c->reason : "-"));
 }
 
@@ -99,6 +101,8 @@ static void log_exchange(proxy_conn *c)
  * connection either waits for the next request or flushes and closes. */
 static void exchange_end(proxy_conn *c, int keep_upstream)
 {
+    body_filter_free(c->filter);
+    c->filter = NULL;
     log_exchange(c);
     if (!keep_upstream)
         free_upstream(c);
@@ -173,6 +177,8 @@ void conn_refuse(proxy_conn *c, int status, const char *reason, int close_after)
 void conn_close(proxy_conn *c)
 {
     proxy_worker *w = c->w;
+    body_filter_free(c->filter);
+    c->filter = NULL;
     if (c->state != CONN_CLOSING && c->start_mono && c->pol)
         log_exchange(c);
     dial_cancel(c);
@@ -536,9 +542,10 @@ static int req_on_body(void *ctx, const char *data, size_t len)
 /* A Content-Length body needs no parsing: up to *remaining bytes move from in to out without
  * a copy (the chains change owner). hash_into, when set, sees every byte moved. Returns the
  * number of bytes moved. */
-static size_t move_length_body(struct evbuffer *in, struct evbuffer *out, uint64_t *remaining,
+static size_t move_length_body(struct evbuffer *in, struct bufferevent *dst, uint64_t *remaining,
                                proxy_conn *hash_into)
 {
+    struct evbuffer *out = bufferevent_get_output(dst);
     size_t n = evbuffer_get_length(in);
     if (n > *remaining)
         n = (size_t)*remaining;
@@ -553,8 +560,9 @@ static size_t move_length_body(struct evbuffer *in, struct evbuffer *out, uint64
         }
         n = covered;
     }
-    if (n)
-        evbuffer_remove_buffer(in, out, n);
+    size_t direct = fastio_write_through(in, dst, n);
+    if (n > direct)
+        evbuffer_remove_buffer(in, out, n - direct);
     *remaining -= n;
     return n;
 }
@@ -570,7 +578,7 @@ static void pump_request_body(proxy_conn *c)
             return;
         }
         if (c->req_kind == HTTP_BODY_LENGTH) {
-            c->bytes_in += move_length_body(in, out, &c->req_remaining, NULL);
+            c->bytes_in += move_length_body(in, c->upstream, &c->req_remaining, NULL);
             if (c->req_remaining == 0)
                 c->req.complete = c->req_done = 1;
             continue;
@@ -605,23 +613,38 @@ static void pump_request_body(proxy_conn *c)
 
 /* ------------------------------------------------------------------ response */
 
-static int resp_on_body(void *ctx, const char *data, size_t len)
+void conn_write_body(proxy_conn *c, const char *data, size_t len)
 {
-    proxy_conn *c = ctx;
     struct evbuffer *out = bufferevent_get_output(c->client);
     size_t before = evbuffer_get_length(out);
-    record_body_received(c, data, len);
+    if (c->filter)
+        record_body_delivered(c, data, len);
     if (c->resp_out_kind == HTTP_BODY_CHUNKED)
         evbuffer_add_printf(out, "%zx\r\n", len);
     evbuffer_add(out, data, len);
     if (c->resp_out_kind == HTTP_BODY_CHUNKED)
         evbuffer_add(out, "\r\n", 2);
     c->bytes_out += evbuffer_get_length(out) - before;
+}
+
+static int resp_on_body(void *ctx, const char *data, size_t len)
+{
+    proxy_conn *c = ctx;
+    record_body_received(c, data, len);
+    if (c->filter)
+        body_filter_feed(c->filter, data, len);
+    else
+        conn_write_body(c, data, len);
     return 0;
 }
 
 static void response_complete(proxy_conn *c)
 {
+    if (c->filter) {
+        body_filter_finish(c->filter);
+        body_filter_free(c->filter);
+        c->filter = NULL;
+    }
     if (c->resp_out_kind == HTTP_BODY_CHUNKED) {
         evbuffer_add(bufferevent_get_output(c->client), "0\r\n\r\n", 5);
         c->bytes_out += 5;
@@ -658,6 +681,22 @@ static int send_response_head(proxy_conn *c)
         kind = HTTP_BODY_UNTIL_CLOSE; /* an HTTP/1.0 client cannot read chunked */
         c->close_after = 1;
     }
+    const char *extra = NULL;
+    const char *const *drop = NULL;
+    if (body_filter_applies(c)) {
+        char reason[256];
+        c->filter = body_filter_new(c, &extra, &drop, reason, sizeof reason);
+        if (!c->filter) {
+            snprintf(c->reason, sizeof c->reason, "%s", reason);
+            return -2;
+        }
+        c->body_filtered = 1;
+        if (kind == HTTP_BODY_LENGTH)
+            kind = c->req.head.major == 1 && c->req.head.minor >= 1 ? HTTP_BODY_CHUNKED
+                                                                     : HTTP_BODY_UNTIL_CLOSE;
+        if (kind == HTTP_BODY_UNTIL_CLOSE)
+            c->close_after = 1;
+    }
     if (c->w->draining || !c->client_keep_alive)
         c->close_after = 1;
     c->resp_out_kind = kind;
@@ -666,7 +705,7 @@ static int send_response_head(proxy_conn *c)
     char *buf = malloc(cap);
     if (!buf)
         return -1;
-    long n = http_build_response(&c->resp.head, kind, cl, c->close_after, NULL, NULL, buf, cap);
+    long n = http_build_response(&c->resp.head, kind, cl, c->close_after, extra, drop, buf, cap);
     if (n > 0) {
         evbuffer_add(bufferevent_get_output(c->client), buf, (size_t)n);
         c->bytes_out += (uint64_t)n;
@@ -723,7 +762,14 @@ static void pump_response(proxy_conn *c)
                 continue;
             }
             c->status = status;
-            if (send_response_head(c) != 0) {
+            int sent = send_response_head(c);
+            if (sent == -2) {
+                char why[300];
+                snprintf(why, sizeof why, "%s", c->reason);
+                upstream_failed(c, 502, why);
+                return;
+            }
+            if (sent != 0) {
                 upstream_failed(c, 502, "sent a response head too large to forward");
                 return;
             }
@@ -740,7 +786,7 @@ static void pump_response(proxy_conn *c)
             return;
         }
         if (c->resp.body_kind == HTTP_BODY_LENGTH && c->resp_out_kind == HTTP_BODY_LENGTH && !c->filter) {
-            c->bytes_out += move_length_body(in, out, &c->resp_remaining,
+            c->bytes_out += move_length_body(in, c->client, &c->resp_remaining,
                                              c->hash_received ? c : NULL);
             if (c->resp_remaining == 0) {
                 c->resp.complete = 1;
@@ -775,6 +821,8 @@ static void upstream_read_cb(struct bufferevent *bev, void *arg)
 {
     proxy_conn *c = arg;
     if (c->state == CONN_EXCHANGE && c->upstream == bev) {
+        if (c->resp.in_body && evbuffer_get_length(bufferevent_get_input(bev)) < CONN_OUT_HIGH)
+            fastio_slurp(bev, CONN_IO_CHUNK);
         pump_response(c);
         return;
     }
@@ -843,12 +891,15 @@ static void tunnel_read_cb(struct bufferevent *bev, void *arg)
     proxy_conn *c = arg;
     struct bufferevent *other = bev == c->client ? c->upstream : c->client;
     struct evbuffer *in = bufferevent_get_input(bev);
+    if (evbuffer_get_length(bufferevent_get_output(other)) <= CONN_OUT_LOW)
+        fastio_slurp(bev, CONN_IO_CHUNK);
     size_t n = evbuffer_get_length(in);
     if (bev == c->client)
         c->bytes_in += n;
     else
         c->bytes_out += n;
     c->tunnel_activity_us = ag_monotonic_us();
+    fastio_write_through(in, other, n);
     evbuffer_add_buffer(bufferevent_get_output(other), in);
     if (evbuffer_get_length(bufferevent_get_output(other)) > CONN_OUT_HIGH)
         bufferevent_disable(bev, EV_READ);
@@ -1067,6 +1118,9 @@ static void client_read_cb(struct bufferevent *bev, void *arg)
         process_head(c);
         return;
     case CONN_EXCHANGE:
+        if (!c->req_done && c->req.head.arena &&
+            evbuffer_get_length(bufferevent_get_input(bev)) < CONN_OUT_HIGH)
+            fastio_slurp(bev, CONN_IO_CHUNK);
         if (!c->req_done)
             pump_request_body(c);
         else

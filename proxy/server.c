@@ -251,7 +251,7 @@ int proxy_server_run(proxy_config *cfg, ag_error *err)
     }
     if (load_policy(&srv->cfg, &srv->policy, err) != AG_OK)
         goto out;
-    if (mitm_open(srv, err) != AG_OK)
+    if (mitm_open(srv, err) != AG_OK || body_filter_init_rules(srv, err) != AG_OK)
         goto out;
     if (record_open(srv, err) != AG_OK)
         goto out;
@@ -298,6 +298,7 @@ out:
     free(srv->workers);
     record_close(srv); /* after the workers: closing connections still record */
     mitm_close(srv);
+    body_filter_free_rules(srv);
     if (srv->policy)
         policy_unref(srv->policy);
     pthread_mutex_destroy(&srv->policy_lock);

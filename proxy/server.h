@@ -161,6 +161,14 @@ void mitm_on_timer(proxy_conn *c);
 /* Inside a tunnel: 0 when the request's Host matches the CONNECT authority, else -1 + reason. */
 int mitm_check_host(proxy_conn *c, char *reason, size_t reasonsz);
 
+/* fastio.c: larger reads and write-through on plain socket bufferevents */
+int fastio_is_socket(struct bufferevent *bev);
+/* Reads up to max more bytes the socket already has into bev's input. */
+void fastio_slurp(struct bufferevent *bev, size_t max);
+/* Writes up to n bytes from src directly to dst's socket when dst has nothing queued (they
+ * are drained from src). Returns the number written. */
+size_t fastio_write_through(struct evbuffer *src, struct bufferevent *dst, size_t n);
+
 /* conn.c: writes response body bytes to the client with the chosen framing */
 void conn_write_body(proxy_conn *c, const char *data, size_t len);
 

@@ -373,4 +373,24 @@ def connections_beyond_the_limit_get_503(t):
     check(r.status == 200, "not accepting after connections closed", r)
 
 
+@test
+def report_only_agent_is_logged_not_refused(t):
+    origin = t.origin({"/": (200, {}, b"watched")})
+    policy = """version: 1
+agents:
+  - name: watcher
+    mode: report-only
+    allow:
+      - host: allowed.test
+    private_exceptions:
+      - host: docs.test
+"""
+    port = agtest.free_port()
+    proxy = t.proxy(policy=policy, hosts=HOSTS, listeners=[("127.0.0.1", port, "watcher")])
+    r = t.curl("-x", proxy.url, "http://docs.test:%d/" % origin.port)
+    check(r.status == 200 and r.body == b"watched", r)
+    line = [l for l in proxy.log().splitlines() if "event=exchange" in l][-1]
+    check("decision=report-only-deny" in line and "report-only:" in line, line)
+
+
 agtest.main()

@@ -6,6 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import agtest  # noqa: E402
@@ -56,6 +57,10 @@ def connect_to_allowed_https_origin(t):
                "https://secure.test:%d/" % origin.port, "https://secure.test:%d/" % origin.port)
     check(r.rc == 0 and r.status == 200 and r.body.count(b"over tls\n") == 2, r)
     check(origin.count() == 2, origin.requests)
+    # a tunnel is logged when it closes, which may be just after curl exits
+    deadline = time.monotonic() + 5
+    while "method=CONNECT" not in proxy.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
     log = proxy.log()
     check("method=CONNECT" in log and "status=200" in log, log)
 
