@@ -215,7 +215,8 @@ static const char *const URL_ATTRS[] = {
     "imagesrc", "src-set", NULL};
 
 /* A URL as a browser resolves it: leading/trailing C0 controls and spaces stripped, tabs and
- * newlines removed anywhere, then the scheme (if any) judged. Allowed: relative URLs, http(s),
+ * newlines (and, stricter than browsers, every C0 control) removed anywhere, then the scheme
+ * (if any) judged. Allowed: relative URLs, http(s),
  * ftp, mailto, tel, sms and a few other non-script schemes, and data: images (SVG data images
  * only where an image is being loaded). */
 static bool url_is_safe(const char *v, size_t n, bool image_load)
@@ -230,7 +231,9 @@ static bool url_is_safe(const char *v, size_t n, bool image_load)
     size_t sl = 0, i = 0;
     for (; i < n; i++) {
         char c = v[i];
-        if (c == '\t' || c == '\n' || c == '\r')
+        /* browsers drop tab and newlines; other C0 controls make the scheme invalid today, but
+         * older engines ignored them too, so they are not allowed to hide a scheme either */
+        if ((unsigned char)c < 0x20 || c == 0x7f)
             continue;
         if (c == ':')
             break;

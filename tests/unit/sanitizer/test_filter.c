@@ -94,6 +94,8 @@ Test(filter, dangerous_urls_removed_after_decoding)
     EXPECT(SANITIZE_SCRIPTS, "<a href=\" &#x20;JaVa&#x09;Script&colon;alert(1)\">x</a>", "<a>x</a>");
     EXPECT(SANITIZE_SCRIPTS, "<a href=\"jav&#x0A;ascript:1\">x</a>", "<a>x</a>");
     EXPECT(SANITIZE_SCRIPTS, "<a href=vbscript:x>x</a>", "<a>x</a>");
+    EXPECT(SANITIZE_SCRIPTS, "<a href=\"\x01java\x03script:x\">x</a>", "<a>x</a>");
+    EXPECT(SANITIZE_SCRIPTS, "<a href=java&#1&#11;script:x>x</a>", "<a>x</a>");
     EXPECT(SANITIZE_SCRIPTS, "<a href=\"data:text/html,<script>x</script>\">x</a>", "<a>x</a>");
     EXPECT(SANITIZE_SCRIPTS, "<form action=javascript:x><button formaction=javascript:y>b</button></form>",
            "<form><button>b</button></form>");
