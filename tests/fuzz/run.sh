@@ -1,0 +1,36 @@
+#!/bin/sh
+# Builds the sanitizer fuzz target with clang (libFuzzer + ASan/UBSan) and runs it for SECONDS
+# (default 60) on a seed corpus made from the shared XSS payloads and html5lib inputs.
+# Exit status is libFuzzer's: non-zero on a crash, leak or failed check. Usage: run.sh [SECONDS]
+set -eu
+SECONDS_TO_RUN="${1:-60}"
+SRC="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${FUZZ_BUILD_DIR:-$SRC/build-fuzz}"
+CORPORA="${AG_CORPORA_DIR:-$SRC/../shared/corpora}"
+CC=clang cmake -S "$SRC" -B "$BUILD" -DAG_FUZZ=ON -DAG_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  "-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" >/dev/null
+cmake --build "$BUILD" -j2 --target fuzz_sanitizer >/dev/null
+SEEDS="$BUILD/fuzz-seeds"
+WORK="$BUILD/fuzz-corpus"
+mkdir -p "$SEEDS" "$WORK"
+if [ -d "$CORPORA/xss" ] && [ -z "$(ls -A "$SEEDS")" ]; then
+  python3 - "$CORPORA" "$SEEDS" <<'PY'
+import glob, json, os, sys
+corpora, out = sys.argv[1], sys.argv[2]
+n = 0
+for f in sorted(glob.glob(os.path.join(corpora, "xss", "*-payloads.json")) +
+                glob.glob(os.path.join(corpora, "xss", "payloadsallthethings-xss.json"))):
+    for p in json.load(open(f, encoding="utf-8")):
+        for mode in (0, 1):
+            with open(os.path.join(out, "s%05d" % n), "wb") as fh:
+                fh.write(bytes([mode | (7 << 2)]) + p.encode("utf-8", "surrogatepass"))
+            n += 1
+for f in sorted(glob.glob(os.path.join(corpora, "html5lib-tests", "tokenizer", "*.test")))[:6]:
+    for t in json.load(open(f, encoding="utf-8")).get("tests", [])[:200]:
+        with open(os.path.join(out, "s%05d" % n), "wb") as fh:
+            fh.write(b"\x00" + t["input"].encode("utf-8", "surrogatepass"))
+        n += 1
+PY
+fi
+exec "$BUILD/tests/fuzz/fuzz_sanitizer" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$WORK" "$SEEDS"
