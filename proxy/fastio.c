@@ -21,9 +21,13 @@ void fastio_slurp(struct bufferevent *bev, size_t max)
         return;
     struct evbuffer *in = bufferevent_get_input(bev);
     struct evbuffer_iovec v[2];
+    /* The bufferevent keeps the end of its input frozen between its own reads. */
+    evbuffer_unfreeze(in, 0);
     int n = evbuffer_reserve_space(in, (ev_ssize_t)max, v, 2);
-    if (n <= 0)
+    if (n <= 0) {
+        evbuffer_freeze(in, 0);
         return;
+    }
     struct iovec iov[2];
     for (int i = 0; i < n; i++) {
         iov[i].iov_base = v[i].iov_base;
@@ -33,6 +37,7 @@ void fastio_slurp(struct bufferevent *bev, size_t max)
     if (r <= 0) {
         /* Nothing now, EOF or an error: libevent's own read reports it. */
         evbuffer_commit_space(in, v, 0);
+        evbuffer_freeze(in, 0);
         return;
     }
     size_t left = (size_t)r;
@@ -43,6 +48,7 @@ void fastio_slurp(struct bufferevent *bev, size_t max)
         left -= v[used].iov_len;
     }
     evbuffer_commit_space(in, v, used);
+    evbuffer_freeze(in, 0);
 }
 
 size_t fastio_write_through(struct evbuffer *src, struct bufferevent *dst, size_t n)
