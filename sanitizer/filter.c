@@ -10,6 +10,7 @@
  * <style>-sheet CSS that hides), comments, invisible characters, and instruction-like spans
  * (text of a run is held back, bounded, until the matcher says it is stable). */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ struct sanitizer_report_detail {
 typedef struct open_elem {
     char name[24];
     uint8_t len, ns;
+    uint16_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
 } open_elem;
 
 /* How the content of a raw-text element (set by its start tag) is handled. */
@@ -80,6 +82,7 @@ struct sanitizer {
 
     open_elem stack[STACK_MAX];
     size_t depth, depth_lost;
+    size_t open_p; /* open <p> elements on the stack (most start tags ask) */
     size_t skip_depth; /* nonzero: dropping everything until the stack is shallower */
 
     raw_mode raw;
@@ -329,7 +332,94 @@ static const char *const REMOVED_ELEMS[] = {"script", "iframe", "frame", "frames
 
 static const char *const HEADINGS[] = {"h1", "h2", "h3", "h4", "h5", "h6", NULL};
 
+/* Element and attribute names are classified once through a small hash table (one bit per
+ * list above), so a tag costs a hash and one compare instead of scanning the lists. */
+enum {
+    K_SPECIAL = 1 << 0, K_CLOSES_P = 1 << 1, K_INLINE = 1 << 2, K_REMOVED = 1 << 3,
+    K_VOID = 1 << 4, K_HEADING = 1 << 5, K_BUTTON_SCOPE = 1 << 6, K_DEFAULT_SCOPE = 1 << 7,
+    K_TABLE_SCOPE = 1 << 8, K_TABLE_PART = 1 << 9, K_URL_ATTR = 1 << 10, K_ANIM = 1 << 11,
+    K_IMG = 1 << 12
+};
+
+#define KIND_SLOTS 1024
+
+typedef struct kind_slot {
+    const char *name;
+    uint8_t len;
+    uint16_t mask;
+} kind_slot;
+
+static kind_slot kind_table[KIND_SLOTS];
+static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
+
+static unsigned kind_hash(const char *s, size_t n)
+{
+    unsigned h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+static void kind_add(const char *const *list, uint16_t bit)
+{
+    for (; *list; list++) {
+        size_t n = strlen(*list);
+        unsigned h = kind_hash(*list, n) % KIND_SLOTS;
+        while (kind_table[h].name && !(kind_table[h].len == n && memcmp(kind_table[h].name, *list, n) == 0))
+            h = (h + 1) % KIND_SLOTS;
+        kind_table[h].name = *list;
+        kind_table[h].len = (uint8_t)n;
+        kind_table[h].mask |= bit;
+    }
+}
+
+static const char *const BUTTON_SCOPE[] = {"applet", "caption", "html", "table", "td", "th",
+                                           "marquee", "object", "template", "button", NULL};
+static const char *const TABLE_SCOPE[] = {"html", "table", "template", NULL};
+static const char *const DEFAULT_SCOPE[] = {"applet", "caption", "html", "table", "td", "th",
+                                            "marquee", "object", "template", NULL};
+static const char *const TABLE_PARTS[] = {"table", "tbody", "thead", "tfoot", "tr", NULL};
+static const char *const ANIMATIONS[] = {"animate", "set", "animatetransform", "animatemotion",
+                                         "animatecolor", NULL};
+static const char *const IMAGE_ELEMS[] = {"img", "image", "source", "picture", "input", "video",
+                                          "feimage", NULL};
+
+static void kind_init(void)
+{
+    kind_add(SPECIAL, K_SPECIAL);
+    kind_add(CLOSES_P, K_CLOSES_P);
+    kind_add(INLINE, K_INLINE);
+    kind_add(REMOVED_ELEMS, K_REMOVED);
+    kind_add(VOID_ELEMS, K_VOID);
+    kind_add(HEADINGS, K_HEADING);
+    kind_add(BUTTON_SCOPE, K_BUTTON_SCOPE);
+    kind_add(DEFAULT_SCOPE, K_DEFAULT_SCOPE);
+    kind_add(TABLE_SCOPE, K_TABLE_SCOPE);
+    kind_add(TABLE_PARTS, K_TABLE_PART);
+    kind_add(URL_ATTRS, K_URL_ATTR);
+    kind_add(ANIMATIONS, K_ANIM);
+    kind_add(IMAGE_ELEMS, K_IMG);
+}
+
+static uint16_t kind_of(const char *s, size_t n)
+{
+    if (n == 0 || n > 32)
+        return 0;
+    unsigned h = kind_hash(s, n) % KIND_SLOTS;
+    while (kind_table[h].name) {
+        if (kind_table[h].len == n && memcmp(kind_table[h].name, s, n) == 0)
+            return kind_table[h].mask;
+        h = (h + 1) % KIND_SLOTS;
+    }
+    return 0;
+}
+
 /* ---- open-element stack ---------------------------------------------------------------- */
+
+static bool elem_is(const open_elem *e, const char *lit)
+{
+    return e->ns == NS_HTML && eq(e->name, e->len, lit);
+}
 
 static void stack_push(sanitizer *s, const html_token *t)
 {
@@ -342,27 +432,26 @@ static void stack_push(sanitizer *s, const html_token *t)
     memcpy(e->name, t->name, n);
     e->len = (uint8_t)(t->name_len < sizeof e->name ? n : 0xff);
     e->ns = (uint8_t)t->ns;
+    e->kind = t->ns == NS_HTML ? kind_of(t->name, t->name_len) : 0;
+    if (elem_is(e, "p"))
+        s->open_p++;
 }
 
-static bool elem_is(const open_elem *e, const char *lit)
-{
-    return e->ns == NS_HTML && eq(e->name, e->len, lit);
-}
 
-static bool elem_in(const open_elem *e, const char *const *set)
-{
-    return e->ns == NS_HTML && in_set(e->name, e->len, set);
-}
+
 
 static void stack_pop_to(sanitizer *s, size_t index)
 {
+    for (size_t i = index; i < s->depth; i++)
+        if (elem_is(&s->stack[i], "p"))
+            s->open_p--;
     s->depth = index;
     if (s->skip_depth && s->depth < s->skip_depth)
         s->skip_depth = 0;
 }
 
 /* Pops through the nearest open element named `name` unless a boundary comes first. */
-static void close_in_scope(sanitizer *s, const char *name, const char *const *boundaries)
+static void close_in_scope(sanitizer *s, const char *name, uint16_t boundaries)
 {
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
@@ -370,14 +459,10 @@ static void close_in_scope(sanitizer *s, const char *name, const char *const *bo
             stack_pop_to(s, i);
             return;
         }
-        if (e->ns != NS_HTML || in_set(e->name, e->len, boundaries))
+        if (e->ns != NS_HTML || (e->kind & boundaries))
             return;
     }
 }
-
-static const char *const BUTTON_SCOPE[] = {"applet", "caption", "html", "table", "td", "th",
-                                           "marquee", "object", "template", "button", NULL};
-static const char *const TABLE_SCOPE[] = {"html", "table", "template", NULL};
 
 /* The implicit end tags a start tag causes. */
 static void implicit_closes(sanitizer *s, const html_token *t)
@@ -394,17 +479,18 @@ static void implicit_closes(sanitizer *s, const html_token *t)
                 stack_pop_to(s, i);
                 break;
             }
-            if (e->ns != NS_HTML || (in_set(e->name, e->len, SPECIAL) && !elem_is(e, "address") &&
+            if (e->ns != NS_HTML || ((e->kind & K_SPECIAL) && !elem_is(e, "address") &&
                                      !elem_is(e, "div") && !elem_is(e, "p")))
                 break;
         }
     }
-    if (in_set(n, l, CLOSES_P))
-        close_in_scope(s, "p", BUTTON_SCOPE);
+    uint16_t kind = kind_of(n, l);
+    if ((kind & K_CLOSES_P) && s->open_p > 0)
+        close_in_scope(s, "p", K_BUTTON_SCOPE);
     if (s->depth == 0)
         return;
     const open_elem *top = &s->stack[s->depth - 1];
-    if (in_set(n, l, HEADINGS) && elem_in(top, HEADINGS))
+    if ((kind & K_HEADING) && (top->kind & K_HEADING))
         stack_pop_to(s, s->depth - 1);
     else if ((eq(n, l, "option") || eq(n, l, "optgroup")) && elem_is(top, "option"))
         stack_pop_to(s, s->depth - 1);
@@ -412,27 +498,24 @@ static void implicit_closes(sanitizer *s, const html_token *t)
         stack_pop_to(s, s->depth - 1);
     if (eq(n, l, "td") || eq(n, l, "th") || eq(n, l, "tr") || eq(n, l, "tbody") ||
         eq(n, l, "thead") || eq(n, l, "tfoot")) {
-        close_in_scope(s, "td", TABLE_SCOPE);
-        close_in_scope(s, "th", TABLE_SCOPE);
+        close_in_scope(s, "td", K_TABLE_SCOPE);
+        close_in_scope(s, "th", K_TABLE_SCOPE);
     }
     if (eq(n, l, "tr") || eq(n, l, "tbody") || eq(n, l, "thead") || eq(n, l, "tfoot"))
-        close_in_scope(s, "tr", TABLE_SCOPE);
+        close_in_scope(s, "tr", K_TABLE_SCOPE);
     if (eq(n, l, "tbody") || eq(n, l, "thead") || eq(n, l, "tfoot")) {
-        close_in_scope(s, "tbody", TABLE_SCOPE);
-        close_in_scope(s, "thead", TABLE_SCOPE);
-        close_in_scope(s, "tfoot", TABLE_SCOPE);
+        close_in_scope(s, "tbody", K_TABLE_SCOPE);
+        close_in_scope(s, "thead", K_TABLE_SCOPE);
+        close_in_scope(s, "tfoot", K_TABLE_SCOPE);
     }
     if (eq(n, l, "button"))
-        close_in_scope(s, "button", BUTTON_SCOPE);
+        close_in_scope(s, "button", K_BUTTON_SCOPE);
 }
 
 /* An end tag closes the nearest open element of that name. End tags of "special" elements
  * (div, ul, table, ...) look through other elements up to a scope boundary, closing them
  * implicitly; other end tags (b, span, ...) stop at the first special element, as in the
  * "any other end tag" rule. */
-static const char *const DEFAULT_SCOPE[] = {"applet", "caption", "html", "table", "td", "th",
-                                            "marquee", "object", "template", NULL};
-
 static void end_tag_pops(sanitizer *s, const html_token *t)
 {
     if (s->depth_lost > 0) {
@@ -443,9 +526,9 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     size_t l = t->name_len;
     if (t->ns == NS_HTML && (eq(n, l, "body") || eq(n, l, "html") || eq(n, l, "br")))
         return;
-    static const char *const table_parts[] = {"table", "tbody", "thead", "tfoot", "tr", NULL};
-    bool special = t->ns == NS_HTML && in_set(n, l, SPECIAL);
-    const char *const *scope = in_set(n, l, table_parts) ? TABLE_SCOPE : DEFAULT_SCOPE;
+    uint16_t kind = t->ns == NS_HTML ? kind_of(n, l) : 0;
+    bool special = kind & K_SPECIAL;
+    uint16_t scope = (kind & K_TABLE_PART) ? K_TABLE_SCOPE : K_DEFAULT_SCOPE;
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
         if (e->len == l && memcmp(e->name, n, l) == 0) {
@@ -453,9 +536,9 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
             return;
         }
         if (special) {
-            if (e->ns != NS_HTML || in_set(e->name, e->len, scope))
+            if (e->ns != NS_HTML || (e->kind & scope))
                 return;
-        } else if (e->ns == NS_HTML && in_set(e->name, e->len, SPECIAL)) {
+        } else if (e->kind & K_SPECIAL) {
             return;
         }
     }
@@ -465,7 +548,7 @@ static bool is_void(const html_token *t)
 {
     if (t->ns != NS_HTML)
         return t->self_closing;
-    return in_set(t->name, t->name_len, VOID_ELEMS) ||
+    return (kind_of(t->name, t->name_len) & K_VOID) ||
            eq(t->name, t->name_len, "html") || eq(t->name, t->name_len, "head") ||
            eq(t->name, t->name_len, "body");
 }
@@ -747,9 +830,7 @@ static bool meta_link_dangerous(const html_token *t)
  * to=javascript:...>). */
 static bool animation_dangerous(const html_token *t)
 {
-    static const char *const anim[] = {"animate", "set", "animatetransform", "animatemotion",
-                                       "animatecolor", NULL};
-    if (t->ns != NS_SVG || !in_set(t->name, t->name_len, anim))
+    if (t->ns != NS_SVG || !(kind_of(t->name, t->name_len) & K_ANIM))
         return false;
     const tok_attr *an = attr_get(t, "attributename");
     if (an) {
@@ -810,7 +891,7 @@ static verdict judge_start(sanitizer *s, const html_token *t)
         note(s, SAN_CAT_OVERSIZE, n, l);
         return is_void(t) ? DROP_TAG : DROP_SUBTREE;
     }
-    if (in_set(n, l, REMOVED_ELEMS)) {
+    if (kind_of(n, l) & K_REMOVED) {
         note(s, eq(n, l, "script") ? SAN_CAT_SCRIPT : SAN_CAT_ELEMENT, n, l);
         return DROP_SUBTREE;
     }
@@ -833,9 +914,7 @@ static verdict judge_start(sanitizer *s, const html_token *t)
 
 static bool image_load_attr(const html_token *t, const char *an, size_t al)
 {
-    static const char *const imgs[] = {"img", "image", "source", "picture", "input", "video",
-                                       "feimage", NULL};
-    return in_set(t->name, t->name_len, imgs) &&
+    return (kind_of(t->name, t->name_len) & K_IMG) &&
            (eq(an, al, "src") || eq(an, al, "poster") || eq(an, al, "href") ||
             eq(an, al, "xlink:href"));
 }
@@ -865,7 +944,7 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_URL, an, al);
             continue;
         }
-        if (in_set(an, al, URL_ATTRS)) {
+        if (kind_of(an, al) & K_URL_ATTR) {
             bool bad = !url_is_safe(v, vl, image_load_attr(t, an, al));
             if (!bad && eq(t->name, t->name_len, "use") && t->ns == NS_SVG &&
                 (eq(an, al, "href") || eq(an, al, "xlink:href"))) {
@@ -1003,7 +1082,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
-    bool is_inline = t->ns == NS_HTML && in_set(n, l, INLINE);
+    bool is_inline = t->ns == NS_HTML && (kind_of(n, l) & K_INLINE);
     implicit_closes(s, t);
     if (s->skip_depth) {
         if (!is_void(t))
@@ -1087,7 +1166,7 @@ static void on_end_tag(sanitizer *s, const html_token *t)
         end_tag_pops(s, t);
         return;
     }
-    bool is_inline = t->ns == NS_HTML && in_set(t->name, t->name_len, INLINE);
+    bool is_inline = t->ns == NS_HTML && (kind_of(t->name, t->name_len) & K_INLINE);
     if (!is_inline)
         run_end(s);
     size_t before = s->depth;
@@ -1186,6 +1265,7 @@ static int on_token(void *ctx, const html_token *t)
 
 sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void *ctx)
 {
+    pthread_once(&kind_once, kind_init);
     sanitizer *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
