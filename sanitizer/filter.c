@@ -94,7 +94,9 @@ struct sanitizer {
 
     css_sheet *sheet;
     instr_matcher *im;
-    uint64_t run_off; /* run bytes fed to the matcher */
+    uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
+    char *unfed;      /* visible text not yet given to the matcher: it is fed in batches */
+    size_t unfed_len, unfed_cap;
     uint64_t emitted; /* run bytes written or cut */
     instr_cut cut;
     bool have_cut, cut_marked;
@@ -683,10 +685,27 @@ static void pend_drain(sanitizer *s, bool all)
     }
 }
 
+#define FEED_BATCH 4096
+
+/* Gives the matcher the batched text; each call searches every rule, so small text tokens
+ * (whitespace between tags) are not fed one by one. */
+static int feed_matcher(sanitizer *s)
+{
+    if (s->unfed_len == 0)
+        return AG_OK;
+    int rc = instr_feed(s->im, s->unfed, s->unfed_len);
+    s->unfed_len = 0;
+    if (rc != AG_OK)
+        fail(s, "instruction matcher failed");
+    return rc;
+}
+
 /* Ends the current text run: all of it becomes stable and is written. */
 static void run_end(sanitizer *s)
 {
-    if (!matching(s))
+    if (!matching(s) || s->run_off == 0)
+        return;
+    if (feed_matcher(s) != AG_OK)
         return;
     instr_end_run(s->im);
     pend_drain(s, true);
@@ -723,6 +742,23 @@ static void hold_bound(sanitizer *s)
 {
     if (s->pend_len > s->max_stream / 2)
         run_end(s);
+}
+
+static int unfed_append(sanitizer *s, const char *p, size_t n)
+{
+    if (s->unfed_len + n > s->unfed_cap) {
+        size_t cap = s->unfed_cap ? s->unfed_cap : 2 * FEED_BATCH;
+        while (cap < s->unfed_len + n)
+            cap *= 2;
+        char *nu = realloc(s->unfed, cap);
+        if (!nu)
+            return AG_ERR;
+        s->unfed = nu;
+        s->unfed_cap = cap;
+    }
+    memcpy(s->unfed + s->unfed_len, p, n);
+    s->unfed_len += n;
+    return AG_OK;
 }
 
 /* Visible text: invisible characters stripped (strict), fed to the matcher, held back. */
@@ -763,16 +799,17 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n)
         n -= take;
         if (o > 0) {
             if (matching(s)) {
-                if (instr_feed(s->im, outp, o) != AG_OK) {
-                    fail(s, "instruction matcher failed");
-                    return;
-                }
-                if (pend_append(s, outp, o, true) != AG_OK) {
+                if (pend_append(s, outp, o, true) != AG_OK ||
+                    unfed_append(s, outp, o) != AG_OK) {
                     fail(s, "out of memory holding back text");
                     return;
                 }
                 s->run_off += o;
-                pend_drain(s, false);
+                if (s->unfed_len >= FEED_BATCH) {
+                    if (feed_matcher(s) != AG_OK)
+                        return;
+                    pend_drain(s, false);
+                }
                 hold_bound(s);
             } else {
                 out_text(&s->out, outp, o);
@@ -1295,7 +1332,7 @@ sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void
 static void update_memory(sanitizer *s)
 {
     size_t m = sizeof *s + tokenizer_memory_peak(s->tok) + s->out.cap + s->style_cap +
-               s->pend_cap + s->segs_cap * sizeof(pend_seg) + s->scratch_cap +
+               s->pend_cap + s->segs_cap * sizeof(pend_seg) + s->scratch_cap + s->unfed_cap +
                (s->im ? instr_holdback_bytes(s->im) * 2 : 0);
     if (m > s->rep.peak_memory)
         s->rep.peak_memory = m;
@@ -1369,6 +1406,7 @@ void sanitizer_free(sanitizer *s)
     if (s->im)
         instr_matcher_free(s->im);
     free(s->pend);
+    free(s->unfed);
     free(s->segs);
     free(s->scratch);
     free(s);

@@ -8,6 +8,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sanitizer/entities.h"
 
@@ -146,15 +149,21 @@ static void classes_init(void)
 static const char REPLACEMENT[] = "\xEF\xBF\xBD";
 
 /* First byte in [p, end) equal to a, b or c (end if none). The text states spend nearly all
- * their time here. */
+ * their time here, so it compares 16 bytes at a time where SSE2 is available (all x86-64). */
 static inline const char *scan3(const char *p, const char *end, char a, char b, char c)
 {
-    while (end - p >= 8) {
-        for (int i = 0; i < 8; i++)
-            if (p[i] == a || p[i] == b || p[i] == c)
-                return p + i;
-        p += 8;
+#ifdef __SSE2__
+    const __m128i va = _mm_set1_epi8(a), vb = _mm_set1_epi8(b), vc = _mm_set1_epi8(c);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, va), _mm_cmpeq_epi8(x, vb)),
+                                 _mm_cmpeq_epi8(x, vc));
+        int bits = _mm_movemask_epi8(m);
+        if (bits)
+            return p + __builtin_ctz((unsigned)bits);
+        p += 16;
     }
+#endif
     while (p < end && *p != a && *p != b && *p != c)
         p++;
     return p;
