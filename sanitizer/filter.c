@@ -76,7 +76,7 @@ struct sanitizer {
     tokenizer *tok;
     out_buf out;
     sanitizer_report rep;
-    struct sanitizer_report_detail detail;
+    struct sanitizer_report_detail *detail; /* allocated at the first removal */
     ag_error *err;
     bool failed;
 
@@ -185,18 +185,20 @@ static void note(sanitizer *s, int cat, const char *name, size_t len)
     s->rep.counts[cat]++;
     if (!name)
         return;
-    if (len >= sizeof s->detail.names[0].name)
-        len = sizeof s->detail.names[0].name - 1;
-    for (size_t i = 0; i < s->detail.nnames; i++) {
-        detail_name *d = &s->detail.names[i];
+    if (!s->detail && !(s->rep.detail = s->detail = calloc(1, sizeof *s->detail)))
+        return;
+    if (len >= sizeof s->detail->names[0].name)
+        len = sizeof s->detail->names[0].name - 1;
+    for (size_t i = 0; i < s->detail->nnames; i++) {
+        detail_name *d = &s->detail->names[i];
         if (d->cat == cat && strlen(d->name) == len && memcmp(d->name, name, len) == 0) {
             d->count++;
             return;
         }
     }
-    if (s->detail.nnames == DETAIL_NAMES_MAX)
+    if (s->detail->nnames == DETAIL_NAMES_MAX)
         return;
-    detail_name *d = &s->detail.names[s->detail.nnames++];
+    detail_name *d = &s->detail->names[s->detail->nnames++];
     d->cat = (uint8_t)cat;
     memcpy(d->name, name, len);
     d->name[len] = '\0';
@@ -598,11 +600,13 @@ static int pend_append(sanitizer *s, const char *p, size_t n, bool text)
 static void record_cut(sanitizer *s, const instr_cut *c)
 {
     note(s, SAN_CAT_INSTRUCTION, c->rule_id, strlen(c->rule_id));
-    if (s->detail.ncuts == DETAIL_CUTS_MAX) {
-        s->detail.cuts_dropped++;
+    if (!s->detail)
+        return;
+    if (s->detail->ncuts == DETAIL_CUTS_MAX) {
+        s->detail->cuts_dropped++;
         return;
     }
-    detail_cut *d = &s->detail.cuts[s->detail.ncuts++];
+    detail_cut *d = &s->detail->cuts[s->detail->ncuts++];
     snprintf(d->rule_id, sizeof d->rule_id, "%s", c->rule_id);
     snprintf(d->excerpt, sizeof d->excerpt, "%s", c->excerpt);
 }
@@ -1309,7 +1313,6 @@ sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void
     if (opt)
         s->opt = *opt;
     s->max_stream = s->opt.max_stream_bytes ? s->opt.max_stream_bytes : DEFAULT_MAX_STREAM;
-    s->rep.detail = &s->detail;
     tokenizer_options to = {.max_token_bytes = s->max_stream / 2, .tree_sim = true};
     s->tok = tokenizer_new(&to, on_token, s);
     if (!s->tok || out_init(&s->out, sink, ctx, OUT_BUF_BYTES, 4 * s->max_stream) != AG_OK) {
@@ -1405,6 +1408,7 @@ void sanitizer_free(sanitizer *s)
         css_sheet_free(s->sheet);
     if (s->im)
         instr_matcher_free(s->im);
+    free(s->detail);
     free(s->pend);
     free(s->unfed);
     free(s->segs);

@@ -64,21 +64,25 @@ void out_raw(out_buf *o, const char *s, size_t n)
     }
 }
 
+/* Bytes that need escaping: 1 in text, 2 only in attribute values. */
+static const unsigned char ESCAPE_CLASS[256] = {['&'] = 1, ['<'] = 1, ['>'] = 1, ['\0'] = 1,
+                                                ['"'] = 2};
+
 static void out_escaped(out_buf *o, const char *s, size_t n, bool attr)
 {
+    unsigned char mask = attr ? 3 : 1;
     size_t start = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!(ESCAPE_CLASS[(unsigned char)s[i]] & mask))
+            continue;
         const char *rep;
         switch (s[i]) {
         case '&': rep = "&amp;"; break;
         case '<': rep = "&lt;"; break;
         case '>': rep = "&gt;"; break;
-        case '"': rep = attr ? "&quot;" : NULL; break;
-        case '\0': rep = ""; break;
-        default: rep = NULL;
+        case '"': rep = "&quot;"; break;
+        default: rep = ""; break;
         }
-        if (!rep)
-            continue;
         out_raw(o, s + start, i - start);
         out_raw(o, rep, strlen(rep));
         start = i + 1;
