@@ -94,6 +94,7 @@ struct sanitizer {
 
     css_sheet *sheet;
     instr_matcher *im;
+    instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
     char *unfed;      /* visible text not yet given to the matcher: it is fed in batches */
     size_t unfed_len, unfed_cap;
@@ -960,6 +961,50 @@ static bool image_load_attr(const html_token *t, const char *an, size_t al)
             eq(an, al, "xlink:href"));
 }
 
+/* Writes an attribute value with instruction-like spans replaced by the marker. */
+static void write_attr_cut(sanitizer *s, const char *an, size_t al, const char *v, size_t vl)
+{
+    if (!s->attr_im)
+        s->attr_im = instr_matcher_new(s->opt.rules ? s->opt.rules : sanitizer_rules_default(),
+                                       4096);
+    if (!s->attr_im || vl > 65536 || instr_feed(s->attr_im, v, vl) != AG_OK) {
+        out_attr(&s->out, an, al, v, vl);
+        return;
+    }
+    instr_end_run(s->attr_im);
+    char *o = malloc(vl + 64 * (sizeof MARKER));
+    if (!o) {
+        fail(s, "out of memory");
+        return;
+    }
+    size_t on = 0, at = 0;
+    instr_cut c;
+    while (instr_next_cut(s->attr_im, &c)) {
+        record_cut(s, &c);
+        if (c.start < at || c.end > vl || on + (c.start - at) + sizeof MARKER > vl + 64 * sizeof MARKER)
+            continue;
+        memcpy(o + on, v + at, (size_t)(c.start - at));
+        on += (size_t)(c.start - at);
+        memcpy(o + on, MARKER, sizeof MARKER - 1);
+        on += sizeof MARKER - 1;
+        at = (size_t)c.end;
+    }
+    memcpy(o + on, v + at, vl - at);
+    on += vl - at;
+    out_attr(&s->out, an, al, o, on);
+    free(o);
+}
+
+/* meta description, og:* and twitter:* content is read by agents like text */
+static bool meta_text_content(const html_token *t)
+{
+    const tok_attr *n = attr_get(t, "name"), *p = attr_get(t, "property");
+    return (n && (value_is(n->value, n->value_len, "description") ||
+                  starts_ci(n->value, n->value_len, "twitter:") ||
+                  starts_ci(n->value, n->value_len, "og:"))) ||
+           (p && starts_ci(p->value, p->value_len, "og:"));
+}
+
 /* Writes a kept start tag with its attributes judged one by one. */
 static void write_start_tag(sanitizer *s, const html_token *t, const char *name, size_t name_len)
 {
@@ -1024,7 +1069,12 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
                 return;
             }
             size_t o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
-            out_attr(&s->out, an, al, tmp, o);
+            bool read_as_text = eq(an, al, "alt") || eq(an, al, "title") ||
+                                eq(an, al, "aria-label") || (is_meta && meta_text_content(t));
+            if (read_as_text && s->im)
+                write_attr_cut(s, an, al, tmp, o);
+            else
+                out_attr(&s->out, an, al, tmp, o);
             free(tmp);
             continue;
         }
@@ -1408,6 +1458,8 @@ void sanitizer_free(sanitizer *s)
         css_sheet_free(s->sheet);
     if (s->im)
         instr_matcher_free(s->im);
+    if (s->attr_im)
+        instr_matcher_free(s->attr_im);
     free(s->detail);
     free(s->pend);
     free(s->unfed);
