@@ -766,8 +766,9 @@ static int unfed_append(sanitizer *s, const char *p, size_t n)
     return AG_OK;
 }
 
-/* Visible text: invisible characters stripped (strict), fed to the matcher, held back. */
-static void emit_visible_text(sanitizer *s, const char *p, size_t n)
+/* Visible text: invisible characters stripped (strict), fed to the matcher (match) and held
+ * back. Raw text (title, textarea, ...) is stripped the same way but not matched. */
+static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
 {
     if (s->opt.mode != SANITIZE_STRICT) {
         out_text(&s->out, p, n);
@@ -803,7 +804,7 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n)
         p += take;
         n -= take;
         if (o > 0) {
-            if (matching(s)) {
+            if (match && matching(s)) {
                 if (pend_append(s, outp, o, true) != AG_OK ||
                     unfed_append(s, outp, o) != AG_OK) {
                     fail(s, "out of memory holding back text");
@@ -817,7 +818,10 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n)
                 }
                 hold_bound(s);
             } else {
+                size_t mark;
+                emit_markup_begin(s, &mark);
                 out_text(&s->out, outp, o);
+                emit_markup_end(s, mark);
             }
         }
     }
@@ -1286,21 +1290,7 @@ static void on_chars(sanitizer *s, const html_token *t)
         out_raw(&s->out, t->data, t->data_len);
         return;
     case RAW_TEXT:
-        if (s->opt.mode == SANITIZE_STRICT) {
-            char *tmp = malloc(t->data_len + 1);
-            if (!tmp) {
-                fail(s, "out of memory");
-                return;
-            }
-            size_t o = invisible_strip(t->data, t->data_len, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
-            size_t mark;
-            emit_markup_begin(s, &mark);
-            out_text(&s->out, tmp, o);
-            emit_markup_end(s, mark);
-            free(tmp);
-        } else {
-            out_text(&s->out, t->data, t->data_len);
-        }
+        emit_visible_text(s, t->data, t->data_len, false);
         return;
     case RAW_NONE:
         break;
@@ -1310,7 +1300,7 @@ static void on_chars(sanitizer *s, const html_token *t)
     if (s->opt.mode == SANITIZE_OFF)
         out_text(&s->out, t->data, t->data_len);
     else
-        emit_visible_text(s, t->data, t->data_len);
+        emit_visible_text(s, t->data, t->data_len, true);
 }
 
 static int on_token(void *ctx, const html_token *t)

@@ -255,9 +255,15 @@ static void emit_cdata_chars(tokenizer *t, const char *p, size_t n)
     t->stop = t->cb(t->ctx, &tok);
 }
 
+/* The arena, or "" before anything was stored (no pointer arithmetic on NULL). */
+static const char *arena(const tokenizer *t)
+{
+    return t->buf ? t->buf : "";
+}
+
 static void emit_comment(tokenizer *t)
 {
-    html_token tok = {.type = TOK_COMMENT, .data = t->buf, .data_len = t->len,
+    html_token tok = {.type = TOK_COMMENT, .data = arena(t), .data_len = t->len,
                       .truncated = t->truncated};
     if (!t->stop)
         t->stop = t->cb(t->ctx, &tok);
@@ -267,13 +273,13 @@ static void emit_doctype(tokenizer *t)
 {
     html_token tok = {.type = TOK_DOCTYPE, .truncated = t->truncated};
     tok.has_name = t->has_name;
-    tok.name = t->buf;
+    tok.name = arena(t);
     tok.name_len = t->name_len;
     tok.has_public_id = t->has_pub;
-    tok.public_id = t->buf + t->pub_off;
+    tok.public_id = arena(t) + t->pub_off;
     tok.public_id_len = t->pub_len;
     tok.has_system_id = t->has_sys;
-    tok.system_id = t->buf + t->sys_off;
+    tok.system_id = arena(t) + t->sys_off;
     tok.system_id_len = t->sys_len;
     tok.force_quirks = t->force_quirks;
     if (!t->stop)
@@ -548,7 +554,7 @@ static enum state state_for(tokenizer_text_state ts)
 static void emit_tag(tokenizer *t)
 {
     attr_finish(t);
-    html_token tok = {.type = t->ttype, .name = t->buf, .name_len = t->name_len,
+    html_token tok = {.type = t->ttype, .name = arena(t), .name_len = t->name_len,
                       .self_closing = t->self_closing, .truncated = t->truncated};
     if (t->ttype == TOK_START_TAG) {
         for (size_t i = 0; i < t->nattrs; i++) {
