@@ -481,9 +481,11 @@ static void start_exchange(proxy_conn *c)
     char key[sizeof c->up_key];
     snprintf(key, sizeof key, "%s:%u %s", c->target.host, c->target.port, c->agent);
     if (c->upstream && !c->target.is_connect && c->up_policy == c->pol && !strcmp(key, c->up_key)) {
+        c->up_reused = 1;
         conn_upstream_ready(c);
         return;
     }
+    c->up_reused = 0;
     free_upstream(c);
     snprintf(c->up_key, sizeof c->up_key, "%s", key);
     dial_start(c);
@@ -839,6 +841,26 @@ static void upstream_write_cb(struct bufferevent *bev, void *arg)
         pump_request_body(c);
 }
 
+/* An origin may close a kept-alive connection just as the next request goes out. A request
+ * without a body and with a safe method that got no byte of answer is then sent once more on
+ * a new connection instead of failing. Returns 1 when it was. */
+static int retry_on_fresh_connection(proxy_conn *c, struct bufferevent *bev, short what)
+{
+    unsigned m = c->req.head.method_id;
+    if (!c->up_reused || (what & BEV_EVENT_TIMEOUT) || c->resp_started || c->resp.scan.pos ||
+        evbuffer_get_length(bufferevent_get_input(bev)) || c->req_kind != HTTP_BODY_NONE ||
+        (m != HTTP_GET && m != HTTP_HEAD && m != HTTP_OPTIONS))
+        return 0;
+    char key[sizeof c->up_key];
+    snprintf(key, sizeof key, "%s", c->up_key);
+    free_upstream(c);
+    c->up_reused = 0;
+    snprintf(c->up_key, sizeof c->up_key, "%s", key);
+    ag_log(AG_LOG_DEBUG, "upstream_retry", "id=%s host=%s", c->id, c->target.host);
+    dial_start(c);
+    return 1;
+}
+
 static void upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     proxy_conn *c = arg;
@@ -852,6 +874,8 @@ static void upstream_event_cb(struct bufferevent *bev, short what, void *arg)
         upstream_failed(c, 504, msg);
         return;
     }
+    if (retry_on_fresh_connection(c, bev, what))
+        return;
     if ((what & BEV_EVENT_EOF) && c->resp.in_body && c->resp.body_kind == HTTP_BODY_UNTIL_CLOSE) {
         pump_response(c);
         if (c->state != CONN_EXCHANGE || c->resp_done)

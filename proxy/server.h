@@ -103,6 +103,7 @@ struct proxy_conn {
     /* upstream */
     char up_key[300];        /* host:port + agent of the kept-alive upstream connection */
     policy *up_policy;       /* snapshot the upstream was guard-checked under */
+    int up_reused;           /* the exchange went out on a kept-alive upstream connection */
     char up_addr[64];        /* address actually connected to */
     struct evdns_getaddrinfo_request *dns_req;
     struct evutil_addrinfo *addrs, *next_addr;

@@ -402,4 +402,47 @@ agents:
     check("decision=report-only-deny" in line and "report-only:" in line, line)
 
 
+@test
+def kept_alive_upstream_closed_under_a_request_is_retried(t):
+    """The origin answers the first request of a connection, then closes the connection when the
+    second request arrives: a GET is sent again on a new connection, never a 502."""
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(8)
+    port = ls.getsockname()[1]
+    served = []
+
+    def serve():
+        while True:
+            try:
+                conn, _ = ls.accept()
+            except OSError:
+                return
+            with conn:
+                buf = b""
+                while b"\r\n\r\n" not in buf:
+                    b = conn.recv(4096)
+                    if not b:
+                        break
+                    buf += b
+                if not buf:
+                    continue
+                served.append(buf.split(b" ")[1])
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                conn.recv(4096)  # the next request on this connection: closed unanswered
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    try:
+        proxy = t.proxy(policy=policy_for(port), hosts=HOSTS)
+        with socket.create_connection(("127.0.0.1", proxy.port), timeout=10) as s:
+            for i in range(3):
+                s.sendall(("GET http://docs.test:%d/%d HTTP/1.1\r\nHost: docs.test\r\n%s\r\n"
+                           % (port, i, basic_header())).encode())
+                got = read_responses(s, 1)
+                check(got and got[0][0] == 200 and got[0][2] == b"ok", i, got)
+        check(served == [b"/0", b"/1", b"/2"], served)
+    finally:
+        ls.close()
+
+
 agtest.main()
