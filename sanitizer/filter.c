@@ -1151,6 +1151,7 @@ static void style_append(sanitizer *s, const char *p, size_t n)
     s->style_len += n;
 }
 
+/* The sheet is judged as it will be written ('<' escaped), since that is what a browser parses. */
 static void style_end(sanitizer *s)
 {
     if (s->style_overflow) {
@@ -1159,18 +1160,27 @@ static void style_end(sanitizer *s)
     }
     const char *css = s->style + s->style_tag_len;
     size_t css_len = s->style_len - s->style_tag_len;
-    if (css_sheet_text_flags(css, css_len) & CSS_DANGEROUS) {
+    out_buf w;
+    if (out_init(&w, NULL, NULL, css_len * 4 + 16, css_len * 4 + 16) != AG_OK) {
+        fail(s, "out of memory");
+        return;
+    }
+    w.hold = 1;
+    out_style_text(&w, css, css_len);
+    if (css_sheet_text_flags(w.p, w.n) & CSS_DANGEROUS) {
         note(s, SAN_CAT_CSS, "style", 5);
+        out_free(&w);
         return;
     }
     if (s->sheet)
-        css_sheet_add(s->sheet, css, css_len);
+        css_sheet_add(s->sheet, w.p, w.n);
     size_t mark;
     emit_markup_begin(s, &mark);
     out_raw(&s->out, s->style, s->style_tag_len);
-    out_style_text(&s->out, css, css_len);
+    out_raw(&s->out, w.p, w.n);
     out_end_tag(&s->out, "style", 5);
     emit_markup_end(s, mark);
+    out_free(&w);
 }
 
 static void on_start_tag(sanitizer *s, const html_token *t)
