@@ -18,12 +18,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.environ.get("AGENTGATE_BIN", os.path.join(HERE, "..", "build", "agentgate"))
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 10000
-FDS = 4 * N + 1024
 
 
-def raise_nofile():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (FDS, FDS))
+def raise_nofile(n):
+    fds = 4 * n + 1024
+    resource.setrlimit(resource.RLIMIT_NOFILE, (fds, fds))
 
 
 def rss_kb(pid):
@@ -42,7 +41,7 @@ def free_port():
 
 def origin_main(port, n):
     """Child process: accept up to n connections and hold them until killed."""
-    raise_nofile()
+    raise_nofile(n)
     srv = socket.socket()
     srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     srv.bind(("127.0.0.1", port))
@@ -54,8 +53,8 @@ def origin_main(port, n):
     signal.pause()
 
 
-def main():
-    raise_nofile()
+def main(N):
+    raise_nofile(N)
     tmp = tempfile.mkdtemp(prefix="idle-tunnels-")
     oport, pport = free_port(), free_port()
     with open(os.path.join(tmp, "policy.yaml"), "w") as f:
@@ -70,7 +69,7 @@ def main():
     origin = subprocess.Popen([sys.executable, __file__, "--origin", str(oport), str(N)])
     log = open(os.path.join(tmp, "agentgate.log"), "wb")
     proxy = subprocess.Popen([BIN, "run", "--config", os.path.join(tmp, "agentgate.yaml")],
-                             stdout=log, stderr=log, preexec_fn=raise_nofile)
+                             stdout=log, stderr=log, preexec_fn=lambda: raise_nofile(N))
     socks = []
     try:
         deadline = time.monotonic() + 15
@@ -120,4 +119,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--origin":
         origin_main(int(sys.argv[2]), int(sys.argv[3]))
     else:
-        main()
+        main(int(sys.argv[1]) if len(sys.argv) > 1 else 10000)
