@@ -210,8 +210,25 @@ void conn_close(proxy_conn *c)
 /* After the last response is flushed: half-close and discard what the client still sends for
  * a moment, so that unread request bytes do not turn the close into a reset that destroys the
  * response before the client reads it. */
+/* Bytes still queued towards the client below the client bufferevent: with TLS interception the
+ * client is an OpenSSL filter whose records wait in the underlying socket bufferevent. */
+static size_t client_underlying_pending(const proxy_conn *c)
+{
+    struct bufferevent *under = bufferevent_get_underlying(c->client);
+    return under ? evbuffer_get_length(bufferevent_get_output(under)) : 0;
+}
+
 static void linger_or_close(proxy_conn *c)
 {
+    if (!c->lingering && client_underlying_pending(c) > 0) {
+        /* shutdown(SHUT_WR) now would discard the encrypted response: poll until it is on the
+         * wire, bounded by the closing timer. */
+        static const struct timeval poll_tv = {0, 5000};
+        if (!evtimer_pending(c->timer, NULL))
+            arm_timer(c, cfg_of(c)->timeout_idle ? cfg_of(c)->timeout_idle : 10);
+        event_add(c->resume_ev, &poll_tv);
+        return;
+    }
     if (c->lingering || c->client_eof) {
         conn_close(c);
         return;

@@ -1,13 +1,12 @@
 """TLS interception: a request with `Connection: close` inside an intercepted tunnel must
-still get its response — the proxy has to flush it through the TLS layer before closing.
-Kept out of ctest until proxy/ flushes the TLS filter's underlying output before it frees
-the connection (today the response is lost: curl reports "Empty reply from server")."""
+still get its response: the proxy flushes the TLS filter's underlying output before it shuts
+the socket down (else curl reports "Empty reply from server")."""
 
 import os
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
 import agtest  # noqa: E402
 from agtest import check, test  # noqa: E402
 from test_mitm import Setup  # noqa: E402
