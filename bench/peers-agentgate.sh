@@ -48,3 +48,6 @@ proxy_agentgate_mitm_start() {
 }
 proxy_agentgate_mitm_ca() { echo "$(proxy_dir agentgate_mitm)/data/ca/ca.pem"; }
 PROXY_TESTS_agentgate_mitm="tls-ka-1k tls-ka-1m tls-new-1k lat-tls-new-1k"
+# A passthrough tunnel must carry TLS whose SNI matches the CONNECT host: the harness's tunnel-*
+# tests (plain HTTP inside CONNECT) are refused by design.
+PROXY_TESTS_agentgate="http-1k http-64k tls-ka-1k tls-ka-1m tls-new-1k lat-http-1k lat-tls-new-1k"

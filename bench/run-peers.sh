@@ -14,7 +14,7 @@ export AGENTGATE_BIN=${AGENTGATE_BIN:-$here/../build/agentgate}
 [ -x "$AGENTGATE_BIN" ] || { echo "run-peers.sh: build first: cmake --build build (no $AGENTGATE_BIN)" >&2; exit 2; }
 export EXTRA_PROXIES="$here/peers-agentgate.sh"
 export TARGETS=${TARGETS:-"direct agentgate squid tinyproxy mitmproxy agentgate_mitm"}
-export TESTS=${TESTS:-"http-1k http-64k tls-ka-1k tls-ka-1m tunnel-ka-1m lat-http-1k lat-tls-new-1k"}
+export TESTS=${TESTS:-"http-1k http-64k tls-ka-1k tls-ka-1m lat-http-1k lat-tls-new-1k"}
 export RESULTS_DIR=${RESULTS_DIR:-$here/results/$(date +%Y%m%d-%H%M%S)}
 # The harness builds its load generator in its own folder; work on a copy (shared/ is read-only).
 copy=${WORK:-/tmp/bench-peers}/harness

@@ -1183,11 +1183,26 @@ static void style_end(sanitizer *s)
     out_free(&w);
 }
 
+/* A removed HTML start tag that broke out of SVG/MathML (embed, img, p, ...) must still break out
+ * in the output, or the content after it would be parsed in the foreign namespace (a <set> that
+ * was harmless HTML becomes an SVG animation). <span></span> breaks out the same way and shows
+ * nothing. */
+static void write_breakout_stand_in(sanitizer *s)
+{
+    size_t mark;
+    emit_markup_begin(s, &mark);
+    out_tag_open(&s->out, "span", 4);
+    out_tag_close(&s->out, false);
+    out_end_tag(&s->out, "span", 4);
+    emit_markup_end(s, mark);
+}
+
 static void on_start_tag(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
     bool is_inline = t->ns == NS_HTML && (kind_of(n, l) & K_INLINE);
+    bool breaks_out = t->ns == NS_HTML && s->depth > 0 && s->stack[s->depth - 1].ns != NS_HTML;
     implicit_closes(s, t);
     if (s->skip_depth) {
         if (!is_void(t))
@@ -1214,6 +1229,8 @@ static void on_start_tag(sanitizer *s, const html_token *t)
         return;
     }
     verdict v = judge_start(s, t);
+    if (v != KEEP && breaks_out)
+        write_breakout_stand_in(s);
     if (v == DROP_SUBTREE) {
         begin_skip(s, t);
         return;

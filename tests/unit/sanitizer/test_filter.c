@@ -142,6 +142,9 @@ Test(filter, svg_animation_and_use)
            "<svg><animate attributename=\"x\" values=\"1;2\"/></svg>");
     EXPECT(SANITIZE_SCRIPTS, "<svg><use href=\"http://e/x.svg#a\"/><use href=\"#b\"/></svg>",
            "<svg><use/><use href=\"#b\"/></svg>");
+    /* A removed breakout element still leaves foreign content, so what follows stays HTML. */
+    EXPECT(SANITIZE_SCRIPTS, "<svg><a><embed><set attributeName=href to=javascript:x>",
+           "<svg><a><span></span><set attributename=\"href\" to=\"javascript:x\">");
 }
 
 Test(filter, css_that_runs_or_fetches_code)
