@@ -1,0 +1,77 @@
+"""Strict sanitizing as an agent's browser sees it: a page full of hidden-text techniques is
+loaded through agentgate in headless Chromium, and the DOM Chromium builds from the sanitized
+page holds none of the hidden sentences while every visible sentence remains."""
+
+import agtest
+from agtest import check, test
+
+HIDDEN = [
+    ('<p hidden>', '</p>'),
+    ('<div aria-hidden="true">', '</div>'),
+    ('<template><p>', '</p></template>'),
+    ('<!-- ', ' -->'),
+    ('<p style="display:none">', '</p>'),
+    ('<p style="visibility: hidden">', '</p>'),
+    ('<p style="opacity:0">', '</p>'),
+    ('<p style="font-size:0px">', '</p>'),
+    ('<p style="color:transparent">', '</p>'),
+    ('<p style="position:absolute;left:-9999px">', '</p>'),
+    ('<p style="text-indent:-10000px">', '</p>'),
+    ('<p style="transform:scale(0)">', '</p>'),
+    ('<p style="width:0;height:0;overflow:hidden">', '</p>'),
+    ('<p class="sr">', '</p>'),
+    ('<p id="gone">', '</p>'),
+    ('<span class="a b">', '</span>'),
+]
+STYLE = "<style>.sr{display:none} #gone{visibility:hidden} span.a.b{font-size:0}</style>"
+VISIBLE = [
+    '<p>Visible sentence number %d about gardening.</p>',
+    '<p style="color:#333">Visible sentence number %d, styled.</p>',
+    '<p><b>Visible</b> sentence number %d with <i>inline</i> markup.</p>',
+]
+
+POLICY = """
+version: 1
+private_exceptions:
+  - cidr: 127.0.0.1/32
+agents:
+  - name: reader
+    sanitize: strict
+    allow:
+      - host: pages.test
+        ports: [%(port)d]
+"""
+
+
+def page():
+    parts = ["<!doctype html><html><head><title>t</title>", STYLE, "</head><body>"]
+    hidden, visible = [], []
+    for i, (open_, close) in enumerate(HIDDEN):
+        text = "Hidden sentence %d for the agent" % i
+        hidden.append(text)
+        parts.append(open_ + text + close)
+        v = VISIBLE[i % len(VISIBLE)] % i
+        visible.append("sentence number %d" % i)
+        parts.append(v)
+    parts.append("</body></html>")
+    return "".join(parts).encode(), hidden, visible
+
+
+@test
+def hidden_text_removed_visible_text_kept(t):
+    body, hidden, visible = page()
+    origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"}, body),
+                       "/favicon.ico": (404, {}, b"")})
+    bound = agtest.free_port()
+    t.proxy(POLICY % {"port": origin.port}, hosts={"pages.test": "127.0.0.1"},
+            listeners=[("127.0.0.1", bound, "reader")])
+    r = t.chromium("http://pages.test:%d/" % origin.port, proxy="127.0.0.1:%d" % bound)
+    dom = r.stdout.decode("utf-8", "replace")
+    check("sentence number 0" in dom, "the page did not load:", r)
+    leaked = [h for h in hidden if h in dom]
+    check(not leaked, "hidden sentences reached the browser:", leaked)
+    lost = [v for v in visible if v not in dom]
+    check(not lost, "visible sentences were lost:", lost)
+
+
+agtest.main()
