@@ -90,14 +90,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _serve(self):
         origin = self.server.origin
-        length = int(self.headers.get("Content-Length") or 0)
-        body = b""
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            body = self._read_chunked()
-        elif length:
-            body = self.rfile.read(length)
+        body = self._read_body()
         with origin.lock:
-            origin.requests.append((self.command, self.path, dict(self.headers.items()), body))
+            origin.requests.append(self._request_record(body))
         path = self.path.split("?", 1)[0]
         route = origin.routes.get(path) or origin.routes.get("*")
         if route is None:
@@ -106,6 +101,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             status, headers, payload = route(self, body)
         else:
             status, headers, payload = route
+        self._respond(status, headers, payload)
+
+    def _read_body(self):
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _request_record(self, body):
+        """What .requests keeps of one request; subclasses may add fields."""
+        return (self.command, self.path, dict(self.headers.items()), body)
+
+    def _respond(self, status, headers, payload):
         self.send_response(status)
         headers = dict(headers)
         if isinstance(payload, (list, tuple)):  # chunked, one chunk per item

@@ -24,6 +24,8 @@ import subprocess
 import threading
 import time
 
+import agtest
+
 _OPENSSL_CNF = """\
 [ ca ]
 default_ca = test_ca
@@ -151,60 +153,11 @@ class TestPKI:
 
 # --------------------------------------------------------------------------- HTTPS origin
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(agtest._Handler):
+    """agtest's origin handler; each recorded request also carries the SNI the client sent."""
 
-    def log_message(self, fmt, *args):
-        pass
-
-    def _read_body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            out = b""
-            while True:
-                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                if size == 0:
-                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                        pass
-                    return out
-                out += self.rfile.read(size)
-                self.rfile.readline()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
-
-    def _serve(self):
-        origin = self.server.origin
-        body = self._read_body()
-        with origin.lock:
-            origin.requests.append((self.command, self.path, dict(self.headers.items()), body,
-                                    getattr(self.connection, "sni_seen", None)))
-        route = origin.routes.get(self.path.split("?", 1)[0]) or origin.routes.get("*")
-        if route is None:
-            status, headers, payload = 404, {"Content-Type": "text/plain"}, b"not found\n"
-        elif callable(route):
-            status, headers, payload = route(self, body)
-        else:
-            status, headers, payload = route
-        headers = dict(headers)
-        self.send_response(status)
-        if isinstance(payload, (list, tuple)):
-            headers["Transfer-Encoding"] = "chunked"
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            for part in payload:
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
-                self.wfile.flush()
-            self.wfile.write(b"0\r\n\r\n")
-            return
-        if "Content-Length" not in headers and status not in (204, 304):
-            headers["Content-Length"] = str(len(payload))
-        for k, v in headers.items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD" and status not in (204, 304):
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = do_OPTIONS = do_PATCH = _serve
+    def _request_record(self, body):
+        return super()._request_record(body) + (getattr(self.connection, "sni_seen", None),)
 
 
 class _TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
