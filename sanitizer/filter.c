@@ -80,6 +80,11 @@ struct sanitizer {
     ag_error *err;
     bool failed;
 
+    /* What a browser sees in the output, by the same simulation the tokenizer runs on the
+     * input: after each tag the two must agree on the namespace context (ns_reconcile). While
+     * the output cannot follow the input into foreign content, out.muted is set. */
+    tree_sim out_sim;
+
     open_elem stack[STACK_MAX];
     size_t depth, depth_lost;
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
@@ -1158,6 +1163,8 @@ static void style_end(sanitizer *s)
         note(s, SAN_CAT_OVERSIZE, "style", 5);
         return;
     }
+    if (s->style_tag_len == 0)
+        return; /* the output was muted at the start tag: the sheet goes with it */
     const char *css = s->style + s->style_tag_len;
     size_t css_len = s->style_len - s->style_tag_len;
     out_buf w;
@@ -1183,18 +1190,90 @@ static void style_end(sanitizer *s)
     out_free(&w);
 }
 
-/* A removed HTML start tag that broke out of SVG/MathML (embed, img, p, ...) must still break out
- * in the output, or the content after it would be parsed in the foreign namespace (a <set> that
- * was harmless HTML becomes an SVG animation). <span></span> breaks out the same way and shows
- * nothing. */
+/* ---- namespace agreement between input and output ---------------------------------------- */
+
+/* Each written tag also goes through the output's tree simulation. */
+static void written_start(sanitizer *s, const html_token *t, const char *name, size_t len)
+{
+    if (s->out.muted)
+        return;
+    html_token w = *t;
+    w.name = name;
+    w.name_len = len;
+    tree_sim_start_tag(&s->out_sim, &w);
+#ifdef AG_SANITIZER_VERIFY
+    if (w.ns != t->ns)
+        abort(); /* a browser would put this tag in another namespace than it was judged in */
+#endif
+}
+
+static void written_end(sanitizer *s, const char *name, size_t len)
+{
+    if (s->out.muted)
+        return;
+    html_token w = {.type = TOK_END_TAG, .name = name, .name_len = len};
+    tree_sim_end_tag(&s->out_sim, &w);
+}
+
+/* <span></span> breaks out of SVG/MathML (up to the nearest integration point) the way any
+ * removed or unwritten breakout tag or end tag did in the input, and shows nothing. */
 static void write_breakout_stand_in(sanitizer *s)
 {
+    static const html_token span = {.type = TOK_START_TAG, .name = "span", .name_len = 4};
     size_t mark;
     emit_markup_begin(s, &mark);
     out_tag_open(&s->out, "span", 4);
     out_tag_close(&s->out, false);
     out_end_tag(&s->out, "span", 4);
     emit_markup_end(s, mark);
+    written_start(s, &span, "span", 4);
+    written_end(s, "span", 4);
+}
+
+static bool write_end_of_top(sanitizer *s)
+{
+    const foreign_node *top = &s->out_sim.stack[s->out_sim.depth - 1];
+    if (top->name_len == 0xff || !safe_tag_name(top->name, top->name_len))
+        return false;
+    char name[sizeof top->name];
+    size_t len = top->name_len;
+    memcpy(name, top->name, len);
+    size_t mark;
+    emit_markup_begin(s, &mark);
+    out_end_tag(&s->out, name, len);
+    emit_markup_end(s, mark);
+    written_end(s, name, len);
+    return true;
+}
+
+/* After every tag: a tag the filter removed, or left unwritten (inside a removed subtree, or a
+ * stray end tag), may have moved the input into or out of foreign content while the output
+ * stayed. Where the output is in deeper or other foreign content, it is closed (a breakout
+ * stand-in, or the end tag of an integration point) until both agree; where the input is in
+ * foreign content the output never entered, nothing is written until the input leaves it.
+ * So every written token is parsed in the namespace the filter judged it in, whatever was
+ * removed before it. */
+static void ns_reconcile(sanitizer *s)
+{
+    const tree_sim *in = tokenizer_tree_sim(s->tok);
+    tree_context ci = tree_sim_context(in);
+    if (ci == CTX_HTML && s->out_sim.depth == 0 && !s->out.muted)
+        return; /* the common case: no foreign content anywhere */
+    s->out.muted = 0;
+    for (size_t guard = 0; guard <= FOREIGN_MAX + 1 && !s->out.failed; guard++) {
+        tree_context co = tree_sim_context(&s->out_sim);
+        if (co == ci)
+            return;
+        if (s->out_sim.depth == 0)
+            break;
+        if (co == CTX_HTML || co == CTX_MATHML_TEXT) {
+            if (!write_end_of_top(s))
+                break;
+        } else {
+            write_breakout_stand_in(s);
+        }
+    }
+    s->out.muted = 1;
 }
 
 static void on_start_tag(sanitizer *s, const html_token *t)
@@ -1202,7 +1281,6 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     const char *n = t->name;
     size_t l = t->name_len;
     bool is_inline = t->ns == NS_HTML && (kind_of(n, l) & K_INLINE);
-    bool breaks_out = t->ns == NS_HTML && s->depth > 0 && s->stack[s->depth - 1].ns != NS_HTML;
     implicit_closes(s, t);
     if (s->skip_depth) {
         if (!is_void(t))
@@ -1221,6 +1299,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
                          t->attrs[i].value_len);
         out_tag_close(&s->out, t->self_closing && t->ns != NS_HTML);
         emit_markup_end(s, mark);
+        written_start(s, t, n, l);
         if (t->next_state != TS_DATA)
             s->raw = RAW_VERBATIM;
         else if (!is_void(t))
@@ -1229,8 +1308,6 @@ static void on_start_tag(sanitizer *s, const html_token *t)
         return;
     }
     verdict v = judge_start(s, t);
-    if (v != KEEP && breaks_out)
-        write_breakout_stand_in(s);
     if (v == DROP_SUBTREE) {
         begin_skip(s, t);
         return;
@@ -1261,6 +1338,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     emit_markup_begin(s, &mark);
     write_start_tag(s, t, wname, wl);
     emit_markup_end(s, mark);
+    written_start(s, t, wname, wl);
     if (t->next_state != TS_DATA) {
         s->raw = RAW_TEXT;
         remember_raw_name(s, wname, wl);
@@ -1281,6 +1359,7 @@ static void on_end_tag(sanitizer *s, const html_token *t)
             emit_markup_begin(s, &mark);
             out_end_tag(&s->out, s->raw_name, s->raw_name_len);
             emit_markup_end(s, mark);
+            written_end(s, s->raw_name, s->raw_name_len);
         }
         return;
     }
@@ -1303,6 +1382,7 @@ static void on_end_tag(sanitizer *s, const html_token *t)
     emit_markup_begin(s, &mark);
     out_end_tag(&s->out, t->name, t->name_len);
     emit_markup_end(s, mark);
+    written_end(s, t->name, t->name_len);
 }
 
 static void on_chars(sanitizer *s, const html_token *t)
@@ -1341,9 +1421,13 @@ static int on_token(void *ctx, const html_token *t)
         break;
     case TOK_START_TAG:
         on_start_tag(s, t);
+        if (!s->skip_depth)
+            ns_reconcile(s);
         break;
     case TOK_END_TAG:
         on_end_tag(s, t);
+        if (!s->skip_depth)
+            ns_reconcile(s);
         break;
     case TOK_COMMENT:
         if (s->skip_depth)

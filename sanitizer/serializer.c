@@ -39,6 +39,8 @@ int out_flush(out_buf *o)
 
 void out_raw(out_buf *o, const char *s, size_t n)
 {
+    if (o->muted)
+        return;
     while (n > 0 && !o->failed) {
         size_t room = o->cap - o->n;
         if (room == 0 && o->hold) {

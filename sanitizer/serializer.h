@@ -18,6 +18,7 @@ typedef struct out_buf {
     sanitizer_sink sink;
     void *ctx;
     int failed;     /* the sink asked to stop, or memory ran out */
+    int muted;      /* nonzero: writes are dropped (the filter is not writing for a while) */
     uint64_t total; /* bytes handed to the sink */
     int hold;       /* nonzero: grow (up to limit) instead of flushing, so a caller can take back
                        what it just wrote */

@@ -45,17 +45,8 @@ enum state {
 /* Byte classes. */
 enum { C_WS = 1, C_ALPHA = 2, C_UPPER = 4, C_DIGIT = 8, C_HEX = 16 };
 
-/* Foreign-content stack entry kinds. */
-enum { IP_NONE, IP_HTML, IP_MATHML_TEXT, IP_ANNOTATION_XML };
-
-#define FOREIGN_MAX 256
 #define TMP_MAX 64
 #define PREPROCESS_CHUNK 16384
-
-typedef struct foreign_node {
-    uint8_t ns, ip, name_len;
-    char name[29];
-} foreign_node;
 
 typedef struct attr_span {
     uint32_t name_off, name_len, value_off, value_len;
@@ -106,10 +97,7 @@ struct tokenizer {
     bool skip_lf;
     char *scratch;
 
-    /* tree simulation */
-    foreign_node stack[FOREIGN_MAX];
-    size_t depth, depth_overflow;
-    bool in_text_element;
+    tree_sim sim;
 
     size_t peak;
     uint64_t oversize;
@@ -405,7 +393,7 @@ static bool is_breakout(const html_token *tok)
     return false;
 }
 
-static void foreign_push(tokenizer *t, const html_token *tok, tok_ns ns)
+static void foreign_push(tree_sim *t, const html_token *tok, tok_ns ns)
 {
     if (t->depth == FOREIGN_MAX) {
         t->depth_overflow++;
@@ -433,7 +421,7 @@ static void foreign_push(tokenizer *t, const html_token *tok, tok_ns ns)
     }
 }
 
-static void foreign_pop_to_html(tokenizer *t)
+static void foreign_pop_to_html(tree_sim *t)
 {
     t->depth_overflow = 0;
     while (t->depth > 0) {
@@ -460,13 +448,10 @@ static tokenizer_text_state html_text_state(const char *name, size_t len)
     return TS_DATA;
 }
 
-/* Decides the namespace of a start tag and the text state after it, updating the stack. */
-static void tree_start_tag(tokenizer *t, html_token *tok)
+void tree_sim_start_tag(tree_sim *t, html_token *tok)
 {
     tok->ns = NS_HTML;
     tok->next_state = TS_DATA;
-    if (!t->tree_sim)
-        return;
     bool html_rules = true;
     if (t->depth > 0 && t->depth_overflow == 0) {
         const foreign_node *top = &t->stack[t->depth - 1];
@@ -494,10 +479,14 @@ static void tree_start_tag(tokenizer *t, html_token *tok)
             return;
         }
     } else if (t->depth_overflow > 0) {
-        tok->ns = (tok_ns)t->stack[t->depth - 1].ns;
-        if (!tok->self_closing)
-            t->depth_overflow++;
-        return;
+        if (is_breakout(tok)) {
+            foreign_pop_to_html(t);
+        } else {
+            tok->ns = (tok_ns)t->stack[t->depth - 1].ns;
+            if (!tok->self_closing)
+                t->depth_overflow++;
+            return;
+        }
     }
     if (name_is(tok->name, tok->name_len, "svg") || name_is(tok->name, tok->name_len, "math")) {
         tok->ns = tok->name[0] == 's' ? NS_SVG : NS_MATHML;
@@ -509,11 +498,9 @@ static void tree_start_tag(tokenizer *t, html_token *tok)
     t->in_text_element = tok->next_state != TS_DATA;
 }
 
-static void tree_end_tag(tokenizer *t, html_token *tok)
+void tree_sim_end_tag(tree_sim *t, html_token *tok)
 {
     tok->ns = NS_HTML;
-    if (!t->tree_sim)
-        return;
     if (t->in_text_element) {
         t->in_text_element = false;
         return;
@@ -538,6 +525,26 @@ static void tree_end_tag(tokenizer *t, html_token *tok)
             return;
         }
     }
+}
+
+tree_context tree_sim_context(const tree_sim *ts)
+{
+    if (ts->depth == 0)
+        return CTX_HTML;
+    const foreign_node *top = &ts->stack[ts->depth - 1];
+    if (ts->depth_overflow > 0)
+        return top->ns == NS_SVG ? CTX_SVG_DEEP : CTX_MATHML_DEEP;
+    switch (top->ip) {
+    case IP_HTML: return CTX_HTML;
+    case IP_MATHML_TEXT: return CTX_MATHML_TEXT;
+    case IP_ANNOTATION_XML: return CTX_ANNOTATION_XML;
+    default: return top->ns == NS_SVG ? CTX_SVG : CTX_MATHML;
+    }
+}
+
+const tree_sim *tokenizer_tree_sim(const tokenizer *t)
+{
+    return &t->sim;
 }
 
 static enum state state_for(tokenizer_text_state ts)
@@ -565,12 +572,17 @@ static void emit_tag(tokenizer *t)
         }
         tok.attrs = t->attrs;
         tok.nattrs = t->nattrs;
-        tree_start_tag(t, &tok);
+        if (t->tree_sim)
+            tree_sim_start_tag(&t->sim, &tok);
+        else
+            tok.ns = NS_HTML, tok.next_state = TS_DATA;
         size_t n = t->name_len < TMP_MAX ? t->name_len : 0;
         memcpy(t->last_start, t->buf, n);
         t->last_start_len = n;
     } else {
-        tree_end_tag(t, &tok);
+        tok.ns = NS_HTML;
+        if (t->tree_sim)
+            tree_sim_end_tag(&t->sim, &tok);
     }
     t->state = state_for(tok.next_state);
     if (!t->stop)
@@ -752,15 +764,15 @@ static bool tmp_is_script(const tokenizer *t)
 /* The tree builder turns U+0000 in foreign content (outside integration points) into U+FFFD. */
 static bool nul_is_replaced(const tokenizer *t)
 {
-    if (!t->tree_sim || t->depth == 0)
+    if (!t->tree_sim || t->sim.depth == 0)
         return false;
-    uint8_t ip = t->stack[t->depth - 1].ip;
+    uint8_t ip = t->sim.stack[t->sim.depth - 1].ip;
     return ip != IP_HTML && ip != IP_MATHML_TEXT;
 }
 
 static bool cdata_allowed(const tokenizer *t)
 {
-    return t->tree_sim && t->depth > 0;
+    return t->tree_sim && t->sim.depth > 0;
 }
 
 /* Markup declaration open: matches "--", "doctype" (any case) or "[CDATA[" byte by byte. */

@@ -59,6 +59,37 @@ typedef struct tokenizer_options {
     bool tree_sim;          /* switch text states and track foreign content like a browser */
 } tokenizer_options;
 
+/* The tree simulation: the SVG/MathML elements open (HTML elements are not tracked, except
+ * whether a raw-text element is open). The tokenizer keeps one for its input; the filter keeps
+ * another for what it has written, so that both can be compared. */
+enum { IP_NONE, IP_HTML, IP_MATHML_TEXT, IP_ANNOTATION_XML }; /* integration point kinds */
+
+#define FOREIGN_MAX 256
+
+typedef struct foreign_node {
+    uint8_t ns, ip, name_len; /* name_len 0xff: the name was too long to keep */
+    char name[29];
+} foreign_node;
+
+typedef struct tree_sim {
+    foreign_node stack[FOREIGN_MAX];
+    size_t depth, depth_overflow;
+    bool in_text_element;
+} tree_sim;
+
+/* How the tree builder treats the next start tag in a simulated tree: as HTML (no foreign
+ * element open, or an HTML integration point), or by the rules of the element at the top. */
+typedef enum {
+    CTX_HTML, CTX_SVG, CTX_MATHML, CTX_MATHML_TEXT, CTX_ANNOTATION_XML,
+    CTX_SVG_DEEP, CTX_MATHML_DEEP /* nested beyond FOREIGN_MAX */
+} tree_context;
+
+/* Set tok->ns and tok->next_state for a start tag, and update the stack. */
+void tree_sim_start_tag(tree_sim *ts, html_token *tok);
+/* Set tok->ns for an end tag, and update the stack. */
+void tree_sim_end_tag(tree_sim *ts, html_token *tok);
+tree_context tree_sim_context(const tree_sim *ts);
+
 typedef struct tokenizer tokenizer;
 
 tokenizer *tokenizer_new(const tokenizer_options *opt, tokenizer_cb cb, void *ctx);
@@ -67,6 +98,8 @@ void tokenizer_free(tokenizer *t);
 void tokenizer_set_state(tokenizer *t, tokenizer_text_state st, const char *last_start_tag);
 int tokenizer_feed(tokenizer *t, const char *data, size_t len);
 int tokenizer_finish(tokenizer *t);
+/* The tokenizer's tree simulation, as it stands after the last token delivered. */
+const tree_sim *tokenizer_tree_sim(const tokenizer *t);
 /* Bytes of memory currently held (token buffers, stacks) and the peak so far. */
 size_t tokenizer_memory_peak(const tokenizer *t);
 /* Tokens that exceeded the bound (content truncated). */
