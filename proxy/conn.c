@@ -2,7 +2,8 @@
  * A connection processes one exchange at a time — head, identity, policy, dial, request body
  * and response streamed with backpressure — and reads the next pipelined request only after
  * the previous response is complete, so responses are always in order. CONNECT turns the
- * connection into a spliced tunnel. Every exchange ends in exactly one log line. */
+ * connection into a spliced tunnel, and so does a WebSocket upgrade the origin accepted (101).
+ * Every exchange ends in exactly one log line. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,6 +36,7 @@ static void tunnel_write_cb(struct bufferevent *bev, void *arg);
 static void tunnel_event_cb(struct bufferevent *bev, short what, void *arg);
 static void process_head(proxy_conn *c);
 static void enter_head_state(proxy_conn *c);
+static void start_tunnel(proxy_conn *c);
 static void linger_or_close(proxy_conn *c);
 
 /* ------------------------------------------------------------------ small helpers */
@@ -273,7 +275,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
         mitm_on_timer(c);
         return;
     case CONN_HELLO:
-        snprintf(c->reason, sizeof c->reason, "passthrough tunnel idle before its ClientHello");
+        snprintf(c->reason, sizeof c->reason, "passthrough: no ClientHello within %us",
+                 cfg_of(c)->timeout_header);
+        c->status = 408;
         conn_close(c);
         return;
     case CONN_EXCHANGE:
@@ -742,6 +746,35 @@ static void upstream_failed(proxy_conn *c, int status, const char *what)
     conn_refuse(c, status, reason, 1);
 }
 
+/* The origin answered 101: only the WebSocket upgrade the client asked for is relayed. The
+ * 101 head goes to the client and the connection becomes a byte relay like a CONNECT tunnel
+ * (frames are not inspected); the exchange is logged and recorded, with status 101, when the
+ * relay ends. */
+static void start_websocket_relay(proxy_conn *c)
+{
+    if (!http_head_is_websocket_upgrade(&c->req.head)) {
+        upstream_failed(c, 502, "switched protocols without an upgrade request");
+        return;
+    }
+    if (!http_head_is_websocket_upgrade(&c->resp.head)) {
+        upstream_failed(c, 502, "switched to a protocol other than websocket");
+        return;
+    }
+    size_t cap = cfg_of(c)->max_header_bytes + 1024;
+    char *buf = malloc(cap);
+    long n = buf ? http_build_response(&c->resp.head, HTTP_BODY_NONE, 0, 0, NULL, NULL, buf, cap) : -1;
+    if (n <= 0) {
+        free(buf);
+        upstream_failed(c, 502, "sent a response head too large to forward");
+        return;
+    }
+    evbuffer_add(bufferevent_get_output(c->client), buf, (size_t)n);
+    c->bytes_out += (uint64_t)n;
+    free(buf);
+    c->status = 101;
+    start_tunnel(c);
+}
+
 static void pump_response(proxy_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->upstream);
@@ -766,7 +799,7 @@ static void pump_response(proxy_conn *c)
             int status = c->resp.head.status;
             if (status >= 100 && status < 200) {
                 if (status == 101) {
-                    upstream_failed(c, 502, "switched protocols without an upgrade request");
+                    start_websocket_relay(c);
                     return;
                 }
                 char head[4096];
@@ -993,17 +1026,20 @@ static void start_tunnel(proxy_conn *c)
     bufferevent_setwatermark(c->upstream, EV_WRITE, CONN_OUT_LOW, 0);
     bufferevent_setwatermark(c->upstream, EV_READ, 0, CONN_OUT_HIGH);
     bufferevent_set_timeouts(c->client, NULL, NULL);
+    bufferevent_set_timeouts(c->upstream, NULL, NULL);
     arm_timer(c, cfg_of(c)->timeout_tunnel_idle);
     bufferevent_enable(c->client, EV_READ);
     bufferevent_enable(c->upstream, EV_READ);
-    struct evbuffer *in = bufferevent_get_input(c->client);
-    if (evbuffer_get_length(in) > 0)
+    /* Bytes that arrived with the request or response head (a ClientHello, first frames). */
+    if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
         tunnel_read_cb(c->client, c);
+    if (c->upstream && evbuffer_get_length(bufferevent_get_input(c->upstream)) > 0)
+        tunnel_read_cb(c->upstream, c);
 }
 
 /* ------------------------------------------------------------------ upstream connected */
 
-/* Passthrough: the tunnel opens only for a ClientHello naming the CONNECT host. */
+/* Passthrough: the upstream is dialled only for a ClientHello naming the CONNECT host. */
 static void check_client_hello(proxy_conn *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->client);
@@ -1023,7 +1059,7 @@ static void check_client_hello(proxy_conn *c)
     int literal = inet_pton(AF_INET, c->target.host, ip) == 1 || inet_pton(AF_INET6, c->target.host, ip) == 1;
     if (st == TLS_HELLO_OK && ((sni[0] && !strcasecmp(sni, c->target.host)) || (!sni[0] && literal))) {
         evtimer_del(c->timer);
-        start_tunnel(c);
+        dial_connect_resolved(c); /* the ClientHello stays buffered until the tunnel opens */
         return;
     }
     if (st == TLS_HELLO_OK)
@@ -1035,22 +1071,19 @@ static void check_client_hello(proxy_conn *c)
     conn_close(c);
 }
 
-static void hello_upstream_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-    proxy_conn *c = arg;
-    snprintf(c->reason, sizeof c->reason, "upstream closed before the tunnel opened");
-    conn_close(c);
-}
-
-static void start_passthrough(proxy_conn *c)
+/* A passthrough tunnel whose host resolved to an address the guard allows answers 200 and
+ * reads the ClientHello (one TLS record, within the header timeout) before connecting: a
+ * tunnel refused for its SNI never opens a connection to the origin. From the 200 on, a
+ * failure can only close the connection. */
+void conn_passthrough_resolved(proxy_conn *c)
 {
     send_established(c);
+    c->status = 0; /* 200 once the tunnel opens; the failure's status otherwise */
+    c->resp_started = 1;
     c->state = CONN_HELLO;
     http_stream_free(&c->req); /* no more HTTP on this connection */
     http_stream_free(&c->resp);
-    bufferevent_setcb(c->upstream, NULL, NULL, hello_upstream_event_cb, c);
-    bufferevent_enable(c->upstream, EV_READ);
-    arm_timer(c, cfg_of(c)->timeout_tunnel_idle);
+    arm_timer(c, cfg_of(c)->timeout_header);
     bufferevent_enable(c->client, EV_READ);
     if (evbuffer_get_length(bufferevent_get_input(c->client)) > 0)
         check_client_hello(c);
@@ -1059,9 +1092,10 @@ static void start_passthrough(proxy_conn *c)
 void conn_upstream_ready(proxy_conn *c)
 {
     if (c->target.is_connect) {
-        if (c->decision.tls == POLICY_TLS_PASSTHROUGH)
-            start_passthrough(c);
-        else
+        if (c->decision.tls == POLICY_TLS_PASSTHROUGH) {
+            c->status = 200;
+            start_tunnel(c);
+        } else
             mitm_secure_upstream(c);
         return;
     }

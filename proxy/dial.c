@@ -1,7 +1,8 @@
 /* proxy/dial: from a host name to a connected upstream socket — asynchronous DNS (evdns, with
  * the configured hosts file and nameservers), the address guard on every resolved address
  * (reserved ranges refused unless the policy names them), a connect timeout, and the next
- * address on failure. Reports back with conn_upstream_ready() or a refusal. */
+ * address on failure. Reports back with conn_upstream_ready() or a refusal; a passthrough
+ * tunnel stops after the guard (conn_passthrough_resolved()) until its ClientHello is checked. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -100,6 +101,13 @@ static void dial_fail(proxy_conn *c, const char *guard_refusal)
     }
 }
 
+/* A passthrough tunnel is connected only after its ClientHello named the CONNECT host; until
+ * the 200 that asks for it has gone out, resolving and the address guard are as far as it goes. */
+static int awaiting_client_hello(const proxy_conn *c)
+{
+    return c->target.is_connect && c->decision.tls == POLICY_TLS_PASSTHROUGH && !c->resp_started;
+}
+
 static void connect_next(proxy_conn *c)
 {
     char why[256] = "";
@@ -108,6 +116,11 @@ static void connect_next(proxy_conn *c)
         c->next_addr = ai->ai_next;
         if (!addr_allowed(c, ai->ai_addr, why, sizeof why))
             continue;
+        if (awaiting_client_hello(c)) {
+            c->next_addr = ai; /* connected to by dial_connect_resolved() */
+            conn_passthrough_resolved(c);
+            return;
+        }
         addr_to_string(ai->ai_addr, c->up_addr, sizeof c->up_addr);
         struct bufferevent *bev = bufferevent_socket_new(c->w->base, -1, BEV_OPT_CLOSE_ON_FREE);
         if (!bev) {
@@ -196,6 +209,13 @@ void dial_on_resume(proxy_conn *c)
         conn_refuse(c, 502, reason, 1);
         return;
     }
+    connect_next(c);
+}
+
+void dial_connect_resolved(proxy_conn *c)
+{
+    c->state = CONN_DIAL;
+    bufferevent_disable(c->client, EV_READ);
     connect_next(c);
 }
 

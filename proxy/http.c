@@ -477,6 +477,43 @@ int http_head_is_hop_by_hop(const http_head *h, const char *name)
     return 0;
 }
 
+/* The whole header value is one token equal to want (surrounding blanks allowed). */
+static int value_is_token(const char *value, const char *want)
+{
+    const char *b = value, *e = value + strlen(value);
+    trim(&b, &e);
+    size_t n = strlen(want);
+    return (size_t)(e - b) == n && !strncasecmp(b, want, n);
+}
+
+/* Connection names "upgrade" and the only Upgrade header offers exactly "websocket"
+ * (RFC 6455 4.1, 4.2.2). Anything else — another protocol, a list, two Upgrade headers — is
+ * not a WebSocket upgrade and keeps being stripped as hop-by-hop. */
+static int head_upgrades_to_websocket(const http_head *h)
+{
+    const char *upgrade = NULL;
+    int connection_upgrade = 0;
+    for (size_t i = 0; i < h->nheaders; i++) {
+        if (!strcasecmp(h->headers[i].name, "upgrade")) {
+            if (upgrade)
+                return 0;
+            upgrade = h->headers[i].value;
+        } else if (!strcasecmp(h->headers[i].name, "connection") &&
+                   token_in_list(h->headers[i].value, "upgrade")) {
+            connection_upgrade = 1;
+        }
+    }
+    return connection_upgrade && upgrade && value_is_token(upgrade, "websocket");
+}
+
+int http_head_is_websocket_upgrade(const http_head *h)
+{
+    if (h->is_request)
+        return h->method_id == HTTP_GET && h->major == 1 && h->minor >= 1 &&
+               head_upgrades_to_websocket(h);
+    return h->status == 101 && head_upgrades_to_websocket(h);
+}
+
 /* ------------------------------------------------------------------ targets */
 
 static const char proxy_hint[] =
@@ -627,6 +664,8 @@ long http_build_request(const http_head *h, const http_target *t, http_body_kind
         out_printf(&o, ":%u", (unsigned)t->port);
     out_printf(&o, "\r\n");
     out_headers(&o, h, 0, drop);
+    if (http_head_is_websocket_upgrade(h))
+        out_printf(&o, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     out_framing(&o, body, content_length);
     out_printf(&o, "\r\n");
     return o.overflow ? -1 : (long)o.len;
@@ -640,6 +679,8 @@ long http_build_response(const http_head *h, http_body_kind body, uint64_t conte
     out_printf(&o, "HTTP/1.1 %d %s\r\n", h->status, h->reason ? h->reason : "");
     int keep_cl = body == HTTP_BODY_NONE && h->status >= 200 && h->status != 204;
     out_headers(&o, h, keep_cl, drop);
+    if (http_head_is_websocket_upgrade(h))
+        out_printf(&o, "Connection: Upgrade\r\nUpgrade: websocket\r\n");
     out_framing(&o, body, content_length);
     if (close_after)
         out_printf(&o, "Connection: close\r\n");

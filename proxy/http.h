@@ -102,6 +102,12 @@ const char *http_head_get(const http_head *h, const char *name);
  * header. Content-Length and Transfer-Encoding count too: the proxy re-frames every body. */
 int http_head_is_hop_by_hop(const http_head *h, const char *name);
 
+/* 1 when the head negotiates a WebSocket (RFC 6455): a GET HTTP/1.1 request, or a 101
+ * response, with Connection: upgrade and Upgrade: websocket. Only this upgrade is forwarded:
+ * http_build_request and http_build_response then write Connection: Upgrade and
+ * Upgrade: websocket themselves; any other Upgrade (h2c, ...) stays hop-by-hop and is dropped. */
+int http_head_is_websocket_upgrade(const http_head *h);
+
 /* Target of a proxy request, split. */
 typedef struct http_target {
     int is_connect;
@@ -115,7 +121,8 @@ typedef struct http_target {
 int http_target_parse(const http_head *h, http_target *t, char *reason, size_t reasonsz);
 
 /* Writes the head to forward upstream: origin-form request line, Host from the target,
- * end-to-end headers, and the framing the proxy uses (Content-Length or chunked).
+ * end-to-end headers, the WebSocket upgrade headers when it is one, and the framing the proxy
+ * uses (Content-Length or chunked).
  * Returns the length written, or -1 if out is too small. */
 long http_build_request(const http_head *h, const http_target *t, http_body_kind body,
                         uint64_t content_length, const char *const *drop, char *out, size_t outsz);

@@ -139,11 +139,15 @@ void conn_tune_io(struct bufferevent *bev);
 void conn_refuse(proxy_conn *c, int status, const char *reason, int close_after);
 /* dial.c reports back: the upstream bufferevent is connected (c->upstream set). */
 void conn_upstream_ready(proxy_conn *c);
+/* dial.c reports back: a passthrough host resolved to an allowed address, nothing connected. */
+void conn_passthrough_resolved(proxy_conn *c);
 /* Worker drain: close idle connections. */
 void worker_drain_conns(proxy_worker *w);
 
 /* dial.c */
 void dial_start(proxy_conn *c);
+/* Connects to the addresses kept by a dial that stopped at conn_passthrough_resolved(). */
+void dial_connect_resolved(proxy_conn *c);
 void dial_cancel(proxy_conn *c);
 void dial_on_timer(proxy_conn *c);
 void dial_on_resume(proxy_conn *c);

@@ -315,6 +315,53 @@ def passthrough_requires_the_sni_to_match(t):
     check(o.snis.count("pass.test") == 2 and len(o.snis) == 2, o.snis)
 
 
+def count_accepts(server):
+    """Wraps a socketserver's accept so every TCP connection it takes is counted."""
+    accepts = []
+    accept = server.get_request
+
+    def counting():
+        conn = accept()
+        accepts.append(conn[1])
+        return conn
+    server.get_request = counting
+    return accepts
+
+
+def closed_within(sock, timeout):
+    sock.settimeout(timeout)
+    try:
+        while sock.recv(65536):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except OSError:
+        return True
+
+
+@test
+def refused_passthrough_never_connects_to_the_origin(t):
+    s = Setup(t, {"pass.test": ("good", "passthrough"), "secure.test": ("good", "mitm")})
+    accepts = count_accepts(s.origins["pass.test"].server)
+    for sni in ("secure.test", None):
+        got = passthrough_hello(s, "pass.test", sni)
+        check(not isinstance(got, bytes) or b"intercepted ok" not in got, "SNI", sni, got)
+    sock, head = s.connect("pass.test")
+    check(status_of(head) == 200, head)
+    sock.sendall(b"GET / HTTP/1.1\r\nHost: pass.test\r\n\r\n")
+    check(closed_within(sock, 5), "a tunnel without a ClientHello is closed")
+    sock.close()
+    log = s.proxy.log()
+    for why in ("SNI secure.test does not match the CONNECT host", "ClientHello without SNI",
+                "not a TLS handshake"):
+        check("passthrough refused: " + why in log, why, log[-2000:])
+    check(accepts == [], "refused tunnels opened TCP connections to the origin", accepts)
+    got = passthrough_hello(s, "pass.test", "pass.test")
+    check(isinstance(got, bytes) and b"intercepted ok" in got, got)
+    check(len(accepts) == 1, "the matching tunnel connects once", accepts)
+
+
 @test
 def chromium_with_spki_pin_loads_https_and_denied_host_fails(t):
     s = Setup(t, {"secure.test": ("good", "mitm")}, listener_agent="bot")

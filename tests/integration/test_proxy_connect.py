@@ -93,6 +93,60 @@ def connect_refusals(t):
 
 
 @test
+def passthrough_without_a_client_hello_times_out_unconnected(t):
+    ca, cert, key = make_test_ca(t, "secure.test")
+    origin = t.origin({"/": (200, {}, b"x")}, tls_cert=cert, tls_key=key)
+    accepts = []
+    accept = origin.server.get_request
+
+    def counting():
+        conn = accept()
+        accepts.append(conn[1])
+        return conn
+    origin.server.get_request = counting
+    policy = """version: 1
+agents:
+  - name: bot
+    secret_sha256: %s
+    allow:
+      - host: secure.test
+        ports: [%d]
+        tls: passthrough
+    private_exceptions:
+      - host: secure.test
+""" % (agtest.hash_secret(SECRET), origin.port)
+    proxy = t.proxy(policy=policy, hosts={"secure.test": "127.0.0.1"},
+                    config_extra="timeouts:\n  header: 1\n")
+    import base64
+    import socket
+    cred = base64.b64encode(("bot:" + SECRET).encode()).decode()
+    s = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
+    start = time.monotonic()
+    s.sendall(("CONNECT secure.test:%d HTTP/1.1\r\nHost: secure.test\r\n"
+               "Proxy-Authorization: Basic %s\r\n\r\n" % (origin.port, cred)).encode())
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    waited = time.monotonic() - start
+    s.close()
+    check(data == b"HTTP/1.1 200 Connection established\r\n\r\n", data)
+    check(0.8 <= waited <= 5, "closed after %.1fs with a 1s header timeout" % waited)
+    deadline = time.monotonic() + 5
+    while "no ClientHello" not in proxy.log() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check("passthrough: no ClientHello within 1s" in proxy.log(), proxy.log()[-1500:])
+    check(accepts == [], "the origin was connected to before any ClientHello", accepts)
+    # the same tunnel with a ClientHello works
+    r = t.curl("-x", proxy.url, "--proxy-user", "bot:" + SECRET, "--cacert", ca,
+               "https://secure.test:%d/" % origin.port)
+    check(r.rc == 0 and r.status == 200 and r.body == b"x", r)
+    check(len(accepts) == 1, accepts)
+
+
+@test
 def large_transfer_through_tunnel(t):
     payload = os.urandom(1 << 20) * 16
     ca, origin, proxy = setup(t, {"/big": (200, {"Content-Type": "application/octet-stream"}, payload)})

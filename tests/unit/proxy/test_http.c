@@ -288,6 +288,93 @@ Test(http, hop_by_hop_headers_removed_and_host_rewritten)
     http_stream_free(&s);
 }
 
+/* Builds the upstream head of a request given as absolute-form text. */
+static void forwarded_request(const char *msg, char *out, size_t outsz)
+{
+    http_stream s;
+    http_stream_init(&s, HTTP_REQUEST, &limits);
+    size_t consumed;
+    char reason[256];
+    cr_assert_eq(feed(&s, msg, &consumed, reason), HTTP_SCAN_DONE, "%s", reason);
+    cr_assert(s.complete, "an upgrade request without a body is complete after its head");
+    http_target t;
+    cr_assert_eq(http_target_parse(&s.head, &t, reason, sizeof reason), 0, "%s", reason);
+    long n = http_build_request(&s.head, &t, HTTP_BODY_NONE, 0, NULL, out, outsz);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    http_stream_free(&s);
+}
+
+Test(http, websocket_upgrade_is_forwarded)
+{
+    char out[2048];
+    forwarded_request("GET http://ws.test:8080/chat HTTP/1.1\r\nHost: ws.test:8080\r\n"
+                      "Connection: keep-alive, Upgrade\r\nUpgrade: WebSocket\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                      out, sizeof out);
+    cr_assert_str_eq(out, "GET /chat HTTP/1.1\r\nHost: ws.test:8080\r\n"
+                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                          "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+}
+
+Test(http, other_upgrades_stay_hop_by_hop)
+{
+    static const char *const refused[] = {
+        /* h2c, a list, websocket without Connection: upgrade, a POST, HTTP/1.0, two Upgrades */
+        "GET http://ws.test/ HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+        "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n",
+        "GET http://ws.test/ HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: h2c, websocket\r\n\r\n",
+        "GET http://ws.test/ HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n\r\n",
+        "POST http://ws.test/ HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "GET http://ws.test/ HTTP/1.0\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        "GET http://ws.test/ HTTP/1.1\r\nHost: ws.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+        "Upgrade: h2c\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char out[2048];
+        forwarded_request(refused[i], out, sizeof out);
+        cr_assert_null(strcasestr(out, "upgrade"), "forwarded an upgrade: %s", out);
+        cr_assert_null(strcasestr(out, "connection"), "forwarded Connection: %s", out);
+    }
+}
+
+static void response_head(const char *msg, http_stream *s)
+{
+    http_stream_init(s, HTTP_RESPONSE, &limits);
+    size_t consumed;
+    char reason[256];
+    cr_assert_eq(feed(s, msg, &consumed, reason), HTTP_SCAN_DONE, "%s", reason);
+    cr_assert_eq(consumed, strlen(msg));
+    cr_assert(s->complete);
+}
+
+Test(http, websocket_101_is_relayed_with_its_upgrade)
+{
+    http_stream s;
+    response_head("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n",
+                  &s);
+    cr_assert(http_head_is_websocket_upgrade(&s.head));
+    char out[1024];
+    long n = http_build_response(&s.head, HTTP_BODY_NONE, 0, 0, NULL, NULL, out, sizeof out);
+    cr_assert_gt(n, 0);
+    out[n] = '\0';
+    cr_assert_str_eq(out, "HTTP/1.1 101 Switching Protocols\r\n"
+                          "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+                          "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n");
+    http_stream_free(&s);
+
+    response_head("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n", &s);
+    cr_assert(!http_head_is_websocket_upgrade(&s.head));
+    http_stream_free(&s);
+    response_head("HTTP/1.1 200 OK\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nContent-Length: 0\r\n\r\n", &s);
+    cr_assert(!http_head_is_websocket_upgrade(&s.head), "only a 101 switches");
+    n = http_build_response(&s.head, HTTP_BODY_NONE, 0, 0, NULL, NULL, out, sizeof out);
+    out[n] = '\0';
+    cr_assert_null(strcasestr(out, "upgrade"), "%s", out);
+    http_stream_free(&s);
+}
+
 static void expect_target_refused(const char *msg, const char *why)
 {
     http_stream s;
