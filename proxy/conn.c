@@ -1270,5 +1270,7 @@ static void client_event_cb(struct bufferevent *bev, short what, void *arg)
     }
     if (c->state == CONN_EXCHANGE && c->start_mono && !c->reason[0])
         snprintf(c->reason, sizeof c->reason, "client closed the connection");
+    if (c->state == CONN_HELLO && !c->reason[0])
+        snprintf(c->reason, sizeof c->reason, "passthrough: client closed before its ClientHello");
     conn_close(c);
 }

@@ -35,6 +35,14 @@ def accept_of(key):
 
 # --------------------------------------------------------------------------- frames
 
+def apply_mask(key, data):
+    n = len(data)
+    if not n:
+        return b""
+    stream = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(stream, "big")).to_bytes(n, "big")
+
+
 def encode_frame(payload, opcode=1, mask=True):
     """One final frame; clients mask (RFC 6455 5.3), servers do not."""
     head = bytes([0x80 | opcode])
@@ -49,7 +57,7 @@ def encode_frame(payload, opcode=1, mask=True):
     if not mask:
         return head + payload
     key = os.urandom(4)
-    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+    return head + key + apply_mask(key, payload)
 
 
 class Reader:
@@ -95,7 +103,7 @@ class Reader:
         key = self.exact(4, timeout) if b1 & 0x80 else None
         data = self.exact(n, timeout)
         if key:
-            data = bytes(b ^ key[i % 4] for i, b in enumerate(data))
+            data = apply_mask(key, data)
         return b0 & 0x0F, data
 
     def closed_within(self, timeout=WAIT):
@@ -522,6 +530,9 @@ def wss_echo_through_mitm(t):
     r = Reader(tls)
     check_switched(r.head(), key)
     echo_roundtrips(tls, r)
+    big = os.urandom(3 << 20)  # larger than the relay's buffers: backpressure both ways
+    tls.sendall(encode_frame(big, opcode=2))
+    check(r.frame(timeout=30) == (2, big), "3 MiB echo through the intercepted relay")
     method, path, headers = m.origin.requests[-1]
     check(headers.get("upgrade") == "websocket" and "sec-websocket-key" in headers, headers)
     tls.sendall(encode_frame(b"close-now"))
