@@ -541,6 +541,12 @@ def wss_echo_through_mitm(t):
     check(wait_log(m.proxy, "status=101"), m.proxy.log()[-1500:])
     line = [ln for ln in exchange_lines(m.proxy) if "status=101" in ln][0]
     check("host=secure.test" in line and "path=/echo" in line and "decision=allow" in line, line)
+    check(m.proxy.stop() == 0, "exit code")
+    r = t.agentgate("history", "--data-dir", t.path("data"), "--format", "jsonl", "--limit", "10")
+    recs = [json.loads(x) for x in r.stdout.decode().splitlines() if x.strip()]
+    ws = [x for x in recs if x.get("status") == 101]
+    check(len(ws) == 1 and ws[0]["url"] == "https://secure.test:%d/echo" % m.origin.port and
+          ws[0]["method"] == "GET" and ws[0]["decision"] == "allow", recs)
 
 
 @test
