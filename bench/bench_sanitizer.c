@@ -4,10 +4,13 @@
  * ceiling), the tokenizer alone (with tree simulation), and the full sanitizer in scripts and
  * strict mode, each document as its own stream fed in 64 KiB pieces. Prints MB/s (median of
  * --runs), the ratio to memchr, and the peak memory of one stream.
- * Usage: bench_sanitizer [--runs N] [--max-mb N] [LIST0_FILE]  */
+ * Usage: bench_sanitizer [--runs N] [--max-mb N] [--only KIND] [--no-adversarial] [LIST0_FILE]
+ * (--only measures memchr and one of tokenizer|scripts|strict, for profiling; --cpu times by the
+ * thread's CPU time, steadier than the wall clock when other work shares the machine) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/common.h"
 #include "sanitizer/sanitizer.h"
@@ -123,10 +126,20 @@ static int null_sink(void *ctx, const char *d, size_t n)
 typedef enum { RUN_MEMCHR, RUN_TOKENIZER, RUN_SCRIPTS, RUN_STRICT } run_kind;
 
 static volatile size_t sink_guard;
+static int cpu_clock; /* --cpu: time by this thread's CPU time instead of the wall clock */
+
+static double now_seconds(void)
+{
+    if (!cpu_clock)
+        return (double)ag_monotonic_us() / 1e6;
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static double run_once(const corpus *c, run_kind k, size_t *peak)
 {
-    uint64_t t0 = ag_monotonic_us();
+    double t0 = now_seconds();
     size_t count = 0;
     for (size_t i = 0; i < c->n; i++) {
         const doc *d = &c->d[i];
@@ -161,7 +174,7 @@ static double run_once(const corpus *c, run_kind k, size_t *peak)
         }
     }
     sink_guard += count;
-    return (double)(ag_monotonic_us() - t0) / 1e6;
+    return now_seconds() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -170,6 +183,8 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int only_kind = -1; /* --only: measure one row (for profiling) */
+
 static void measure(const char *label, const corpus *c, int runs)
 {
     static const char *const names[] = {"memchr (ceiling)", "tokenizer", "sanitizer scripts",
@@ -177,6 +192,9 @@ static void measure(const char *label, const corpus *c, int runs)
     double mbs[4];
     size_t peaks[4] = {0};
     for (int k = 0; k < 4; k++) {
+        mbs[k] = 0;
+        if (only_kind >= 0 && k != only_kind && k != RUN_MEMCHR)
+            continue;
         double t[64];
         for (int r = 0; r < runs; r++)
             t[r] = run_once(c, (run_kind)k, &peaks[k]);
@@ -202,15 +220,27 @@ int main(int argc, char **argv)
     int runs = 5;
     size_t max_mb = 120;
     const char *list = NULL;
+    int no_adversarial = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
         else if (strcmp(argv[i], "--max-mb") == 0 && i + 1 < argc)
             max_mb = (size_t)atol(argv[++i]);
+        else if (strcmp(argv[i], "--only") == 0 && i + 1 < argc) {
+            const char *k = argv[++i];
+            only_kind = strcmp(k, "tokenizer") == 0 ? RUN_TOKENIZER
+                        : strcmp(k, "scripts") == 0 ? RUN_SCRIPTS
+                        : strcmp(k, "strict") == 0  ? RUN_STRICT
+                                                    : RUN_MEMCHR;
+        } else if (strcmp(argv[i], "--cpu") == 0)
+            cpu_clock = 1;
+        else if (strcmp(argv[i], "--no-adversarial") == 0)
+            no_adversarial = 1;
         else if (argv[i][0] != '-')
             list = argv[i];
         else {
-            fprintf(stderr, "usage: bench_sanitizer [--runs N] [--max-mb N] [LIST0_FILE]\n");
+            fprintf(stderr, "usage: bench_sanitizer [--runs N] [--max-mb N] [--only memchr|tokenizer|scripts|strict] "
+                            "[--no-adversarial] [--cpu] [LIST0_FILE]\n");
             return 2;
         }
     }
@@ -225,6 +255,8 @@ int main(int argc, char **argv)
         printf("(no corpus list given: run bench/build-benign-corpus.sh, then pass "
                "DEST/html-files.lst0)\n");
     }
+    if (no_adversarial)
+        return 0;
     corpus adv = {0};
     make_adversarial(&adv, 16 * 1048576);
     measure("adversarial (generated tag soup)", &adv, runs);

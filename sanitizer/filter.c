@@ -84,9 +84,11 @@ struct sanitizer {
      * input: after each tag the two must agree on the namespace context (ns_reconcile). While
      * the output cannot follow the input into foreign content, out.muted is set. */
     tree_sim out_sim;
+    const tree_sim *in_sim; /* the tokenizer's */
 
     open_elem stack[STACK_MAX];
     size_t depth, depth_lost;
+    uint16_t tag_kind; /* kind_of() the current tag's name, computed once per tag */
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
     size_t skip_depth; /* nonzero: dropping everything until the stack is shallower */
 
@@ -119,7 +121,8 @@ struct sanitizer {
 
 /* ---- small helpers --------------------------------------------------------------------- */
 
-static bool eq(const char *s, size_t n, const char *lit)
+/* Always inlined: with a literal, the length folds to a constant and the compare to a load. */
+static inline __attribute__((always_inline)) bool eq(const char *s, size_t n, const char *lit)
 {
     size_t l = strlen(lit);
     return n == l && memcmp(s, lit, l) == 0;
@@ -133,7 +136,7 @@ static bool in_set(const char *s, size_t n, const char *const *set)
     return false;
 }
 
-static bool starts_ci(const char *s, size_t n, const char *lit)
+static inline __attribute__((always_inline)) bool starts_ci(const char *s, size_t n, const char *lit)
 {
     size_t l = strlen(lit);
     if (n < l)
@@ -149,7 +152,7 @@ static bool starts_ci(const char *s, size_t n, const char *lit)
 }
 
 /* Value with surrounding ASCII whitespace removed, compared case-insensitively. */
-static bool value_is(const char *s, size_t n, const char *lit)
+static inline __attribute__((always_inline)) bool value_is(const char *s, size_t n, const char *lit)
 {
     while (n && (unsigned char)*s <= ' ') {
         s++;
@@ -160,7 +163,8 @@ static bool value_is(const char *s, size_t n, const char *lit)
     return n == strlen(lit) && starts_ci(s, n, lit);
 }
 
-static const tok_attr *attr_get(const html_token *t, const char *name)
+static inline __attribute__((always_inline)) const tok_attr *attr_get(const html_token *t,
+                                                                    const char *name)
 {
     for (size_t i = 0; i < t->nattrs; i++)
         if (eq(t->attrs[i].name, t->attrs[i].name_len, name))
@@ -411,13 +415,22 @@ static void kind_init(void)
     kind_add(IMAGE_ELEMS, K_IMG);
 }
 
+/* Short names: a byte loop beats a call to memcmp. */
+static inline bool same_bytes(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static uint16_t kind_of(const char *s, size_t n)
 {
     if (n == 0 || n > 32)
         return 0;
     unsigned h = kind_hash(s, n) % KIND_SLOTS;
     while (kind_table[h].name) {
-        if (kind_table[h].len == n && memcmp(kind_table[h].name, s, n) == 0)
+        if (kind_table[h].len == n && same_bytes(kind_table[h].name, s, n))
             return kind_table[h].mask;
         h = (h + 1) % KIND_SLOTS;
     }
@@ -442,7 +455,7 @@ static void stack_push(sanitizer *s, const html_token *t)
     memcpy(e->name, t->name, n);
     e->len = (uint8_t)(t->name_len < sizeof e->name ? n : 0xff);
     e->ns = (uint8_t)t->ns;
-    e->kind = t->ns == NS_HTML ? kind_of(t->name, t->name_len) : 0;
+    e->kind = t->ns == NS_HTML ? s->tag_kind : 0;
     if (elem_is(e, "p"))
         s->open_p++;
 }
@@ -494,7 +507,7 @@ static void implicit_closes(sanitizer *s, const html_token *t)
                 break;
         }
     }
-    uint16_t kind = kind_of(n, l);
+    uint16_t kind = s->tag_kind;
     if ((kind & K_CLOSES_P) && s->open_p > 0)
         close_in_scope(s, "p", K_BUTTON_SCOPE);
     if (s->depth == 0)
@@ -536,7 +549,7 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     size_t l = t->name_len;
     if (t->ns == NS_HTML && (eq(n, l, "body") || eq(n, l, "html") || eq(n, l, "br")))
         return;
-    uint16_t kind = t->ns == NS_HTML ? kind_of(n, l) : 0;
+    uint16_t kind = t->ns == NS_HTML ? s->tag_kind : 0;
     bool special = kind & K_SPECIAL;
     uint16_t scope = (kind & K_TABLE_PART) ? K_TABLE_SCOPE : K_DEFAULT_SCOPE;
     for (size_t i = s->depth; i-- > 0;) {
@@ -554,11 +567,11 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     }
 }
 
-static bool is_void(const html_token *t)
+static bool is_void(const sanitizer *s, const html_token *t)
 {
     if (t->ns != NS_HTML)
         return t->self_closing;
-    return (kind_of(t->name, t->name_len) & K_VOID) ||
+    return (s->tag_kind & K_VOID) ||
            eq(t->name, t->name_len, "html") || eq(t->name, t->name_len, "head") ||
            eq(t->name, t->name_len, "body");
 }
@@ -879,9 +892,9 @@ static bool meta_link_dangerous(const html_token *t)
 
 /* SVG animation that writes a URL or handler attribute (e.g. <set attributeName=href
  * to=javascript:...>). */
-static bool animation_dangerous(const html_token *t)
+static bool animation_dangerous(const sanitizer *s, const html_token *t)
 {
-    if (t->ns != NS_SVG || !(kind_of(t->name, t->name_len) & K_ANIM))
+    if (t->ns != NS_SVG || !(s->tag_kind & K_ANIM))
         return false;
     const tok_attr *an = attr_get(t, "attributename");
     if (an) {
@@ -940,9 +953,9 @@ static verdict judge_start(sanitizer *s, const html_token *t)
     size_t l = t->name_len;
     if (t->truncated) {
         note(s, SAN_CAT_OVERSIZE, n, l);
-        return is_void(t) ? DROP_TAG : DROP_SUBTREE;
+        return is_void(s, t) ? DROP_TAG : DROP_SUBTREE;
     }
-    if (kind_of(n, l) & K_REMOVED) {
+    if (s->tag_kind & K_REMOVED) {
         note(s, eq(n, l, "script") ? SAN_CAT_SCRIPT : SAN_CAT_ELEMENT, n, l);
         return DROP_SUBTREE;
     }
@@ -950,7 +963,7 @@ static verdict judge_start(sanitizer *s, const html_token *t)
         note(s, SAN_CAT_META, n, l);
         return DROP_SUBTREE;
     }
-    if (animation_dangerous(t)) {
+    if (animation_dangerous(s, t)) {
         note(s, SAN_CAT_ELEMENT, n, l);
         return DROP_SUBTREE;
     }
@@ -963,9 +976,9 @@ static verdict judge_start(sanitizer *s, const html_token *t)
     return KEEP;
 }
 
-static bool image_load_attr(const html_token *t, const char *an, size_t al)
+static bool image_load_attr(const sanitizer *s, const html_token *t, const char *an, size_t al)
 {
-    return (kind_of(t->name, t->name_len) & K_IMG) &&
+    return (s->tag_kind & K_IMG) &&
            (eq(an, al, "src") || eq(an, al, "poster") || eq(an, al, "href") ||
             eq(an, al, "xlink:href"));
 }
@@ -1040,7 +1053,7 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             continue;
         }
         if (kind_of(an, al) & K_URL_ATTR) {
-            bool bad = !url_is_safe(v, vl, image_load_attr(t, an, al));
+            bool bad = !url_is_safe(v, vl, image_load_attr(s, t, an, al));
             if (!bad && eq(t->name, t->name_len, "use") && t->ns == NS_SVG &&
                 (eq(an, al, "href") || eq(an, al, "xlink:href"))) {
                 size_t k = 0;
@@ -1094,7 +1107,7 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
 
 static void begin_skip(sanitizer *s, const html_token *t)
 {
-    if (is_void(t) && t->next_state == TS_DATA)
+    if (is_void(s, t) && t->next_state == TS_DATA)
         return;
     if (t->next_state != TS_DATA) {
         /* raw text: the tokenizer ends it at the matching end tag */
@@ -1197,9 +1210,19 @@ static void written_start(sanitizer *s, const html_token *t, const char *name, s
 {
     if (s->out.muted)
         return;
-    html_token w = *t;
+    if (s->out_sim.depth == 0 && t->ns == NS_HTML) {
+        /* what tree_sim_start_tag would do: an HTML tag with the text state the tokenizer
+         * computed for the same name (a renamed tag, xmp or plaintext as pre, is not raw text) */
+        s->out_sim.in_text_element = name == t->name && t->next_state != TS_DATA;
+        return;
+    }
+    html_token w; /* the fields tree_sim_start_tag reads */
+    w.type = TOK_START_TAG;
     w.name = name;
     w.name_len = len;
+    w.attrs = t->attrs;
+    w.nattrs = t->nattrs;
+    w.self_closing = t->self_closing;
     tree_sim_start_tag(&s->out_sim, &w);
 #ifdef AG_SANITIZER_VERIFY
     if (w.ns != t->ns)
@@ -1211,7 +1234,14 @@ static void written_end(sanitizer *s, const char *name, size_t len)
 {
     if (s->out.muted)
         return;
-    html_token w = {.type = TOK_END_TAG, .name = name, .name_len = len};
+    if (s->out_sim.depth == 0) {
+        s->out_sim.in_text_element = false; /* what tree_sim_end_tag would do */
+        return;
+    }
+    html_token w; /* the fields tree_sim_end_tag reads */
+    w.type = TOK_END_TAG;
+    w.name = name;
+    w.name_len = len;
     tree_sim_end_tag(&s->out_sim, &w);
 }
 
@@ -1253,12 +1283,16 @@ static bool write_end_of_top(sanitizer *s)
  * foreign content the output never entered, nothing is written until the input leaves it.
  * So every written token is parsed in the namespace the filter judged it in, whatever was
  * removed before it. */
-static void ns_reconcile(sanitizer *s)
+static inline void ns_reconcile(sanitizer *s)
 {
-    const tree_sim *in = tokenizer_tree_sim(s->tok);
+    const tree_sim *in = s->in_sim, *out = &s->out_sim;
+    if (in->depth == out->depth && !s->out.muted &&
+        (in->depth == 0 ||
+         (in->depth_overflow == out->depth_overflow &&
+          in->stack[in->depth - 1].ns == out->stack[out->depth - 1].ns &&
+          in->stack[in->depth - 1].ip == out->stack[out->depth - 1].ip)))
+        return; /* the common case: same depth, same kind of element at the top */
     tree_context ci = tree_sim_context(in);
-    if (ci == CTX_HTML && s->out_sim.depth == 0 && !s->out.muted)
-        return; /* the common case: no foreign content anywhere */
     s->out.muted = 0;
     for (size_t guard = 0; guard <= FOREIGN_MAX + 1 && !s->out.failed; guard++) {
         tree_context co = tree_sim_context(&s->out_sim);
@@ -1280,10 +1314,10 @@ static void on_start_tag(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
-    bool is_inline = t->ns == NS_HTML && (kind_of(n, l) & K_INLINE);
+    bool is_inline = t->ns == NS_HTML && (s->tag_kind & K_INLINE);
     implicit_closes(s, t);
     if (s->skip_depth) {
-        if (!is_void(t))
+        if (!is_void(s, t))
             stack_push(s, t);
         return;
     }
@@ -1302,7 +1336,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
         written_start(s, t, n, l);
         if (t->next_state != TS_DATA)
             s->raw = RAW_VERBATIM;
-        else if (!is_void(t))
+        else if (!is_void(s, t))
             stack_push(s, t);
         remember_raw_name(s, n, l);
         return;
@@ -1315,7 +1349,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     if (v == DROP_TAG) {
         if (t->next_state != TS_DATA)
             s->raw = RAW_TEXT; /* the text is still escaped and written */
-        else if (!is_void(t))
+        else if (!is_void(s, t))
             stack_push(s, t);
         s->raw_name_len = 0;
         return;
@@ -1342,7 +1376,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     if (t->next_state != TS_DATA) {
         s->raw = RAW_TEXT;
         remember_raw_name(s, wname, wl);
-    } else if (!is_void(t)) {
+    } else if (!is_void(s, t)) {
         stack_push(s, t);
     }
 }
@@ -1367,7 +1401,7 @@ static void on_end_tag(sanitizer *s, const html_token *t)
         end_tag_pops(s, t);
         return;
     }
-    bool is_inline = t->ns == NS_HTML && (kind_of(t->name, t->name_len) & K_INLINE);
+    bool is_inline = t->ns == NS_HTML && (s->tag_kind & K_INLINE);
     if (!is_inline)
         run_end(s);
     size_t before = s->depth;
@@ -1415,6 +1449,8 @@ static int on_token(void *ctx, const html_token *t)
     sanitizer *s = ctx;
     if (t->type != TOK_CHARS)
         drop_carry(s);
+    if (t->type == TOK_START_TAG || t->type == TOK_END_TAG)
+        s->tag_kind = kind_of(t->name, t->name_len);
     switch (t->type) {
     case TOK_CHARS:
         on_chars(s, t);
@@ -1466,6 +1502,8 @@ sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void
     s->max_stream = s->opt.max_stream_bytes ? s->opt.max_stream_bytes : DEFAULT_MAX_STREAM;
     tokenizer_options to = {.max_token_bytes = s->max_stream / 2, .tree_sim = true};
     s->tok = tokenizer_new(&to, on_token, s);
+    if (s->tok)
+        s->in_sim = tokenizer_tree_sim(s->tok);
     if (!s->tok || out_init(&s->out, sink, ctx, OUT_BUF_BYTES, 4 * s->max_stream) != AG_OK) {
         sanitizer_free(s);
         return NULL;

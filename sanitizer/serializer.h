@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sanitizer/sanitizer.h"
 #include "sanitizer/tokenizer.h"
@@ -27,7 +28,18 @@ typedef struct out_buf {
 
 int out_init(out_buf *o, sanitizer_sink sink, void *ctx, size_t cap, size_t limit);
 void out_free(out_buf *o);
-void out_raw(out_buf *o, const char *s, size_t n);
+/* Bytes as they are. The common case (room in the buffer) is inline: tags are written in many
+ * small pieces. */
+void out_raw_slow(out_buf *o, const char *s, size_t n);
+static inline void out_raw(out_buf *o, const char *s, size_t n)
+{
+    if (n <= o->cap - o->n && !o->muted && !o->failed) {
+        memcpy(o->p + o->n, s, n);
+        o->n += n;
+        return;
+    }
+    out_raw_slow(o, s, n);
+}
 /* Text content: & < > escaped, U+0000 dropped (the tree builder drops it too). */
 void out_text(out_buf *o, const char *s, size_t n);
 /* A style sheet body: '<' written as the CSS escape "\3c " so no tag can start inside it. */

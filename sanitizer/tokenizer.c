@@ -98,6 +98,7 @@ struct tokenizer {
     char *scratch;
 
     tree_sim sim;
+    html_token tag_tok, chars_tok; /* reused for every tag / character token */
 
     size_t peak;
     uint64_t oversize;
@@ -228,20 +229,26 @@ static void token_reset(tokenizer *t, tok_type type)
     t->pub_off = t->pub_len = t->sys_off = t->sys_len = 0;
 }
 
+/* Character tokens reuse t->chars_tok (zeroed at creation, type set there): only the data
+ * changes from one to the next. */
 static void emit_chars(tokenizer *t, const char *p, size_t n)
 {
     if (n == 0 || t->stop)
         return;
-    html_token tok = {.type = TOK_CHARS, .data = p, .data_len = n};
-    t->stop = t->cb(t->ctx, &tok);
+    t->chars_tok.data = p;
+    t->chars_tok.data_len = n;
+    t->chars_tok.cdata = false;
+    t->stop = t->cb(t->ctx, &t->chars_tok);
 }
 
 static void emit_cdata_chars(tokenizer *t, const char *p, size_t n)
 {
     if (n == 0 || t->stop)
         return;
-    html_token tok = {.type = TOK_CHARS, .data = p, .data_len = n, .cdata = true};
-    t->stop = t->cb(t->ctx, &tok);
+    t->chars_tok.data = p;
+    t->chars_tok.data_len = n;
+    t->chars_tok.cdata = true;
+    t->stop = t->cb(t->ctx, &t->chars_tok);
 }
 
 /* The arena, or "" before anything was stored (no pointer arithmetic on NULL). */
@@ -343,7 +350,8 @@ static void attr_value_start(tokenizer *t)
     t->attr_has_value = true;
 }
 
-static bool name_is(const char *n, size_t len, const char *lit)
+static inline __attribute__((always_inline)) bool name_is(const char *n, size_t len,
+                                                           const char *lit)
 {
     size_t l = strlen(lit);
     return len == l && memcmp(n, lit, l) == 0;
@@ -381,13 +389,21 @@ static bool in_list(const char *name, size_t len, const char *const *list)
 /* Start tags that make the parser leave foreign content ("breakout" elements). */
 static bool is_breakout(const html_token *tok)
 {
-    static const char *const names[] = {
-        "b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt",
-        "em", "embed", "h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li",
-        "listing", "menu", "meta", "nobr", "ol", "p", "pre", "ruby", "s", "small", "span",
-        "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var", NULL};
-    if (in_list(tok->name, tok->name_len, names))
-        return true;
+    /* the names by length, concatenated: a tag is compared only with names of its length */
+    static const char *const by_len[11] = {
+        NULL, "bipsu", "brdddldtemh1h2h3h4h5h6hrliolttul", "bigdivimgpresubsupvar",
+        "bodycodeheadmenumetanobrrubyspan", "embedsmalltable", "centerstrikestrong", "listing",
+        NULL, NULL, "blockquote"};
+    size_t len = tok->name_len;
+    if (len < 11 && by_len[len]) {
+        for (const char *c = by_len[len]; *c; c += len) {
+            size_t i = 0;
+            while (i < len && c[i] == tok->name[i])
+                i++;
+            if (i == len)
+                return true;
+        }
+    }
     if (name_is(tok->name, tok->name_len, "font"))
         return find_attr(tok, "color") || find_attr(tok, "face") || find_attr(tok, "size");
     return false;
@@ -434,18 +450,26 @@ static void foreign_pop_to_html(tree_sim *t)
 
 static tokenizer_text_state html_text_state(const char *name, size_t len)
 {
-    static const char *const rcdata[] = {"title", "textarea", NULL};
-    static const char *const rawtext[] = {"style", "xmp", "iframe", "noembed", "noframes",
-                                          "noscript", NULL};
-    if (in_list(name, len, rcdata))
-        return TS_RCDATA;
-    if (in_list(name, len, rawtext))
-        return TS_RAWTEXT;
-    if (name_is(name, len, "script"))
-        return TS_SCRIPT;
-    if (name_is(name, len, "plaintext"))
-        return TS_PLAINTEXT;
-    return TS_DATA;
+    switch (len) {
+    case 3:
+        return name_is(name, len, "xmp") ? TS_RAWTEXT : TS_DATA;
+    case 5:
+        return name_is(name, len, "title") ? TS_RCDATA
+               : name_is(name, len, "style") ? TS_RAWTEXT : TS_DATA;
+    case 6:
+        return name_is(name, len, "iframe") ? TS_RAWTEXT
+               : name_is(name, len, "script") ? TS_SCRIPT : TS_DATA;
+    case 7:
+        return name_is(name, len, "noembed") ? TS_RAWTEXT : TS_DATA;
+    case 8:
+        return name_is(name, len, "textarea") ? TS_RCDATA
+               : (name_is(name, len, "noframes") || name_is(name, len, "noscript")) ? TS_RAWTEXT
+                                                                                     : TS_DATA;
+    case 9:
+        return name_is(name, len, "plaintext") ? TS_PLAINTEXT : TS_DATA;
+    default:
+        return TS_DATA;
+    }
 }
 
 void tree_sim_start_tag(tree_sim *t, html_token *tok)
@@ -562,31 +586,37 @@ static enum state state_for(tokenizer_text_state ts)
 static void emit_tag(tokenizer *t)
 {
     attr_finish(t);
-    html_token tok = {.type = t->ttype, .name = arena(t), .name_len = t->name_len,
-                      .self_closing = t->self_closing, .truncated = t->truncated};
+    /* t->tag_tok was zeroed at creation (the fields a tag leaves empty stay so); every field a
+     * tag uses is set here, which is cheaper than building a fresh token per tag */
+    html_token *tok = &t->tag_tok;
+    tok->type = t->ttype;
+    tok->name = arena(t);
+    tok->name_len = t->name_len;
+    tok->self_closing = t->self_closing;
+    tok->truncated = t->truncated;
+    tok->attrs = NULL;
+    tok->nattrs = 0;
+    tok->ns = NS_HTML;
+    tok->next_state = TS_DATA;
     if (t->ttype == TOK_START_TAG) {
         for (size_t i = 0; i < t->nattrs; i++) {
             const attr_span *s = &t->spans[i];
             t->attrs[i] = (tok_attr){t->buf + s->name_off, s->name_len,
                                      t->buf + s->value_off, s->value_len};
         }
-        tok.attrs = t->attrs;
-        tok.nattrs = t->nattrs;
+        tok->attrs = t->attrs;
+        tok->nattrs = t->nattrs;
         if (t->tree_sim)
-            tree_sim_start_tag(&t->sim, &tok);
-        else
-            tok.ns = NS_HTML, tok.next_state = TS_DATA;
+            tree_sim_start_tag(&t->sim, tok);
         size_t n = t->name_len < TMP_MAX ? t->name_len : 0;
         memcpy(t->last_start, t->buf, n);
         t->last_start_len = n;
-    } else {
-        tok.ns = NS_HTML;
-        if (t->tree_sim)
-            tree_sim_end_tag(&t->sim, &tok);
+    } else if (t->tree_sim) {
+        tree_sim_end_tag(&t->sim, tok);
     }
-    t->state = state_for(tok.next_state);
+    t->state = state_for(tok->next_state);
     if (!t->stop)
-        t->stop = t->cb(t->ctx, &tok);
+        t->stop = t->cb(t->ctx, tok);
 }
 
 /* The tag name is being written at the start of the arena: record its length as it grows. */
@@ -1751,6 +1781,7 @@ tokenizer *tokenizer_new(const tokenizer_options *opt, tokenizer_cb cb, void *ct
     if (t->max_token < 64)
         t->max_token = 64;
     t->tree_sim = opt && opt->tree_sim;
+    t->chars_tok.type = TOK_CHARS;
     t->state = S_DATA;
     note_memory(t);
     return t;
