@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # Generates sanitizer/entities.c: the WHATWG named character reference table, sorted by name
-# bytes so the tokenizer can narrow a prefix range by binary search. The table comes from
+# bytes so the tokenizer can narrow a prefix range by binary search, and an index by first byte. The table comes from
 # CPython's html.entities.html5, which is the WHATWG "named character references" list
 # (https://html.spec.whatwg.org/entities.json). Usage: python3 gen-entities.py > entities.c
 import html.entities
@@ -19,3 +19,13 @@ for k in names:
     print('    {"%s", %d, %s, %d},' % (k, len(k), c_bytes(v), len(v)))
 print("};")
 print("const size_t html_entities_count = sizeof html_entities / sizeof html_entities[0];")
+# Where the names with each first byte begin: names starting with byte c are the entries
+# [html_entities_first[c], html_entities_first[c + 1]), so the first byte of a reference
+# narrows the table without a search.
+first = []
+for c in range(257):
+    first.append(next((i for i, k in enumerate(names) if k.encode()[0] >= c), len(names)))
+print("const uint16_t html_entities_first[257] = {")
+for i in range(0, 257, 12):
+    print("    " + ", ".join(str(x) for x in first[i:i + 12]) + ",")
+print("};")

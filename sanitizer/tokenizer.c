@@ -284,6 +284,15 @@ static void emit_doctype(tokenizer *t)
 
 /* Attributes: the name is complete when the value starts or the attribute ends; a duplicate
  * is dropped (its bytes are removed from the arena). */
+/* Names are short: a byte loop beats a call to memcmp. */
+static inline bool bytes_eq(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 static void attr_finish(tokenizer *t)
 {
     if (!t->in_attr)
@@ -300,7 +309,7 @@ static void attr_finish(tokenizer *t)
     for (size_t i = 0; i < t->nattrs; i++) {
         attr_span *o = &t->spans[i];
         if (o->name_len == a.name_len &&
-            memcmp(t->buf + o->name_off, t->buf + a.name_off, a.name_len) == 0) {
+            bytes_eq(t->buf + o->name_off, t->buf + a.name_off, a.name_len)) {
             t->len = a.name_off;
             return;
         }
@@ -409,6 +418,22 @@ static bool is_breakout(const html_token *tok)
     return false;
 }
 
+static inline unsigned name_bucket(const char *name, size_t len)
+{
+    return (unsigned)(len + (unsigned char)name[0]) & 31;
+}
+
+/* Pops the nodes above depth d. */
+static void foreign_pop_to(tree_sim *t, size_t d)
+{
+    for (size_t i = d; i < t->depth; i++) {
+        const foreign_node *n = &t->stack[i];
+        if (n->name_len != 0xff && n->name_len > 0)
+            t->name_buckets[name_bucket(n->name, n->name_len)]--;
+    }
+    t->depth = d;
+}
+
 static void foreign_push(tree_sim *t, const html_token *tok, tok_ns ns)
 {
     if (t->depth == FOREIGN_MAX) {
@@ -420,6 +445,8 @@ static void foreign_push(tree_sim *t, const html_token *tok, tok_ns ns)
     n->ip = IP_NONE;
     n->name_len = (uint8_t)(tok->name_len < sizeof n->name ? tok->name_len : 0xff);
     memcpy(n->name, tok->name, tok->name_len < sizeof n->name ? tok->name_len : 0);
+    if (n->name_len != 0xff && n->name_len > 0)
+        t->name_buckets[name_bucket(n->name, n->name_len)]++;
     if (ns == NS_SVG) {
         static const char *const ip[] = {"foreignobject", "desc", "title", NULL};
         if (in_list(tok->name, tok->name_len, ip))
@@ -440,12 +467,14 @@ static void foreign_push(tree_sim *t, const html_token *tok, tok_ns ns)
 static void foreign_pop_to_html(tree_sim *t)
 {
     t->depth_overflow = 0;
-    while (t->depth > 0) {
-        uint8_t ip = t->stack[t->depth - 1].ip;
+    size_t d = t->depth;
+    while (d > 0) {
+        uint8_t ip = t->stack[d - 1].ip;
         if (ip == IP_HTML || ip == IP_MATHML_TEXT)
             break;
-        t->depth--;
+        d--;
     }
+    foreign_pop_to(t, d);
 }
 
 static tokenizer_text_state html_text_state(const char *name, size_t len)
@@ -541,28 +570,16 @@ void tree_sim_end_tag(tree_sim *t, html_token *tok)
             foreign_pop_to_html(t);
         return;
     }
+    if (tok->name_len == 0 || tok->name_len >= sizeof t->stack[0].name ||
+        t->name_buckets[name_bucket(tok->name, tok->name_len)] == 0)
+        return; /* no open foreign element has this name */
     for (size_t i = t->depth; i-- > 0;) {
         const foreign_node *n = &t->stack[i];
-        if (n->name_len == tok->name_len && memcmp(n->name, tok->name, n->name_len) == 0) {
+        if (n->name_len == tok->name_len && bytes_eq(n->name, tok->name, n->name_len)) {
             tok->ns = (tok_ns)n->ns;
-            t->depth = i;
+            foreign_pop_to(t, i);
             return;
         }
-    }
-}
-
-tree_context tree_sim_context(const tree_sim *ts)
-{
-    if (ts->depth == 0)
-        return CTX_HTML;
-    const foreign_node *top = &ts->stack[ts->depth - 1];
-    if (ts->depth_overflow > 0)
-        return top->ns == NS_SVG ? CTX_SVG_DEEP : CTX_MATHML_DEEP;
-    switch (top->ip) {
-    case IP_HTML: return CTX_HTML;
-    case IP_MATHML_TEXT: return CTX_MATHML_TEXT;
-    case IP_ANNOTATION_XML: return CTX_ANNOTATION_XML;
-    default: return top->ns == NS_SVG ? CTX_SVG : CTX_MATHML;
     }
 }
 
@@ -662,6 +679,11 @@ static void numeric_ref_end(tokenizer *t)
 static void entity_narrow(tokenizer *t, size_t k, unsigned char c)
 {
     size_t lo = t->ent_lo, hi = t->ent_hi;
+    if (k == 0 && lo == 0 && hi == html_entities_count) {
+        t->ent_lo = html_entities_first[c];
+        t->ent_hi = html_entities_first[c + 1];
+        return;
+    }
     /* first entry with name[k] >= c (a name of length k sorts as byte 0) */
     size_t a = lo, b = hi;
     while (a < b) {
@@ -810,7 +832,7 @@ static bool markup_decl_step(tokenizer *t, char c)
 {
     t->la[t->la_len] = c;
     size_t n = t->la_len + 1;
-    if (n <= 2 && memcmp(t->la, "--", n) == 0) {
+    if (n <= 2 && bytes_eq(t->la, "--", n)) {
         t->la_len = n;
         if (n == 2) {
             token_reset(t, TOK_COMMENT);
@@ -827,7 +849,7 @@ static bool markup_decl_step(tokenizer *t, char c)
             t->state = S_DOCTYPE;
         return true;
     }
-    if (n <= 7 && memcmp(t->la, "[CDATA[", n) == 0) {
+    if (n <= 7 && bytes_eq(t->la, "[CDATA[", n)) {
         t->la_len = n;
         if (n == 7) {
             if (cdata_allowed(t)) {

@@ -75,6 +75,9 @@ typedef struct tree_sim {
     foreign_node stack[FOREIGN_MAX];
     size_t depth, depth_overflow;
     bool in_text_element;
+    /* nodes on the stack per bucket of (name length + first byte): most end tags name nothing
+     * on the stack, and this answers so without walking it */
+    uint16_t name_buckets[32];
 } tree_sim;
 
 /* How the tree builder treats the next start tag in a simulated tree: as HTML (no foreign
@@ -88,7 +91,20 @@ typedef enum {
 void tree_sim_start_tag(tree_sim *ts, html_token *tok);
 /* Set tok->ns for an end tag, and update the stack. */
 void tree_sim_end_tag(tree_sim *ts, html_token *tok);
-tree_context tree_sim_context(const tree_sim *ts);
+static inline tree_context tree_sim_context(const tree_sim *ts)
+{
+    if (ts->depth == 0)
+        return CTX_HTML;
+    const foreign_node *top = &ts->stack[ts->depth - 1];
+    if (ts->depth_overflow > 0)
+        return top->ns == NS_SVG ? CTX_SVG_DEEP : CTX_MATHML_DEEP;
+    switch (top->ip) {
+    case IP_HTML: return CTX_HTML;
+    case IP_MATHML_TEXT: return CTX_MATHML_TEXT;
+    case IP_ANNOTATION_XML: return CTX_ANNOTATION_XML;
+    default: return top->ns == NS_SVG ? CTX_SVG : CTX_MATHML;
+    }
+}
 
 typedef struct tokenizer tokenizer;
 
