@@ -366,12 +366,16 @@ typedef struct kind_slot {
 static kind_slot kind_table[KIND_SLOTS];
 static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
 
+/* Length, first two and last byte: enough to spread the ~200 names over the table (collisions
+ * are resolved by probing with a full compare), and a few operations per lookup whatever the
+ * name's length. n >= 1. */
 static unsigned kind_hash(const char *s, size_t n)
 {
-    unsigned h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 16777619u;
-    return h;
+    unsigned h = (unsigned)n * 0x9E3779B1u;
+    h ^= (unsigned char)s[0] * 0x85EBCA77u;
+    h ^= (unsigned char)s[n > 1 ? 1 : 0] * 0xC2B2AE3Du;
+    h ^= (unsigned char)s[n - 1] * 0x27D4EB2Fu;
+    return h ^ (h >> 15);
 }
 
 static void kind_add(const char *const *list, uint16_t bit)
@@ -1187,13 +1191,12 @@ static void style_end(sanitizer *s)
     }
     w.hold = 1;
     out_style_text(&w, css, css_len);
-    if (css_sheet_text_flags(w.p, w.n) & CSS_DANGEROUS) {
+    /* one parse: the block's danger and, when it is kept, its hiding rules */
+    if (css_sheet_add_judged(s->sheet, w.p, w.n) & CSS_DANGEROUS) {
         note(s, SAN_CAT_CSS, "style", 5);
         out_free(&w);
         return;
     }
-    if (s->sheet)
-        css_sheet_add(s->sheet, w.p, w.n);
     size_t mark;
     emit_markup_begin(s, &mark);
     out_raw(&s->out, s->style, s->style_tag_len);
