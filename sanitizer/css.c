@@ -149,6 +149,17 @@ typedef struct decl_state {
     prop_value prop[P_COUNT];
 } decl_state;
 
+/* A fresh declaration state. Only the per-property `set` flags are cleared: every reader checks
+ * `set` and reads tok[0 .. n), and the structure is large (clearing all of it per style rule
+ * and per style attribute cost more than parsing them). NULL on allocation failure. */
+static decl_state *decl_state_new(void)
+{
+    decl_state *st = malloc(sizeof *st);
+    if (st)
+        for (int i = 0; i < P_COUNT; i++) st->prop[i].set = 0;
+    return st;
+}
+
 static int prop_lookup(const char *lower_name)
 {
     for (int i = 0; i < P_COUNT; i++)
@@ -259,7 +270,9 @@ static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
         if (id >= 0 && st && !overflow && v.n > 0) {
             prop_value *cur = &st->prop[id];
             if (!(cur->set && cur->important && !v.important)) {
-                *cur = v;
+                cur->n = v.n;
+                cur->important = v.important;
+                memcpy(cur->tok, v.tok, (size_t)v.n * sizeof v.tok[0]);
                 cur->set = 1;
             }
         }
@@ -476,7 +489,7 @@ static int declarations_hide(const decl_state *st)
 unsigned css_declarations_flags(const char *decls, size_t len)
 {
     css_ctx c;
-    decl_state *st = calloc(1, sizeof *st);
+    decl_state *st = decl_state_new();
     unsigned flags;
     ctx_init(&c, decls, len);
     parse_declarations(&c, 0, st);
@@ -513,6 +526,17 @@ typedef struct prelude {
     int n;
     int overflow;
 } prelude;
+
+/* An empty prelude (tokens past n are never read, so they are not cleared). */
+static prelude *prelude_new(void)
+{
+    prelude *p = malloc(sizeof *p);
+    if (p) {
+        p->n = 0;
+        p->overflow = 0;
+    }
+    return p;
+}
 
 static void prelude_push(prelude *p, const css_token *t)
 {
@@ -595,7 +619,7 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
                           int *parent_ended)
 {
     char name[NAME_MAX_LEN];
-    prelude *p = calloc(1, sizeof *p);
+    prelude *p = prelude_new();
     css_token t;
     int nest = 0;
     ascii_lower(name, at->text, sizeof name);
@@ -633,7 +657,7 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
 static void parse_qualified_rule(css_ctx *c, const css_token *first, int hide_ok, css_sheet *s,
                                  int *parent_ended, int in_block)
 {
-    prelude *p = calloc(1, sizeof *p);
+    prelude *p = prelude_new();
     css_token t = *first;
     int nest = 0;
     for (;;) {
@@ -643,7 +667,7 @@ static void parse_qualified_rule(css_ctx *c, const css_token *first, int hide_ok
             break;
         }
         if (nest == 0 && t.type == CT_LBRACE) {
-            decl_state *st = calloc(1, sizeof *st);
+            decl_state *st = decl_state_new();
             parse_declarations(c, 1, st);
             if (st && p && s && hide_ok && declarations_hide(st)) sheet_add_selectors(s, p);
             free(st);
@@ -750,6 +774,16 @@ int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const c
     for (size_t i = 0; i < s->n; i++)
         if (rule_matches(&s->rules[i], tag, id, class_attr)) return 1;
     return 0;
+}
+
+unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len)
+{
+    css_ctx c;
+    size_t before = s ? s->n : 0;
+    ctx_init(&c, css, len);
+    parse_rule_list(&c, 0, s != NULL, s, 0);
+    if (s && (c.flags & CSS_DANGEROUS)) s->n = before; /* a dropped block hides nothing */
+    return c.flags & CSS_DANGEROUS;
 }
 
 size_t css_sheet_rule_count(const css_sheet *s)

@@ -24,6 +24,10 @@ void css_sheet_free(css_sheet *s);
 /* Parses a style block and keeps the rules whose declarations hide (tag, .class, #id and their
  * compounds; anything else is ignored). */
 void css_sheet_add(css_sheet *s, const char *css, size_t len);
+/* Both in one parse: returns css_sheet_text_flags() of the block and, unless it is dangerous
+ * (the caller then drops the block, so its rules hide nothing), keeps its hiding rules as
+ * css_sheet_add() does. s may be NULL (flags only). */
+unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len);
 /* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
 int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr);
 /* Number of hiding rules kept so far (bounded by max_rules). */

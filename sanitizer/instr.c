@@ -4,11 +4,15 @@
  * match and holds back only that. A match is mapped back through the normaliser's offsets to a
  * cut on the original bytes.
  *
- * Bounds: a possible match is held back for at most max_holdback original bytes. When the
- * bound is reached the matcher gives up on that start position and releases the text: an
- * instruction longer than max_holdback (or one whose rule needs to see further ahead than that)
- * is not cut from that position. For the same reason a complete match longer than max_holdback
- * is never reported, so the cuts do not depend on how the run was split into pieces. */
+ * Bounds: a possible match is held back for at most max_holdback original bytes. A match
+ * longer than that is never reported, and a partial match that could only become one is not
+ * waited for: at that position the next rule is tried, as if the long one had not matched. So
+ * an instruction longer than max_holdback is not cut, and the cuts do not depend on how the run
+ * was split into pieces.
+ *
+ * Speed: the start table (instr_rules.h) limits the rules tried at a position to those that
+ * can begin with the next characters, and the literal prefilter (instr_prefilter.h) to those
+ * whose required words lie ahead within the rule's reach. */
 #include "sanitizer/instr.h"
 
 #include <stdio.h>
@@ -21,6 +25,7 @@
 
 #define SLICE_BYTES 4096        /* text normalised and searched per step */
 #define DEFAULT_HOLDBACK 4096
+#define SEARCH_MIN 1024         /* normalised bytes gathered before a search inside a run */
 #define EXCERPT_CHARS 200
 
 struct instr_matcher {
@@ -30,11 +35,17 @@ struct instr_matcher {
     pcre2_jit_stack *jit_stack;
     size_t max_holdback;
     size_t context_bytes; /* normalised bytes kept before the search start (lookbehind, \b) */
+    int prefilter_on;
+    prefilter_scan pscan;
+    uint64_t *fmask;      /* candidate rules left by the prefilter at one position */
+    uint64_t *wmask;      /* rules whose required literals are all in the window */
+    size_t search_min;    /* see instr_feed */
 
     /* the current run */
     norm_state ns;
     norm_buf nb;
     size_t scan;          /* nb index where the next search starts */
+    size_t searched;      /* nb.len at the last search */
     int has_partial;      /* a possible match starts at nb index `partial` */
     size_t partial;
     uint64_t run_len;     /* original bytes fed so far */
@@ -59,12 +70,16 @@ instr_matcher *instr_matcher_new(const sanitizer_rules *rules, size_t max_holdba
     m->rules = rules ? rules : sanitizer_rules_default();
     m->max_holdback = max_holdback ? max_holdback : DEFAULT_HOLDBACK;
     m->context_bytes = 64;
+    m->prefilter_on = 1;
+    m->search_min = m->max_holdback / 4 < SEARCH_MIN ? m->max_holdback / 4 : SEARCH_MIN;
     if (m->rules && m->rules->n > 0) {
         m->context_bytes += (size_t)m->rules->max_lookbehind * 4;
         m->md = pcre2_match_data_create(1, NULL);
         m->mctx = pcre2_match_context_create(NULL);
-        m->jit_stack = pcre2_jit_stack_create(32 * 1024, 512 * 1024, NULL);
-        if (!m->md || !m->mctx || !m->jit_stack) {
+        m->jit_stack = instr_rules_take_jit_stack(m->rules);
+        m->fmask = calloc(m->rules->mask_words, sizeof *m->fmask);
+        m->wmask = calloc(m->rules->mask_words, sizeof *m->wmask);
+        if (!m->md || !m->mctx || !m->jit_stack || !m->fmask || !m->wmask) {
             instr_matcher_free(m);
             return NULL;
         }
@@ -79,11 +94,19 @@ void instr_matcher_free(instr_matcher *m)
     if (!m) return;
     pcre2_match_data_free(m->md);
     pcre2_match_context_free(m->mctx);
-    pcre2_jit_stack_free(m->jit_stack);
+    if (m->jit_stack) instr_rules_give_jit_stack(m->rules, m->jit_stack);
     norm_buf_free(&m->nb);
+    prefilter_scan_free(&m->pscan);
+    free(m->fmask);
+    free(m->wmask);
     free(m->orig);
     free(m->cuts);
     free(m);
+}
+
+void instr_matcher_set_prefilter(instr_matcher *m, int on)
+{
+    m->prefilter_on = on;
 }
 
 static void reset_run(instr_matcher *m)
@@ -91,6 +114,7 @@ static void reset_run(instr_matcher *m)
     memset(&m->ns, 0, sizeof m->ns);
     m->nb.len = 0;
     m->scan = 0;
+    m->searched = 0;
     m->has_partial = 0;
     m->partial = 0;
     m->run_len = 0;
@@ -162,20 +186,28 @@ static int mask_any(const uint64_t *mask, size_t words)
     return 0;
 }
 
+static int mask_and_any(const uint64_t *a, const uint64_t *b, size_t words)
+{
+    for (size_t w = 0; w < words; w++)
+        if (a[w] & b[w]) return 1;
+    return 0;
+}
+
 /* The rules that may start at nb index i (see start_mask in instr_rules.h); NULL for none. */
 static const uint64_t *start_candidates(const instr_matcher *m, size_t i)
 {
     const sanitizer_rules *r = m->rules;
     const unsigned char *t = (const unsigned char *)m->nb.text;
-    if (!r->start_mask || i == 0) return r->all_mask;
-    unsigned c1 = t[i], p = t[i - 1];
+    if (!r->start_mask) return r->all_mask;
+    unsigned c1 = t[i], p = i > 0 ? t[i - 1] : 0;
     const uint64_t *mask;
     if (c1 >= 0xC0) {
         mask = r->lead_mask + (c1 - 0xC0) * r->mask_words;
         return mask_any(mask, r->mask_words) ? mask : NULL;
     }
     if (!START_TABLE_CHAR(c1)) return r->all_mask;
-    int prev_word = (p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_';
+    int prev_word = i == 0 ? START_AT_TEXT_START
+                           : (p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_';
     if (i + 1 >= m->nb.len || !START_TABLE_CHAR(t[i + 1])) {
         mask = r->first_mask + ((size_t)prev_word * 128 + c1) * r->mask_words;
         return mask_any(mask, r->mask_words) ? mask : NULL;
@@ -195,8 +227,18 @@ static const uint64_t *start_candidates(const instr_matcher *m, size_t i)
 
 typedef enum { TRY_NONE, TRY_MATCH, TRY_PARTIAL } try_result;
 
+/* 1 when a possible match starting at nb index i can still end within max_holdback original
+ * bytes: it would end at or after the run's end so far, so not when that is already too far. */
+static int partial_may_count(const instr_matcher *m, size_t i)
+{
+    return m->run_len - m->nb.src_start[i] <= m->max_holdback;
+}
+
 /* Tries the candidate rules at position i in rule order, as one alternation would: the first
- * rule that matches, or that reaches the end of the text (partial), decides. */
+ * rule that matches, or that reaches the end of the text (partial), decides. A match longer
+ * than max_holdback original bytes is never reported (so cuts do not depend on how the run was
+ * split), and a partial match that could only become such a match is not waited for: either
+ * way the next rule is tried, as if that rule had not matched there. */
 static try_result try_rules_at(instr_matcher *m, const uint64_t *mask, size_t i, uint32_t opts,
                                size_t *end, size_t *rule)
 {
@@ -214,11 +256,15 @@ static try_result try_rules_at(instr_matcher *m, const uint64_t *mask, size_t i,
             if (rc >= 0) {
                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
                 if (ov[1] <= i) continue; /* an empty or backward match: not a cut */
+                if (m->nb.src_end[ov[1] - 1] - m->nb.src_start[i] > m->max_holdback) continue;
                 *end = ov[1];
                 *rule = k;
                 return TRY_MATCH;
             }
-            if (rc == PCRE2_ERROR_PARTIAL) return TRY_PARTIAL;
+            if (rc == PCRE2_ERROR_PARTIAL) {
+                if (!partial_may_count(m, i)) continue;
+                return TRY_PARTIAL;
+            }
             if (rc != PCRE2_ERROR_NOMATCH && !m->error_logged) {
                 m->error_logged = 1;
                 ag_log(AG_LOG_WARN, "instr_match_error", "rule=%s code=%d", r->rule[k].id, rc);
@@ -228,25 +274,60 @@ static try_result try_rules_at(instr_matcher *m, const uint64_t *mask, size_t i,
     return TRY_NONE;
 }
 
+/* Rules that can still match in the bytes from i to the end of a final window. */
+static const uint64_t *minlen_candidates(const instr_matcher *m, size_t i)
+{
+    size_t left = m->nb.len - i;
+    if (left >= MINLEN_ENTRIES) left = MINLEN_ENTRIES - 1;
+    return m->rules->minlen_mask + left * m->rules->mask_words;
+}
+
+/* The start table's candidates at i narrowed by the prefilter to the rules whose required
+ * literals lie ahead within reach; NULL when none is left. */
+static const uint64_t *prefilter_candidates(instr_matcher *m, const uint64_t *mask, size_t i,
+                                            int final)
+{
+    const sanitizer_rules *r = m->rules;
+    int any = 0, partial = !final && partial_may_count(m, i);
+    for (size_t w = 0; w < r->mask_words; w++) {
+        uint64_t bits = mask[w] & (final ? m->wmask[w] : ~(uint64_t)0), keep = 0;
+        if (final) bits &= minlen_candidates(m, i)[w];
+        while (bits) {
+            size_t b = (size_t)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            if (prefilter_rule_may_run(&m->pscan, r->prefilter, w * 64 + b, i, partial))
+                keep |= (uint64_t)1 << b;
+        }
+        m->fmask[w] = keep;
+        any |= keep != 0;
+    }
+    return any ? m->fmask : NULL;
+}
+
 /* Searches the window from m->scan, position by position, trying only the rules that can start
- * at each position: the first position with a match or a partial match decides, which is what
- * an unanchored search of one alternation of all rules would report. Non-final searches use
- * partial matching: a possible match reaching the end of the text stops the search and is held
- * back. */
+ * at each position (and, with the prefilter, whose required literals lie ahead): the first
+ * position with a match or a partial match decides, which is what an unanchored search of one
+ * alternation of all rules would report. Non-final searches use partial matching: a possible
+ * match reaching the end of the text stops the search and is held back. */
 static void search(instr_matcher *m, int final)
 {
     m->has_partial = 0;
-    if (!m->md) {
-        m->scan = m->nb.len;
+    m->searched = m->nb.len;
+    if (!m->md || m->scan >= m->nb.len ||
+        (final && !mask_any(minlen_candidates(m, m->scan), m->rules->mask_words))) {
+        m->scan = m->nb.len; /* nothing left that any rule could match */
         return;
     }
     uint32_t opts = PCRE2_NO_UTF_CHECK | (final ? 0 : PCRE2_PARTIAL_HARD);
+    /* The literal scan runs when the first candidate position needs it. */
+    enum { PF_OFF, PF_PENDING, PF_READY } pf = m->prefilter_on && m->rules->prefilter ? PF_PENDING
+                                                                                     : PF_OFF;
     while (m->scan < m->nb.len) {
         size_t i = m->scan;
         const uint64_t *mask = NULL;
-        /* Only ASCII is skipped (a non-ASCII lead byte is always examined), so i stays on a
-         * character boundary. The inner loop is the common case: two printable characters
-         * after which no rule can start. */
+        /* i stays on a character boundary: the inner loop skips only ASCII, and a position
+         * with no candidate moves on by a whole character. The inner loop is the common case:
+         * two printable characters after which no rule can start. */
         for (;;) {
             const unsigned char *t = (const unsigned char *)m->nb.text;
             const uint32_t *index = m->rules->third_index;
@@ -261,26 +342,35 @@ static void search(instr_matcher *m, int final)
                 }
             }
             if (i >= m->nb.len || (mask = start_candidates(m, i))) break;
-            i++;
+            i = next_char(&m->nb, i); /* a whole character: PCRE2 must start on a boundary */
         }
         if (i >= m->nb.len) break;
+        if (final && !mask_and_any(mask, minlen_candidates(m, i), m->rules->mask_words)) {
+            m->scan = next_char(&m->nb, i);
+            continue;
+        }
+        if (pf == PF_PENDING) {
+            pf = prefilter_scan_run(&m->pscan, m->rules->prefilter, m->nb.text, i, m->nb.len) == 0
+                     ? PF_READY
+                     : PF_OFF;
+            /* a final window holding no rule's literals is over at once */
+            if (pf == PF_READY && final &&
+                !prefilter_window_rules(&m->pscan, m->rules->prefilter, m->wmask,
+                                        m->rules->mask_words))
+                break;
+        }
+        if (pf == PF_READY && !(mask = prefilter_candidates(m, mask, i, final))) {
+            m->scan = next_char(&m->nb, i);
+            continue;
+        }
         size_t e = 0, k = 0;
         try_result tr = try_rules_at(m, mask, i, opts, &e, &k);
         if (tr == TRY_MATCH) {
-            uint64_t os = m->nb.src_start[i], oe = m->nb.src_end[e - 1];
-            if (oe - os > m->max_holdback) {
-                m->scan = next_char(&m->nb, i);
-                continue;
-            }
-            push_cut(m, os, oe, &m->rules->rule[k]);
+            push_cut(m, m->nb.src_start[i], m->nb.src_end[e - 1], &m->rules->rule[k]);
             m->scan = e;
             continue;
         }
         if (tr == TRY_PARTIAL) {
-            if (m->run_len - m->nb.src_start[i] > m->max_holdback) {
-                m->scan = next_char(&m->nb, i); /* bound reached: release this start */
-                continue;
-            }
             m->scan = i;
             m->has_partial = 1;
             m->partial = i;
@@ -306,6 +396,7 @@ static void compact(instr_matcher *m)
         while (drop < m->nb.len && ((unsigned char)m->nb.text[drop] & 0xC0) == 0x80) drop++;
         norm_buf_drop(&m->nb, drop);
         m->scan -= drop;
+        m->searched -= drop;
         if (m->has_partial) m->partial -= drop;
     }
     size_t odrop = (size_t)(m->stable - m->obase);
@@ -339,9 +430,14 @@ int instr_feed(instr_matcher *m, const char *text, size_t len)
         if (orig_append(m, text, n) != 0) return AG_ERR;
         if (norm_feed(&m->ns, &m->nb, text, n, m->run_len) != 0) return AG_ERR;
         m->run_len += n;
-        search(m, 0);
-        update_stable(m);
-        compact(m);
+        /* Searching gathers search_min bytes first: most runs are short and end before that,
+         * and one final search then does the work once. The cuts do not depend on when the
+         * search runs; only instr_stable lags by at most search_min bytes. */
+        if (m->nb.len - m->searched >= m->search_min) {
+            search(m, 0);
+            update_stable(m);
+            compact(m);
+        }
         text += n;
         len -= n;
     }
@@ -370,6 +466,7 @@ void instr_end_run(instr_matcher *m)
     m->run_ended = 1;
     m->nb.len = 0;
     m->scan = 0;
+    m->searched = 0;
     m->has_partial = 0;
     m->olen = 0;
     m->obase = m->run_len;

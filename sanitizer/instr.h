@@ -25,10 +25,15 @@ const sanitizer_rules *sanitizer_rules_default(void);
 /* max_holdback: bytes of text the matcher may hold back waiting for a partial match. */
 instr_matcher *instr_matcher_new(const sanitizer_rules *rules, size_t max_holdback);
 void instr_matcher_free(instr_matcher *m);
+/* The literal prefilter (instr_prefilter.h) is on by default; off tries every rule the start
+ * table allows, for comparisons (tests, benchmarks). Set before the first feed. */
+void instr_matcher_set_prefilter(instr_matcher *m, int on);
 /* Appends visible text to the current run. */
 int instr_feed(instr_matcher *m, const char *text, size_t len);
 /* Run offset below which no further cut can start: the filter may emit everything before it
- * (minus pending cuts). */
+ * (minus pending cuts). Within a run the matcher searches once about 1 KiB (a quarter of
+ * max_holdback if smaller) of new text has gathered, so this lags the text fed by at most
+ * that much plus what a possible match holds back; instr_end_run makes everything stable. */
 uint64_t instr_stable(const instr_matcher *m);
 /* Pops the next decided cut in offset order; returns 1 when one was written, 0 when none. */
 int instr_next_cut(instr_matcher *m, instr_cut *out);

@@ -17,6 +17,15 @@ extern const char sanitizer_rules_embedded[];
 extern const size_t sanitizer_rules_embedded_len;
 
 #define RULE_FILE_MAX (1u << 20)
+#define POOL_STACKS 64     /* idle JIT stacks kept per rule set */
+#define JIT_STACK_START (32 * 1024)
+#define JIT_STACK_MAX (512 * 1024)
+
+struct jit_stack_pool {
+    pthread_mutex_t lock;
+    pcre2_jit_stack *idle[POOL_STACKS];
+    size_t n;
+};
 #define BUILTIN_NAME "sanitizer/rules (built-in)"
 
 typedef struct entry {
@@ -208,38 +217,56 @@ static int mask_empty(const uint64_t *mask, size_t words)
     return 1;
 }
 
-/* 1 when rule k can match or partially match subj[1..len) after subj[0]. */
+/* 1 when rule k can match or partially match subj[start..len) (subj[0] is the previous
+ * character when start is 1; start 0 is the start of the text). */
 static int rule_may_start(const sanitizer_rules *r, size_t k, const unsigned char *subj,
-                          size_t len, pcre2_match_data *md)
+                          size_t len, size_t start, pcre2_match_data *md)
 {
-    return pcre2_match(r->code[k], subj, len, 1, PCRE2_PARTIAL_HARD, md, NULL) != PCRE2_ERROR_NOMATCH;
+    return pcre2_match(r->code[k], subj, len, start, PCRE2_PARTIAL_HARD, md, NULL) !=
+           PCRE2_ERROR_NOMATCH;
 }
 
-/* Asks each anchored rule, for the characters normalised text is made of, after a word and
- * after a non-word character, whether a match or partial match can start at (c1, c2, c3). Only
- * \b looks behind the start in that case, so the answer holds for any text; with other
- * lookbehinds there is no table. */
+/* The subject for context pw (START_AFTER_*) followed by up to three characters; *start is the
+ * offset they begin at. */
+static size_t table_subject(unsigned char subj[4], int pw, const int *c, size_t nc, size_t *start)
+{
+    size_t o = 0;
+    if (pw != START_AT_TEXT_START) subj[o++] = pw == START_AFTER_WORD ? 'a' : ' ';
+    *start = o;
+    for (size_t i = 0; i < nc; i++) subj[o++] = (unsigned char)c[i];
+    return o;
+}
+
+/* Asks each anchored rule, for the characters normalised text is made of, after a word
+ * character, after a non-word character and at the start of the text, whether a match or
+ * partial match can start at (c1, c2, c3). Only \b looks behind the start in that case, so the
+ * answer holds for any text; with other lookbehinds there is no table. */
 static void build_start_table(sanitizer_rules *r)
 {
     if (r->max_lookbehind > 1) return;
     for (size_t i = 0; i < r->n; i++)
         if (strstr(r->rule[i].pattern, "(?<") || strstr(r->rule[i].pattern, "\\G")) return;
-    size_t words = r->mask_words, entries = (size_t)2 * 128 * 128, nblocks = 0;
+    size_t words = r->mask_words, entries = (size_t)START_CONTEXTS * 128 * 128, nblocks = 0;
     uint64_t *t = calloc(entries * words, sizeof *t);
     uint32_t *index = calloc(entries, sizeof *index);
-    uint64_t *first = calloc((size_t)2 * 128 * words, sizeof *first);
+    uint64_t *first = calloc((size_t)START_CONTEXTS * 128 * words, sizeof *first);
     uint64_t *third = NULL;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!t || !index || !first || !md || !r->lead_mask) goto fail;
     for (size_t k = 0; k < r->n; k++) {
-        for (int pw = 0; pw < 2; pw++) {
+        for (int pw = 0; pw < START_CONTEXTS; pw++) {
             for (int c1 = 0; c1 < 128; c1++) {
-                unsigned char subj[4] = {pw ? 'a' : ' ', (unsigned char)c1, 0, 0};
-                if (!START_TABLE_CHAR(c1) || !rule_may_start(r, k, subj, 2, md)) continue;
+                unsigned char subj[4];
+                size_t start, len;
+                int cs[3] = {c1, 0, 0};
+                if (!START_TABLE_CHAR(c1)) continue;
+                len = table_subject(subj, pw, cs, 1, &start);
+                if (!rule_may_start(r, k, subj, len, start, md)) continue;
                 set_bit(first + ((size_t)pw * 128 + (size_t)c1) * words, k);
                 for (int c2 = 0; c2 < 128; c2++) {
-                    subj[2] = (unsigned char)c2;
-                    if (START_TABLE_CHAR(c2) && rule_may_start(r, k, subj, 3, md))
+                    cs[1] = c2;
+                    len = table_subject(subj, pw, cs, 2, &start);
+                    if (START_TABLE_CHAR(c2) && rule_may_start(r, k, subj, len, start, md))
                         set_bit(t + START_TABLE_INDEX(pw, c1, c2) * words, k);
                 }
             }
@@ -252,13 +279,16 @@ static void build_start_table(sanitizer_rules *r)
     for (size_t e = 0; e < entries; e++) {
         if (!index[e]) continue;
         uint64_t *block = third + (size_t)(index[e] - 1) * 128 * words;
-        unsigned char subj[4] = {(e >> 14) ? 'a' : ' ', (unsigned char)((e >> 7) & 127),
-                                 (unsigned char)(e & 127), 0};
+        int pw = (int)(e >> 14);
+        int cs[3] = {(int)((e >> 7) & 127), (int)(e & 127), 0};
         for (size_t k = 0; k < r->n; k++) {
             if (!((t[e * words + k / 64] >> (k % 64)) & 1)) continue;
             for (int c3 = 0; c3 < 128; c3++) {
-                subj[3] = (unsigned char)c3;
-                if (START_TABLE_CHAR(c3) && rule_may_start(r, k, subj, 4, md))
+                unsigned char subj[4];
+                size_t start, len;
+                cs[2] = c3;
+                len = table_subject(subj, pw, cs, 3, &start);
+                if (START_TABLE_CHAR(c3) && rule_may_start(r, k, subj, len, start, md))
                     set_bit(block + (size_t)c3 * words, k);
             }
         }
@@ -312,7 +342,9 @@ int instr_rules_compile(sanitizer_rules *r, ag_error *err)
     r->mask_words = (r->n + 63) / 64;
     r->all_mask = calloc(r->mask_words, sizeof *r->all_mask);
     r->lead_mask = calloc(64 * r->mask_words, sizeof *r->lead_mask);
-    if (!r->code || !r->all_mask || !r->lead_mask) return ag_errorf(err, "rules: out of memory");
+    r->minlen_mask = calloc((size_t)MINLEN_ENTRIES * r->mask_words, sizeof *r->minlen_mask);
+    if (!r->code || !r->all_mask || !r->lead_mask || !r->minlen_mask)
+        return ag_errorf(err, "rules: out of memory");
     r->jit_ok = 1;
     for (size_t i = 0; i < r->n; i++) {
         int errcode;
@@ -329,12 +361,51 @@ int instr_rules_compile(sanitizer_rules *r, ag_error *err)
         if (jrc != 0)
             ag_log(AG_LOG_WARN, "rules_jit_unavailable", "rule=%s code=%d", r->rule[i].id, jrc);
         pcre2_pattern_info(r->code[i], PCRE2_INFO_MAXLOOKBEHIND, &lb);
+        uint32_t minlen = 0;
+        pcre2_pattern_info(r->code[i], PCRE2_INFO_MINLENGTH, &minlen);
+        for (size_t l = minlen; l < MINLEN_ENTRIES; l++) set_bit(r->minlen_mask + l * r->mask_words, i);
+        set_bit(r->minlen_mask + (size_t)(MINLEN_ENTRIES - 1) * r->mask_words, i);
         if (lb > r->max_lookbehind) r->max_lookbehind = lb;
         set_bit(r->all_mask, i);
         note_lead_bytes(r, i);
     }
     build_start_table(r);
+    const char **patterns = malloc(r->n * sizeof *patterns);
+    if (!patterns) return ag_errorf(err, "rules: out of memory");
+    for (size_t i = 0; i < r->n; i++) patterns[i] = r->rule[i].pattern;
+    r->prefilter = instr_prefilter_build(patterns, r->n);
+    free(patterns);
+    r->stacks = calloc(1, sizeof *r->stacks);
+    if (r->stacks && pthread_mutex_init(&r->stacks->lock, NULL) != 0) {
+        free(r->stacks);
+        r->stacks = NULL;
+    }
+    if (!r->prefilter) ag_log(AG_LOG_WARN, "rules_prefilter_unavailable", "rules=%zu", r->n);
     return AG_OK;
+}
+
+pcre2_jit_stack *instr_rules_take_jit_stack(const sanitizer_rules *r)
+{
+    pcre2_jit_stack *s = NULL;
+    if (r->stacks) {
+        pthread_mutex_lock(&r->stacks->lock);
+        if (r->stacks->n > 0) s = r->stacks->idle[--r->stacks->n];
+        pthread_mutex_unlock(&r->stacks->lock);
+    }
+    return s ? s : pcre2_jit_stack_create(JIT_STACK_START, JIT_STACK_MAX, NULL);
+}
+
+void instr_rules_give_jit_stack(const sanitizer_rules *r, pcre2_jit_stack *s)
+{
+    if (!s) return;
+    if (r->stacks) {
+        pthread_mutex_lock(&r->stacks->lock);
+        int kept = r->stacks->n < POOL_STACKS;
+        if (kept) r->stacks->idle[r->stacks->n++] = s;
+        pthread_mutex_unlock(&r->stacks->lock);
+        if (kept) return;
+    }
+    pcre2_jit_stack_free(s);
 }
 
 size_t instr_rules_count(const sanitizer_rules *r)
@@ -354,6 +425,13 @@ void sanitizer_rules_free(sanitizer_rules *r)
     free(r->all_mask);
     free(r->first_mask);
     free(r->lead_mask);
+    free(r->minlen_mask);
+    instr_prefilter_free(r->prefilter);
+    if (r->stacks) {
+        for (size_t i = 0; i < r->stacks->n; i++) pcre2_jit_stack_free(r->stacks->idle[i]);
+        pthread_mutex_destroy(&r->stacks->lock);
+        free(r->stacks);
+    }
     free(r->rule);
     free(r);
 }

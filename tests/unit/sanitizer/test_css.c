@@ -245,3 +245,21 @@ Test(css_sheet, garbage_does_not_crash)
     cr_expect(css_sheet_hides(s, "p", NULL, "a"), "an unterminated block still applies");
     css_sheet_free(s);
 }
+
+/* One parse for the filter: the danger flag of css_sheet_text_flags() and, for a safe block
+ * only, the hiding rules of css_sheet_add(). */
+Test(css_sheet, add_judged_keeps_rules_of_safe_blocks_only)
+{
+    css_sheet *s = css_sheet_new(16);
+    const char *safe = ".gone { display: none } p { color: red }";
+    cr_expect_eq(css_sheet_add_judged(s, safe, strlen(safe)), css_sheet_text_flags(safe, strlen(safe)));
+    cr_expect_eq(css_sheet_add_judged(s, safe, strlen(safe)) & CSS_DANGEROUS, 0u);
+    cr_expect(css_sheet_hides(s, "div", NULL, "gone"));
+    size_t kept = css_sheet_rule_count(s);
+    const char *bad = "#late { display:none } .x { background: url(javascript:alert(1)) }";
+    cr_expect(css_sheet_add_judged(s, bad, strlen(bad)) & CSS_DANGEROUS);
+    cr_expect_eq(css_sheet_rule_count(s), kept, "a dropped block adds no rules");
+    cr_expect(!css_sheet_hides(s, "p", "late", NULL));
+    cr_expect(css_sheet_add_judged(NULL, bad, strlen(bad)) & CSS_DANGEROUS);
+    css_sheet_free(s);
+}

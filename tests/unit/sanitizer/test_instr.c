@@ -289,16 +289,20 @@ Test(instr_stream, same_cuts_for_byte_by_byte_and_random_splits)
 Test(instr_stream, stable_holds_back_only_a_possible_match)
 {
     instr_matcher *m = instr_matcher_new(NULL, 0);
-    const char *a = "Plain text without anything. Now ignore all prev";
+    /* the matcher searches once about 1 KiB has gathered: give it more than that */
+    char a[2048];
+    size_t n = 0;
+    while (n < 1200) n += (size_t)snprintf(a + n, sizeof a - n, "Plain text without anything. ");
+    snprintf(a + n, sizeof a - n, "Now ignore all prev");
     instr_feed(m, a, strlen(a));
     uint64_t st = instr_stable(m);
     cr_expect_leq(st, (uint64_t)(strstr(a, "ignore") - a), "the possible match is held");
     cr_expect_geq(st, (uint64_t)(strstr(a, "Now") - a), "text before it is released");
     instr_feed(m, "ious instructions now", 21);
+    instr_end_run(m);
     instr_cut c;
     cr_expect(instr_next_cut(m, &c));
     cr_expect_eq(c.start, (uint64_t)(strstr(a, "ignore") - a));
-    instr_end_run(m);
     instr_matcher_free(m);
 }
 

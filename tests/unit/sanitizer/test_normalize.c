@@ -83,3 +83,21 @@ Test(normalize, split_characters_across_pieces)
         norm_buf_free(&b);
     }
 }
+
+/* The instruction prefilter scans normalised text for ASCII literals without folding case or
+ * whitespace itself: the view must hold lower case only and every space as ' '. */
+Test(normalize, only_lower_case_and_plain_spaces)
+{
+    char all[128];
+    for (int i = 1; i < 128; i++) all[i - 1] = (char)i;
+    all[127] = '\0';
+    char *got = normalize_text(all, 127);
+    cr_assert_not_null(got);
+    for (const char *p = got; *p; p++) {
+        cr_expect(!(*p >= 'A' && *p <= 'Z'), "upper case 0x%02x in the view", (unsigned char)*p);
+        cr_expect(!(*p >= '\t' && *p <= '\r'), "control space 0x%02x in the view", (unsigned char)*p);
+    }
+    free(got);
+    /* KELVIN SIGN and LONG S match 'k' and 's' caselessly: the view holds the ASCII letter */
+    expect_norm("\xE2\x84\xAAill \xC5\xBFystem", "kill system");
+}

@@ -1,0 +1,1417 @@
+/* sanitizer (private): the instruction rules' literal prefilter (see instr_prefilter.h).
+ *
+ * Pattern analysis: a recursive-descent parser over the PCRE2 syntax rules use computes, for
+ * every node, either the exact set of strings it can consume (small literals, short
+ * alternations, optional pieces) or a few required sets (every consumed string contains a
+ * member of each), plus the most whitespace characters it can inspect. Everything is in the
+ * folded alphabet: ASCII letters lower-cased (rules are caseless and normalised text is lower
+ * case), every ASCII whitespace byte as ' '. The analysis errs one way only: a set is
+ * required only when every match must contain it; a construct not understood here fails the
+ * rule's analysis (no sets: always tried), and an assertion or lookaround consumes nothing (its
+ * extra condition can only remove matches). wmax counts lookarounds too, as they inspect text.
+ *
+ * Matching: one Aho-Corasick automaton (a full DFA over the bytes literals use) for all
+ * required strings of all rules; each hit records (set, start) and the sets' positions are
+ * then sorted, so the matcher can ask, position by position in increasing order, whether each
+ * candidate rule has all its sets ahead within reach. */
+#include "sanitizer/instr_prefilter.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#define SET_MAX 256      /* strings in one exact or required set */
+#define CROSS_MAX 64     /* strings made by joining two exact sets */
+#define STR_MAX 40       /* bytes of one string */
+#define NODE_CLAUSES 4   /* required sets kept per node while parsing */
+#define RULE_CLAUSES 3   /* required sets kept per rule */
+#define MIN_LITERAL 3    /* shorter required strings are too common to help */
+#define SCAN_LEN 8       /* required strings are scanned for by their first SCAN_LEN bytes */
+#define EXTRA_MIN_LEN 5  /* a second or third set is kept only if its strings are this long:
+                          * short common words would be found everywhere and filter little */
+#define DEPTH_MAX 200
+
+typedef struct strset {
+    char **s;
+    size_t n;
+} strset;
+
+typedef struct info {
+    int exact_ok;        /* exact holds every string the node can consume */
+    strset exact;
+    strset clause[NODE_CLAUSES];
+    size_t nclause;
+    uint32_t wmax;
+} info;
+
+typedef struct parser {
+    const char *p;
+    size_t i, n;
+    int fail;
+    int depth;
+} parser;
+
+typedef struct rule_pf {
+    uint32_t wmax;
+    size_t nclause;
+    uint32_t clause[RULE_CLAUSES]; /* global clause ids */
+} rule_pf;
+
+struct instr_prefilter {
+    size_t nrules;
+    rule_pf *rule;
+    size_t nclauses;
+    /* automaton */
+    size_t nclasses, nstates;
+    uint8_t cls[256];
+    uint16_t *delta;       /* [nstates << class_shift]: next state */
+    unsigned class_shift;
+    uint32_t *emit_begin;  /* [nstates + 1] */
+    uint32_t *emit_clause;
+    uint8_t *emit_len;
+    /* for describe() */
+    char **strings;
+    size_t nstrings;
+    uint32_t *clause_rule;      /* [nclauses]: the rule each set belongs to */
+    uint64_t *setless;          /* [mask words]: rules without sets (always candidates) */
+    size_t mask_words;
+    uint32_t *clause_str_begin; /* [nclauses + 1] into clause_str */
+    uint32_t *clause_str;
+};
+
+static const uint8_t is_ws[256] = {['\t'] = 1, ['\n'] = 1, ['\v'] = 1, ['\f'] = 1, ['\r'] = 1, [' '] = 1};
+
+static unsigned char fold(unsigned char c)
+{
+    if (is_ws[c]) return ' ';
+    if (c >= 'A' && c <= 'Z') return (unsigned char)(c + 32);
+    return c;
+}
+
+static uint32_t sat_add(uint32_t a, uint32_t b)
+{
+    return (a > PREFILTER_WMAX_UNBOUNDED - b) ? PREFILTER_WMAX_UNBOUNDED : a + b;
+}
+
+static uint32_t sat_mul(uint32_t a, uint32_t b)
+{
+    if (a == 0 || b == 0) return 0;
+    return (a > PREFILTER_WMAX_UNBOUNDED / b) ? PREFILTER_WMAX_UNBOUNDED : a * b;
+}
+
+/* ---- string sets ---- */
+
+static void set_free(strset *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->s[i]);
+    free(s->s);
+    s->s = NULL;
+    s->n = 0;
+}
+
+static int set_has(const strset *s, const char *v)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->s[i], v) == 0) return 1;
+    return 0;
+}
+
+/* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX or on OOM. */
+static int set_add(strset *s, const char *v)
+{
+    if (set_has(s, v)) return 0;
+    if (s->n >= SET_MAX) return -1;
+    if (s->n % 8 == 0) {
+        char **g = realloc(s->s, (s->n + 8) * sizeof *g);
+        if (!g) return -1;
+        s->s = g;
+    }
+    s->s[s->n] = strdup(v);
+    if (!s->s[s->n]) return -1;
+    s->n++;
+    return 0;
+}
+
+static int set_union(strset *dst, const strset *src)
+{
+    for (size_t i = 0; i < src->n; i++)
+        if (set_add(dst, src->s[i]) != 0) return -1;
+    return 0;
+}
+
+static int set_copy(strset *dst, const strset *src)
+{
+    dst->s = NULL;
+    dst->n = 0;
+    if (set_union(dst, src) != 0) {
+        set_free(dst);
+        return -1;
+    }
+    return 0;
+}
+
+/* {a b : a in x, b in y}; -1 when too many or too long. */
+static int set_cross(strset *out, const strset *x, const strset *y)
+{
+    out->s = NULL;
+    out->n = 0;
+    if (x->n * y->n > CROSS_MAX) return -1;
+    for (size_t i = 0; i < x->n; i++) {
+        for (size_t j = 0; j < y->n; j++) {
+            size_t a = strlen(x->s[i]), b = strlen(y->s[j]);
+            char buf[STR_MAX + 1];
+            if (a + b > STR_MAX) {
+                set_free(out);
+                return -1;
+            }
+            memcpy(buf, x->s[i], a);
+            memcpy(buf + a, y->s[j], b + 1);
+            if (set_add(out, buf) != 0) {
+                set_free(out);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* A text containing a string also contains every substring of it: in a required set, a
+ * member that contains another member adds nothing. */
+static void set_drop_superstrings(strset *s)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int redundant = 0;
+        for (size_t j = 0; j < s->n && !redundant; j++)
+            if (j != i && s->s[j] && strstr(s->s[i], s->s[j]) &&
+                (strlen(s->s[j]) < strlen(s->s[i]) || j < i))
+                redundant = 1;
+        if (redundant) {
+            free(s->s[i]);
+            s->s[i] = NULL;
+        }
+    }
+    for (size_t i = 0; i < s->n; i++)
+        if (s->s[i]) s->s[o++] = s->s[i];
+    s->n = o;
+}
+
+static size_t set_min_len(const strset *s)
+{
+    size_t m = STR_MAX + 1;
+    for (size_t i = 0; i < s->n; i++)
+        if (strlen(s->s[i]) < m) m = strlen(s->s[i]);
+    return s->n ? m : 0;
+}
+
+/* Rough chance per position that one of the strings starts there: short strings are common. */
+static double set_cost(const strset *s)
+{
+    double c = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t l = strlen(s->s[i]);
+        double p = 1;
+        for (size_t k = 0; k < l && k < 10; k++) p /= 6;
+        c += p;
+    }
+    return c;
+}
+
+/* ---- node information ---- */
+
+static void info_free(info *x)
+{
+    set_free(&x->exact);
+    for (size_t i = 0; i < x->nclause; i++) set_free(&x->clause[i]);
+    memset(x, 0, sizeof *x);
+}
+
+/* Nothing known: any string. */
+static void info_any(info *x, uint32_t wmax)
+{
+    memset(x, 0, sizeof *x);
+    x->wmax = wmax;
+}
+
+static int info_exact1(info *x, const char *s, uint32_t wmax)
+{
+    memset(x, 0, sizeof *x);
+    x->wmax = wmax;
+    x->exact_ok = 1;
+    return set_add(&x->exact, s);
+}
+
+static int usable_clause(const strset *s)
+{
+    return s->n > 0 && !set_has(s, "");
+}
+
+/* Adds a copy of c as a required set, keeping the NODE_CLAUSES cheapest. */
+static void info_add_clause(info *x, const strset *c)
+{
+    if (!usable_clause(c)) return;
+    strset copy;
+    if (set_copy(&copy, c) != 0) return;
+    set_drop_superstrings(&copy);
+    double cost = set_cost(&copy);
+    if (x->nclause < NODE_CLAUSES) {
+        x->clause[x->nclause++] = copy;
+        return;
+    }
+    size_t worst = 0;
+    for (size_t i = 1; i < x->nclause; i++)
+        if (set_cost(&x->clause[i]) > set_cost(&x->clause[worst])) worst = i;
+    if (cost < set_cost(&x->clause[worst])) {
+        set_free(&x->clause[worst]);
+        x->clause[worst] = copy;
+    } else {
+        set_free(&copy);
+    }
+}
+
+/* Every required set of x, its exact set included, added to dst. */
+static void info_add_all_clauses(info *dst, const info *x)
+{
+    if (x->exact_ok) info_add_clause(dst, &x->exact);
+    for (size_t i = 0; i < x->nclause; i++) info_add_clause(dst, &x->clause[i]);
+}
+
+/* a then b; a and b are consumed. */
+static void info_concat(info *out, info *a, info *b)
+{
+    info r;
+    info_any(&r, sat_add(a->wmax, b->wmax));
+    if (a->exact_ok && b->exact_ok && set_cross(&r.exact, &a->exact, &b->exact) == 0) {
+        r.exact_ok = 1;
+    } else {
+        info_add_all_clauses(&r, a);
+        info_add_all_clauses(&r, b);
+    }
+    info_free(a);
+    info_free(b);
+    *out = r;
+}
+
+/* a or b; a and b are consumed. */
+static void info_alt(info *out, info *a, info *b)
+{
+    info r;
+    info_any(&r, a->wmax > b->wmax ? a->wmax : b->wmax);
+    if (a->exact_ok && b->exact_ok && set_copy(&r.exact, &a->exact) == 0) {
+        if (set_union(&r.exact, &b->exact) == 0) r.exact_ok = 1;
+        else set_free(&r.exact);
+    }
+    if (!r.exact_ok) {
+        /* one required set: the cheapest union of a set of a with a set of b */
+        const strset *ca[NODE_CLAUSES + 1], *cb[NODE_CLAUSES + 1];
+        size_t na = 0, nb = 0;
+        if (a->exact_ok && usable_clause(&a->exact)) ca[na++] = &a->exact;
+        for (size_t i = 0; i < a->nclause; i++) ca[na++] = &a->clause[i];
+        if (b->exact_ok && usable_clause(&b->exact)) cb[nb++] = &b->exact;
+        for (size_t i = 0; i < b->nclause; i++) cb[nb++] = &b->clause[i];
+        strset best = {0};
+        int have = 0;
+        for (size_t i = 0; i < na; i++) {
+            for (size_t j = 0; j < nb; j++) {
+                strset u;
+                if (set_copy(&u, ca[i]) != 0) continue;
+                if (set_union(&u, cb[j]) != 0 || (have && set_cost(&u) >= set_cost(&best))) {
+                    set_free(&u);
+                    continue;
+                }
+                set_free(&best);
+                best = u;
+                have = 1;
+            }
+        }
+        if (have) info_add_clause(&r, &best);
+        set_free(&best);
+    }
+    info_free(a);
+    info_free(b);
+    *out = r;
+}
+
+/* a repeated min..max times (max UINT32_MAX: unbounded); a is consumed. */
+static void info_repeat(info *out, info *a, uint32_t min, uint32_t max)
+{
+    info r;
+    info_any(&r, max == UINT32_MAX ? (a->wmax ? PREFILTER_WMAX_UNBOUNDED : 0)
+                                   : sat_mul(a->wmax, max));
+    if (min == 0) {
+        if (max == 1 && a->exact_ok && set_copy(&r.exact, &a->exact) == 0) {
+            if (set_add(&r.exact, "") == 0) r.exact_ok = 1;
+            else set_free(&r.exact);
+        }
+    } else if (a->exact_ok) {
+        strset pow;
+        int ok = set_copy(&pow, &a->exact) == 0;
+        for (uint32_t k = 1; ok && k < min && k < 8; k++) {
+            strset next;
+            ok = set_cross(&next, &pow, &a->exact) == 0;
+            set_free(&pow);
+            if (ok) pow = next;
+        }
+        if (ok && min == max && min < 8) {
+            r.exact = pow;
+            r.exact_ok = 1;
+        } else if (ok) {
+            info_add_clause(&r, &pow); /* min consecutive copies are required */
+            set_free(&pow);
+        } else {
+            info_add_clause(&r, &a->exact);
+        }
+    } else {
+        info_add_all_clauses(&r, a);
+    }
+    info_free(a);
+    *out = r;
+}
+
+/* ---- parser ---- */
+
+static int peek(const parser *ps)
+{
+    return ps->i < ps->n ? (unsigned char)ps->p[ps->i] : -1;
+}
+
+static int is_digit(int c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* \xHH or \x{H...} after the 'x'; -1 on bad syntax. */
+static long parse_hex(parser *ps)
+{
+    long v = 0;
+    if (peek(ps) == '{') {
+        ps->i++;
+        int digits = 0;
+        while (hexval(peek(ps)) >= 0 && digits < 8) {
+            v = v * 16 + hexval(peek(ps));
+            ps->i++;
+            digits++;
+        }
+        if (peek(ps) != '}' || digits == 0) return -1;
+        ps->i++;
+        return v;
+    }
+    for (int k = 0; k < 2 && hexval(peek(ps)) >= 0; k++) {
+        v = v * 16 + hexval(peek(ps));
+        ps->i++;
+    }
+    return v;
+}
+
+/* A character class over ASCII, plus whether it may match a non-ASCII character. */
+typedef struct cset {
+    uint8_t in[128];
+    int nonascii;
+} cset;
+
+static void cset_range(cset *c, int lo, int hi)
+{
+    for (int k = lo; k <= hi && k < 128; k++) c->in[k] = 1;
+    if (hi >= 128) c->nonascii = 1;
+}
+
+static int is_word(int k)
+{
+    return (k >= 'a' && k <= 'z') || (k >= 'A' && k <= 'Z') || (k >= '0' && k <= '9') || k == '_';
+}
+
+/* Class escapes \s \S \d \D \w \W \h \H \v \V \N into c; 0 when e is none of them. */
+static int cset_class_escape(cset *c, int e)
+{
+    for (int k = 0; k < 128; k++) {
+        int m;
+        switch (e) {
+        case 's': m = is_ws[k]; break;
+        case 'S': m = !is_ws[k]; break;
+        case 'd': m = is_digit(k); break;
+        case 'D': m = !is_digit(k); break;
+        case 'w': m = is_word(k); break;
+        case 'W': m = !is_word(k); break;
+        case 'h': m = k == ' ' || k == '\t'; break;
+        case 'H': m = !(k == ' ' || k == '\t'); break;
+        case 'v': m = k >= '\n' && k <= '\r'; break;
+        case 'V': m = !(k >= '\n' && k <= '\r'); break;
+        case 'N': m = k != '\n'; break;
+        default: return 0;
+        }
+        if (m) c->in[k] = 1;
+    }
+    if (e != 's' && e != 'd' && e != 'w') c->nonascii = 1; /* \h, \v: Unicode spaces too */
+    if (e == 'h' || e == 'v') c->nonascii = 1;
+    return 1;
+}
+
+/* One literal character of a class or of an escape: returns the code point, or -1 (fail). */
+static long escape_char(parser *ps, int e, int in_class)
+{
+    switch (e) {
+    case 'n': return '\n';
+    case 't': return '\t';
+    case 'r': return '\r';
+    case 'f': return '\f';
+    case 'e': return 0x1B;
+    case 'a': return 0x07;
+    case 'b': return in_class ? 0x08 : -1;
+    case 'x': return parse_hex(ps);
+    default:
+        if (e >= 0 && e < 128 && !is_word(e)) return e; /* escaped punctuation is literal */
+        return -1;
+    }
+}
+
+static const char *const posix_names[] = {"alpha", "digit", "alnum", "space", "upper", "lower",
+                                          "punct", "print", "graph", "cntrl", "xdigit", "blank",
+                                          "word", "ascii"};
+
+/* After '[': parses to the closing ']'. */
+static void parse_class(parser *ps, cset *c)
+{
+    int negate = 0, first = 1;
+    memset(c, 0, sizeof *c);
+    if (peek(ps) == '^') {
+        negate = 1;
+        ps->i++;
+    }
+    for (;;) {
+        int ch = peek(ps);
+        if (ch < 0) {
+            ps->fail = 1;
+            return;
+        }
+        if (ch == ']' && !first) {
+            ps->i++;
+            break;
+        }
+        first = 0;
+        long lo;
+        if (ch == '[' && ps->i + 1 < ps->n && ps->p[ps->i + 1] == ':') {
+            /* POSIX class: only whether it may hold whitespace matters; assume it may. */
+            const char *end = strstr(ps->p + ps->i, ":]");
+            if (!end) {
+                ps->fail = 1;
+                return;
+            }
+            int known = 0;
+            size_t nlen = (size_t)(end - (ps->p + ps->i + 2));
+            const char *name = ps->p + ps->i + 2;
+            if (nlen > 0 && name[0] == '^') {
+                name++;
+                nlen--;
+            }
+            for (size_t k = 0; k < sizeof posix_names / sizeof posix_names[0]; k++)
+                if (strlen(posix_names[k]) == nlen && memcmp(posix_names[k], name, nlen) == 0) known = 1;
+            if (!known) {
+                ps->fail = 1;
+                return;
+            }
+            cset_range(c, 0, 0x10FFFF);
+            ps->i = (size_t)(end - ps->p) + 2;
+            continue;
+        }
+        if (ch == '\\') {
+            ps->i++;
+            int e = peek(ps);
+            if (e < 0) {
+                ps->fail = 1;
+                return;
+            }
+            ps->i++;
+            if (cset_class_escape(c, e)) continue;
+            lo = escape_char(ps, e, 1);
+        } else if (ch >= 0x80) {
+            /* a non-ASCII member: caseless matching may relate it to ASCII letters */
+            while (ps->i < ps->n && ((unsigned char)ps->p[ps->i] >= 0x80)) ps->i++;
+            c->nonascii = 1;
+            for (int k = 'a'; k <= 'z'; k++) c->in[k] = 1;
+            for (int k = 'A'; k <= 'Z'; k++) c->in[k] = 1;
+            continue;
+        } else {
+            lo = ch;
+            ps->i++;
+        }
+        if (lo < 0) {
+            ps->fail = 1;
+            return;
+        }
+        long hi = lo;
+        if (peek(ps) == '-' && ps->i + 1 < ps->n && ps->p[ps->i + 1] != ']') {
+            ps->i++;
+            int h = peek(ps);
+            ps->i++;
+            if (h == '\\') {
+                int e = peek(ps);
+                ps->i++;
+                hi = escape_char(ps, e, 1);
+            } else if (h >= 0x80 || h < 0) {
+                hi = -1;
+            } else {
+                hi = h;
+            }
+            if (hi < lo) {
+                ps->fail = 1;
+                return;
+            }
+        }
+        cset_range(c, (int)lo, (int)hi);
+    }
+    /* Caseless: a letter stands for both cases. */
+    for (int k = 'a'; k <= 'z'; k++)
+        if (c->in[k] || c->in[k - 32]) c->in[k] = c->in[k - 32] = 1;
+    if (negate) {
+        for (int k = 0; k < 128; k++) c->in[k] = !c->in[k];
+        c->nonascii = 1;
+    }
+}
+
+static void class_info(info *x, const cset *c)
+{
+    int ws = 0;
+    for (int k = 0; k < 128; k++)
+        if (c->in[k] && is_ws[k]) ws = 1;
+    info_any(x, ws ? 1 : 0);
+    if (c->nonascii) return;
+    strset folded = {0};
+    for (int k = 0; k < 128; k++) {
+        if (!c->in[k]) continue;
+        char s[2] = {(char)fold((unsigned char)k), 0};
+        if (set_add(&folded, s) != 0 || folded.n > 6) {
+            set_free(&folded);
+            return;
+        }
+    }
+    x->exact = folded;
+    x->exact_ok = folded.n > 0;
+}
+
+static void parse_alt(parser *ps, info *out);
+
+/* After "(": the group's kind, its inner alternation, and the ')'. */
+static void parse_group(parser *ps, info *out)
+{
+    enum { G_PLAIN, G_LOOK, G_OPTS } kind = G_PLAIN;
+    if (peek(ps) == '?') {
+        ps->i++;
+        int c = peek(ps);
+        if (c == ':' || c == '>' || c == '|') {
+            ps->i++;
+        } else if (c == '=' || c == '!') {
+            ps->i++;
+            kind = G_LOOK;
+        } else if (c == '<' && ps->i + 1 < ps->n && (ps->p[ps->i + 1] == '=' || ps->p[ps->i + 1] == '!')) {
+            ps->i += 2;
+            kind = G_LOOK;
+        } else if (c == '<' || c == '\'' || (c == 'P' && ps->i + 1 < ps->n && ps->p[ps->i + 1] == '<')) {
+            /* named capture */
+            char close = c == '\'' ? '\'' : '>';
+            const char *e = memchr(ps->p + ps->i + 1, close, ps->n - ps->i - 1);
+            if (!e) {
+                ps->fail = 1;
+                return;
+            }
+            ps->i = (size_t)(e - ps->p) + 1;
+        } else if (c == '#') {
+            const char *e = memchr(ps->p + ps->i, ')', ps->n - ps->i);
+            if (!e) {
+                ps->fail = 1;
+                return;
+            }
+            ps->i = (size_t)(e - ps->p) + 1;
+            info_exact1(out, "", 0);
+            return;
+        } else {
+            /* inline options: (?i) (?-i) (?i:...); anything else ((?R), (?1), (?&n), (?(...),
+             * callouts) is not analysed */
+            while (ps->i < ps->n && peek(ps) >= 0 && strchr("imnsJU^-", peek(ps))) ps->i++;
+            if (peek(ps) == ')') {
+                ps->i++;
+                info_exact1(out, "", 0);
+                return;
+            }
+            if (peek(ps) != ':') ps->fail = 1;
+            if (ps->fail) return;
+            ps->i++;
+            kind = G_OPTS;
+        }
+    }
+    info inner;
+    parse_alt(ps, &inner);
+    if (ps->fail) {
+        info_free(&inner);
+        return;
+    }
+    if (peek(ps) != ')') {
+        info_free(&inner);
+        ps->fail = 1;
+        return;
+    }
+    ps->i++;
+    if (kind == G_LOOK) {
+        uint32_t w = inner.wmax;
+        info_free(&inner);
+        info_exact1(out, "", w);
+        return;
+    }
+    *out = inner;
+}
+
+/* After '\\' outside a class. */
+static void parse_escape(parser *ps, info *out)
+{
+    int e = peek(ps);
+    if (e < 0) {
+        ps->fail = 1;
+        return;
+    }
+    ps->i++;
+    switch (e) {
+    case 'b': case 'B': case 'A': case 'z': case 'Z': case 'G':
+        info_exact1(out, "", 0);
+        return;
+    case 's': case 'n': case 't': case 'r': case 'f':
+        info_exact1(out, " ", 1);
+        return;
+    case 'S': case 'w': case 'd':
+        info_any(out, 0);
+        return;
+    case 'W': case 'D': case 'h': case 'v': case 'N': case 'H': case 'V':
+        info_any(out, 1);
+        return;
+    case 'R':
+        info_any(out, 2);
+        return;
+    default: break;
+    }
+    long cp = escape_char(ps, e, 0);
+    if (cp < 0) {
+        ps->fail = 1;
+        return;
+    }
+    if (cp >= 0x80) {
+        info_any(out, 0);
+        return;
+    }
+    char s[2] = {(char)fold((unsigned char)cp), 0};
+    info_exact1(out, s, is_ws[cp] ? 1 : 0);
+}
+
+static void parse_atom(parser *ps, info *out)
+{
+    int c = peek(ps);
+    ps->i++;
+    switch (c) {
+    case '(':
+        if (++ps->depth > DEPTH_MAX) {
+            ps->fail = 1;
+            return;
+        }
+        parse_group(ps, out);
+        ps->depth--;
+        return;
+    case '[': {
+        cset cs;
+        parse_class(ps, &cs);
+        if (!ps->fail) class_info(out, &cs);
+        return;
+    }
+    case '\\':
+        parse_escape(ps, out);
+        return;
+    case '.':
+        info_any(out, 1);
+        return;
+    case '^': case '$':
+        info_exact1(out, "", 0);
+        return;
+    case '*': case '+': case '?': case '{':
+        ps->fail = 1;
+        return;
+    default:
+        break;
+    }
+    if (c >= 0x80) {
+        while (ps->i < ps->n && ((unsigned char)ps->p[ps->i] & 0xC0) == 0x80) ps->i++;
+        info_any(out, 0);
+        return;
+    }
+    char s[2] = {(char)fold((unsigned char)c), 0};
+    info_exact1(out, s, is_ws[c] ? 1 : 0);
+}
+
+static int parse_number(parser *ps, uint32_t *v)
+{
+    if (!is_digit(peek(ps))) return -1;
+    uint64_t x = 0;
+    while (is_digit(peek(ps))) {
+        x = x * 10 + (uint64_t)(peek(ps) - '0');
+        if (x > 65535) return -1;
+        ps->i++;
+    }
+    *v = (uint32_t)x;
+    return 0;
+}
+
+/* A quantifier after an atom, if any: 1 with min/max set, 0 when none. */
+static int parse_quantifier(parser *ps, uint32_t *min, uint32_t *max)
+{
+    int c = peek(ps);
+    if (c == '*' || c == '+' || c == '?') {
+        ps->i++;
+        *min = c == '+' ? 1 : 0;
+        *max = c == '?' ? 1 : UINT32_MAX;
+    } else if (c == '{') {
+        ps->i++;
+        if (parse_number(ps, min) != 0) {
+            ps->fail = 1; /* a literal '{' or {,n}: not analysed */
+            return 0;
+        }
+        *max = *min;
+        if (peek(ps) == ',') {
+            ps->i++;
+            *max = UINT32_MAX;
+            if (is_digit(peek(ps)) && parse_number(ps, max) != 0) {
+                ps->fail = 1;
+                return 0;
+            }
+        }
+        if (peek(ps) != '}' || *max < *min) {
+            ps->fail = 1;
+            return 0;
+        }
+        ps->i++;
+    } else {
+        return 0;
+    }
+    if (peek(ps) == '?' || peek(ps) == '+') ps->i++; /* lazy / possessive: same strings */
+    return 1;
+}
+
+/* Adjacent exact atoms are joined into one exact run first, so that a literal after a gap
+ * ("[^x]*abc") stays one string rather than three single characters. */
+static void flush_run(info *acc, info *run)
+{
+    info cat;
+    info_concat(&cat, acc, run);
+    *acc = cat;
+    info_exact1(run, "", 0);
+}
+
+static void parse_concat(parser *ps, info *out)
+{
+    info acc, run;
+    info_exact1(&acc, "", 0);
+    info_exact1(&run, "", 0);
+    while (!ps->fail && ps->i < ps->n && peek(ps) != '|' && peek(ps) != ')') {
+        info atom;
+        memset(&atom, 0, sizeof atom);
+        parse_atom(ps, &atom);
+        if (ps->fail) {
+            info_free(&atom);
+            break;
+        }
+        uint32_t min, max;
+        while (parse_quantifier(ps, &min, &max)) {
+            info rep;
+            info_repeat(&rep, &atom, min, max);
+            atom = rep;
+        }
+        if (ps->fail) {
+            info_free(&atom);
+            break;
+        }
+        if (atom.exact_ok) {
+            strset joined;
+            if (set_cross(&joined, &run.exact, &atom.exact) == 0) {
+                set_free(&run.exact);
+                run.exact = joined;
+                run.wmax = sat_add(run.wmax, atom.wmax);
+                info_free(&atom);
+                continue;
+            }
+            flush_run(&acc, &run);
+            info_free(&run);
+            run = atom;
+            continue;
+        }
+        flush_run(&acc, &run);
+        info cat;
+        info_concat(&cat, &acc, &atom);
+        acc = cat;
+    }
+    flush_run(&acc, &run);
+    info_free(&run);
+    *out = acc;
+}
+
+static void parse_alt(parser *ps, info *out)
+{
+    info acc;
+    parse_concat(ps, &acc);
+    while (!ps->fail && peek(ps) == '|') {
+        ps->i++;
+        info next, alt;
+        parse_concat(ps, &next);
+        info_alt(&alt, &acc, &next);
+        acc = alt;
+    }
+    *out = acc;
+}
+
+/* The rule's required sets, cheapest first, each with strings of at least MIN_LITERAL bytes;
+ * nclause 0 when the pattern was not understood. */
+static void analyse(const char *pattern, info *out)
+{
+    parser ps = {.p = pattern, .i = 0, .n = strlen(pattern)};
+    info x;
+    parse_alt(&ps, &x);
+    if (ps.fail || ps.i != ps.n) {
+        info_free(&x);
+        info_any(out, PREFILTER_WMAX_UNBOUNDED);
+        return;
+    }
+    info r;
+    info_any(&r, x.wmax);
+    info_add_all_clauses(&r, &x);
+    info_free(&x);
+    /* keep the useful sets, cheapest first; a text holding a string holds its prefix, so
+     * scanning for prefixes keeps the automaton small and stays correct */
+    size_t o = 0;
+    for (size_t i = 0; i < r.nclause; i++) {
+        strset cut = {0};
+        int ok = set_min_len(&r.clause[i]) >= MIN_LITERAL;
+        for (size_t k = 0; ok && k < r.clause[i].n; k++) {
+            char buf[SCAN_LEN + 1];
+            snprintf(buf, sizeof buf, "%s", r.clause[i].s[k]);
+            ok = set_add(&cut, buf) == 0;
+        }
+        set_free(&r.clause[i]);
+        if (!ok) {
+            set_free(&cut);
+            continue;
+        }
+        set_drop_superstrings(&cut);
+        r.clause[o++] = cut;
+    }
+    r.nclause = o;
+    for (size_t i = 1; i < r.nclause; i++)
+        for (size_t j = i; j > 0 && set_cost(&r.clause[j]) < set_cost(&r.clause[j - 1]); j--) {
+            strset t = r.clause[j];
+            r.clause[j] = r.clause[j - 1];
+            r.clause[j - 1] = t;
+        }
+    while (r.nclause > RULE_CLAUSES) set_free(&r.clause[--r.nclause]);
+    o = r.nclause ? 1 : 0;
+    for (size_t i = 1; i < r.nclause; i++) {
+        if (set_min_len(&r.clause[i]) < EXTRA_MIN_LEN) set_free(&r.clause[i]);
+        else r.clause[o++] = r.clause[i];
+    }
+    r.nclause = o;
+    *out = r;
+}
+
+/* ---- automaton ---- */
+
+static int grow_u32(uint32_t **a, size_t *cap, size_t need)
+{
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 256;
+    while (c < need) c *= 2;
+    uint32_t *g = realloc(*a, c * sizeof *g);
+    if (!g) return -1;
+    *a = g;
+    *cap = c;
+    return 0;
+}
+
+
+static long string_id(instr_prefilter *p, const char *s)
+{
+    for (size_t i = 0; i < p->nstrings; i++)
+        if (strcmp(p->strings[i], s) == 0) return (long)i;
+    char **g = realloc(p->strings, (p->nstrings + 1) * sizeof *g);
+    if (!g) return -1;
+    p->strings = g;
+    p->strings[p->nstrings] = strdup(s);
+    if (!p->strings[p->nstrings]) return -1;
+    return (long)p->nstrings++;
+}
+
+/* Builds the DFA over the strings; clause_of lists, per string, its clauses. */
+static int build_automaton(instr_prefilter *p)
+{
+    size_t total = 1;
+    for (size_t i = 0; i < p->nstrings; i++) total += strlen(p->strings[i]);
+    /* byte classes: 0 for bytes no string uses */
+    size_t nc = 1;
+    memset(p->cls, 0, sizeof p->cls);
+    for (size_t i = 0; i < p->nstrings; i++)
+        for (const unsigned char *s = (const unsigned char *)p->strings[i]; *s; s++)
+            if (!p->cls[*s]) p->cls[*s] = (uint8_t)nc++;
+    for (int b = 0; b < 256; b++) p->cls[b] = p->cls[fold((unsigned char)b)];
+    p->nclasses = nc;
+    uint32_t *go = malloc(total * nc * sizeof *go);
+    uint32_t *fail = calloc(total, sizeof *fail);
+    uint32_t *queue = malloc(total * sizeof *queue);
+    if (!go || !fail || !queue) goto oom;
+    for (size_t k = 0; k < total * nc; k++) go[k] = UINT32_MAX;
+    /* trie; terminal[s] lists the strings ending at state s via a linked list */
+    uint32_t *term_head = malloc(total * sizeof *term_head);
+    uint32_t *term_next = malloc((p->nstrings + 1) * sizeof *term_next);
+    if (!term_head || !term_next) {
+        free(term_head);
+        free(term_next);
+        goto oom;
+    }
+    for (size_t k = 0; k < total; k++) term_head[k] = UINT32_MAX;
+    size_t ns = 1;
+    for (size_t i = 0; i < p->nstrings; i++) {
+        uint32_t st = 0;
+        for (const unsigned char *s = (const unsigned char *)p->strings[i]; *s; s++) {
+            uint32_t *slot = &go[(size_t)st * nc + p->cls[*s]];
+            if (*slot == UINT32_MAX) *slot = (uint32_t)ns++;
+            st = *slot;
+        }
+        term_next[i] = term_head[st];
+        term_head[st] = (uint32_t)i;
+    }
+    /* breadth-first: failure links and the full transition function */
+    size_t qh = 0, qt = 0;
+    for (size_t c = 0; c < nc; c++) {
+        uint32_t t = go[c];
+        if (t == UINT32_MAX) {
+            go[c] = 0;
+        } else {
+            fail[t] = 0;
+            queue[qt++] = t;
+        }
+    }
+    go[0] = 0; /* class 0 never advances */
+    while (qh < qt) {
+        uint32_t st = queue[qh++];
+        for (size_t c = 0; c < nc; c++) {
+            uint32_t t = go[(size_t)st * nc + c];
+            if (t == UINT32_MAX || c == 0) {
+                go[(size_t)st * nc + c] = go[(size_t)fail[st] * nc + c];
+            } else {
+                fail[t] = go[(size_t)fail[st] * nc + c];
+                queue[qt++] = t;
+            }
+        }
+    }
+    /* emits per state: every string ending here or at a failure ancestor, times its clauses */
+    size_t cap = 64, n = 0;
+    uint32_t *eb = malloc((ns + 1) * sizeof *eb);
+    uint32_t *ec = malloc(cap * sizeof *ec);
+    uint8_t *el = malloc(cap);
+    if (!eb || !ec || !el) {
+        free(eb);
+        free(ec);
+        free(el);
+        free(term_head);
+        free(term_next);
+        goto oom;
+    }
+    for (size_t st = 0; st < ns; st++) {
+        eb[st] = (uint32_t)n;
+        for (uint32_t a = (uint32_t)st; a != 0; a = fail[a]) {
+            for (uint32_t si = term_head[a]; si != UINT32_MAX; si = term_next[si]) {
+                for (size_t c = 0; c < p->nclauses; c++) {
+                    int member = 0;
+                    for (uint32_t q = p->clause_str_begin[c]; q < p->clause_str_begin[c + 1]; q++)
+                        if (p->clause_str[q] == si) member = 1;
+                    if (!member) continue;
+                    if (n == cap) {
+                        cap *= 2;
+                        uint32_t *g1 = realloc(ec, cap * sizeof *g1);
+                        if (g1) ec = g1;
+                        uint8_t *g2 = realloc(el, cap);
+                        if (g2) el = g2;
+                        if (!g1 || !g2) {
+                            free(eb);
+                            free(ec);
+                            free(el);
+                            free(term_head);
+                            free(term_next);
+                            goto oom;
+                        }
+                    }
+                    ec[n] = (uint32_t)c;
+                    el[n] = (uint8_t)strlen(p->strings[si]);
+                    n++;
+                }
+            }
+        }
+    }
+    eb[ns] = (uint32_t)n;
+    free(term_head);
+    free(term_next);
+    free(fail);
+    free(queue);
+    p->nstates = ns;
+    /* rows of a power-of-two width and 16-bit states keep the table small and cheap to index */
+    unsigned shift = 0;
+    while (((size_t)1 << shift) < nc) shift++;
+    p->class_shift = shift;
+    p->delta = ns <= 65536 ? calloc(ns << shift, sizeof *p->delta) : NULL;
+    if (!p->delta) {
+        free(go);
+        free(eb);
+        free(ec);
+        free(el);
+        return -1;
+    }
+    for (size_t st = 0; st < ns; st++)
+        for (size_t c = 0; c < nc; c++) p->delta[(st << shift) + c] = (uint16_t)go[st * nc + c];
+    free(go);
+    p->emit_begin = eb;
+    p->emit_clause = ec;
+    p->emit_len = el;
+    return 0;
+oom:
+    free(go);
+    free(fail);
+    free(queue);
+    return -1;
+}
+
+instr_prefilter *instr_prefilter_build(const char *const *patterns, size_t n)
+{
+    instr_prefilter *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->nrules = n;
+    p->rule = calloc(n ? n : 1, sizeof *p->rule);
+    p->clause_str_begin = calloc(n * RULE_CLAUSES + 1, sizeof *p->clause_str_begin);
+    if (!p->rule || !p->clause_str_begin) goto fail;
+    size_t nstr = 0, strcap = 0;
+    for (size_t k = 0; k < n; k++) {
+        info x;
+        analyse(patterns[k], &x);
+        p->rule[k].wmax = x.wmax;
+        for (size_t c = 0; c < x.nclause; c++) {
+            size_t id = p->nclauses++;
+            p->rule[k].clause[p->rule[k].nclause++] = (uint32_t)id;
+            p->clause_str_begin[id] = (uint32_t)nstr;
+            for (size_t s = 0; s < x.clause[c].n; s++) {
+                long sid = string_id(p, x.clause[c].s[s]);
+                if (sid < 0 || grow_u32(&p->clause_str, &strcap, nstr + 1) != 0) {
+                    info_free(&x);
+                    goto fail;
+                }
+                p->clause_str[nstr++] = (uint32_t)sid;
+            }
+            p->clause_str_begin[id + 1] = (uint32_t)nstr;
+        }
+        info_free(&x);
+    }
+    p->clause_str_begin[p->nclauses] = (uint32_t)nstr;
+    p->mask_words = (n + 63) / 64;
+    p->clause_rule = calloc(p->nclauses + 1, sizeof *p->clause_rule);
+    p->setless = calloc(p->mask_words + 1, sizeof *p->setless);
+    if (!p->clause_rule || !p->setless) goto fail;
+    for (size_t k = 0; k < n; k++) {
+        for (size_t c = 0; c < p->rule[k].nclause; c++) p->clause_rule[p->rule[k].clause[c]] = (uint32_t)k;
+        if (p->rule[k].nclause == 0) p->setless[k / 64] |= (uint64_t)1 << (k % 64);
+    }
+    if (build_automaton(p) != 0) goto fail;
+    return p;
+fail:
+    instr_prefilter_free(p);
+    return NULL;
+}
+
+void instr_prefilter_free(instr_prefilter *p)
+{
+    if (!p) return;
+    for (size_t i = 0; i < p->nstrings; i++) free(p->strings[i]);
+    free(p->strings);
+    free(p->rule);
+    free(p->delta);
+    free(p->emit_begin);
+    free(p->emit_clause);
+    free(p->emit_len);
+    free(p->clause_str_begin);
+    free(p->clause_str);
+    free(p->clause_rule);
+    free(p->setless);
+    free(p);
+}
+
+uint32_t instr_prefilter_describe(const instr_prefilter *p, size_t k, char *out, size_t cap)
+{
+    size_t o = 0;
+    if (cap) out[0] = '\0';
+    if (!p || k >= p->nrules) return PREFILTER_WMAX_UNBOUNDED;
+    const rule_pf *r = &p->rule[k];
+    for (size_t c = 0; c < r->nclause; c++) {
+        uint32_t id = r->clause[c];
+        o += (size_t)snprintf(out + (o < cap ? o : cap), o < cap ? cap - o : 0, "%s{", c ? " & " : "");
+        for (uint32_t q = p->clause_str_begin[id]; q < p->clause_str_begin[id + 1]; q++)
+            o += (size_t)snprintf(out + (o < cap ? o : cap), o < cap ? cap - o : 0, "%s%s",
+                                  q > p->clause_str_begin[id] ? "|" : "", p->strings[p->clause_str[q]]);
+        o += (size_t)snprintf(out + (o < cap ? o : cap), o < cap ? cap - o : 0, "}");
+    }
+    return r->wmax;
+}
+
+size_t instr_prefilter_rules_filtered(const instr_prefilter *p)
+{
+    size_t n = 0;
+    for (size_t k = 0; p && k < p->nrules; k++)
+        if (p->rule[k].nclause > 0) n++;
+    return n;
+}
+
+/* ---- scanning ---- */
+
+static int push_pair(prefilter_scan *s, uint32_t clause, uint32_t pos)
+{
+    if (s->npairs == s->pair_cap) {
+        size_t c = s->pair_cap ? s->pair_cap * 2 : 256;
+        uint64_t *a = realloc(s->pair, c * sizeof *a);
+        if (!a) return -1;
+        s->pair = a;
+        s->pair_cap = c;
+    }
+    s->pair[s->npairs++] = (uint64_t)clause << 32 | pos;
+    return 0;
+}
+
+/* Emits the strings ending at state st (text index i) that start before limit. */
+static int emit_at(prefilter_scan *s, const instr_prefilter *p, uint32_t st, size_t i, size_t limit)
+{
+    for (uint32_t e = p->emit_begin[st]; e < p->emit_begin[st + 1]; e++) {
+        size_t start = i + 1 - p->emit_len[e];
+        if (start < limit && push_pair(s, p->emit_clause[e], (uint32_t)start) != 0) return -1;
+    }
+    return 0;
+}
+
+#define SCAN_STREAMS 4
+#define STREAM_MIN 8 /* shorter segments are not worth a stream of their own */
+
+/* The automaton over t[0, len). A step depends on the previous state, so one stream runs at
+ * the latency of a table load; longer windows are cut into SCAN_STREAMS segments walked in
+ * lockstep. Segment k is walked from the root at its start (so every string starting in it is
+ * found) until SCAN_LEN - 1 bytes past its end (to finish strings that start in it), and
+ * reports only strings starting in it. */
+static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const unsigned char *t,
+                          size_t len)
+{
+    const uint16_t *delta = p->delta;
+    const uint32_t *eb = p->emit_begin;
+    const uint8_t *cls = p->cls;
+    unsigned shift = p->class_shift;
+    size_t nstreams = len >= STREAM_MIN * SCAN_STREAMS ? SCAN_STREAMS : 1;
+    size_t seg = len / nstreams;
+    size_t pos[SCAN_STREAMS], limit[SCAN_STREAMS], stop[SCAN_STREAMS];
+    uint32_t st[SCAN_STREAMS] = {0};
+    for (size_t k = 0; k < nstreams; k++) {
+        pos[k] = k * seg;
+        limit[k] = k + 1 == nstreams ? len : (k + 1) * seg;
+        stop[k] = limit[k] + SCAN_LEN - 1 < len ? limit[k] + SCAN_LEN - 1 : len;
+    }
+    if (nstreams == SCAN_STREAMS) {
+        for (size_t n = 0; n < seg; n++) {
+            for (size_t k = 0; k < SCAN_STREAMS; k++) {
+                size_t i = pos[k] + n;
+                st[k] = delta[((size_t)st[k] << shift) + cls[t[i]]];
+            }
+            for (size_t k = 0; k < SCAN_STREAMS; k++)
+                if (eb[st[k]] != eb[st[k] + 1] && emit_at(s, p, st[k], pos[k] + n, limit[k]) != 0)
+                    return -1;
+        }
+        for (size_t k = 0; k < SCAN_STREAMS; k++) pos[k] += seg;
+    }
+    for (size_t k = 0; k < nstreams; k++) {
+        for (size_t i = pos[k]; i < stop[k]; i++) {
+            st[k] = delta[((size_t)st[k] << shift) + cls[t[i]]];
+            if (eb[st[k]] != eb[st[k] + 1] && emit_at(s, p, st[k], i, limit[k]) != 0) return -1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Fills the whitespace blocks of t[0, len); returns nonzero when t holds a 0xC5 or 0xE2 byte
+ * (which could start LONG S or KELVIN SIGN). */
+static unsigned whitespace_blocks(prefilter_scan *s, const unsigned char *t, size_t len)
+{
+    size_t full = len / 16, b = 0;
+    uint32_t w = 0;
+    unsigned suspect = 0;
+#ifdef __SSE2__
+    const __m128i sp = _mm_set1_epi8(' '), nine = _mm_set1_epi8('\t'), four = _mm_set1_epi8(4),
+                  c5 = _mm_set1_epi8((char)0xC5), e2 = _mm_set1_epi8((char)0xE2);
+    for (; b < full; b++) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(t + b * 16));
+        __m128i x = _mm_sub_epi8(v, nine); /* '\t'..'\r': x <= 4, unsigned */
+        __m128i ws = _mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(_mm_min_epu8(x, four), x));
+        uint16_t m = (uint16_t)_mm_movemask_epi8(ws);
+        suspect |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, c5), _mm_cmpeq_epi8(v, e2)));
+        s->wblock[b] = w;
+        s->wbits[b] = m;
+        w += (uint32_t)__builtin_popcount(m);
+    }
+#endif
+    for (; b * 16 <= len; b++) {
+        uint16_t m = 0;
+        for (size_t i = b * 16; i < len && i < b * 16 + 16; i++) {
+            if (is_ws[t[i]]) m |= (uint16_t)(1u << (i - b * 16));
+            suspect |= t[i] == 0xC5 || t[i] == 0xE2;
+        }
+        s->wblock[b] = w;
+        s->wbits[b] = m;
+        w += (uint32_t)__builtin_popcount(m);
+    }
+    return suspect;
+}
+
+/* Whitespace bytes in [from, from + i) of the scanned window. */
+static uint32_t ws_before(const prefilter_scan *s, size_t i)
+{
+    return s->wblock[i / 16] + (uint32_t)__builtin_popcount(s->wbits[i / 16] & ((1u << (i % 16)) - 1));
+}
+
+int prefilter_scan_run(prefilter_scan *s, const instr_prefilter *p, const char *text,
+                       size_t from, size_t to)
+{
+    size_t len = to - from;
+    size_t nblocks = len / 16 + 1;
+    if (nblocks > s->wcap) {
+        size_t cap = s->wcap ? s->wcap : 64;
+        while (cap < nblocks) cap *= 2;
+        uint32_t *b = realloc(s->wblock, cap * sizeof *b);
+        if (!b) return -1;
+        s->wblock = b;
+        uint16_t *m = realloc(s->wbits, cap * sizeof *m);
+        if (!m) return -1;
+        s->wbits = m;
+        s->wcap = cap;
+    }
+    if (s->nclauses != p->nclauses || s->nrules != p->nrules) {
+        free(s->begin);
+        free(s->end);
+        free(s->gen);
+        free(s->found);
+        free(s->rule_gen);
+        free(s->rule_count);
+        s->begin = calloc(p->nclauses + 1, sizeof *s->begin);
+        s->end = calloc(p->nclauses + 1, sizeof *s->end);
+        s->gen = calloc(p->nclauses + 1, sizeof *s->gen);
+        s->found = calloc(p->nclauses + 1, sizeof *s->found);
+        s->rule_gen = calloc(p->nrules + 1, sizeof *s->rule_gen);
+        s->rule_count = calloc(p->nrules + 1, sizeof *s->rule_count);
+        if (!s->begin || !s->end || !s->gen || !s->found || !s->rule_gen || !s->rule_count) {
+            s->nclauses = s->nrules = 0;
+            return -1;
+        }
+        s->nclauses = p->nclauses;
+        s->nrules = p->nrules;
+        s->scan_gen = 0;
+    }
+    if (++s->scan_gen == 0) { /* wrapped: stale stamps could look current */
+        memset(s->gen, 0, p->nclauses * sizeof *s->gen);
+        memset(s->rule_gen, 0, p->nrules * sizeof *s->rule_gen);
+        s->scan_gen = 1;
+    }
+    s->nfound = 0;
+    s->from = from;
+    s->to = to;
+    s->npairs = 0;
+    const unsigned char *t = (const unsigned char *)text + from;
+    unsigned suspect = whitespace_blocks(s, t, len);
+    /* Caseless UTF matching lets 'k' and 's' match KELVIN SIGN and LONG S, which the literals
+     * (ASCII) do not: a window holding either is not filtered. */
+    if (suspect && (memmem(t, len, "\xC5\xBF", 2) || memmem(t, len, "\xE2\x84\xAA", 3)))
+        return -1;
+    if (automaton_scan(s, p, t, len) != 0) return -1;
+    /* by clause, then by position; each clause's run of pairs is its occurrence list */
+    if (s->npairs > 1) qsort(s->pair, s->npairs, sizeof *s->pair, cmp_u64);
+    for (size_t k = 0; k < s->npairs;) {
+        uint32_t c = (uint32_t)(s->pair[k] >> 32);
+        size_t e = k;
+        while (e < s->npairs && (uint32_t)(s->pair[e] >> 32) == c) e++;
+        s->gen[c] = s->scan_gen;
+        s->found[s->nfound++] = c;
+        s->begin[c] = (uint32_t)k;
+        s->end[c] = (uint32_t)e;
+        k = e;
+    }
+    return 0;
+}
+
+int prefilter_rule_may_run(prefilter_scan *s, const instr_prefilter *p, size_t k, size_t j,
+                           int partial)
+{
+    const rule_pf *r = &p->rule[k];
+    if (r->nclause == 0) return 1;
+    uint32_t jr = (uint32_t)(j - s->from);
+    uint32_t wj = ws_before(s, jr);
+    if (partial && ws_before(s, s->to - s->from) - wj <= r->wmax) return 1;
+    for (size_t c = 0; c < r->nclause; c++) {
+        uint32_t id = r->clause[c];
+        if (s->gen[id] != s->scan_gen) return 0; /* none in the window */
+        uint32_t q = s->begin[id], end = s->end[id];
+        while (q < end && (uint32_t)s->pair[q] < jr) q++;
+        s->begin[id] = q;
+        if (q == end || ws_before(s, (uint32_t)s->pair[q]) - wj > r->wmax) return 0;
+    }
+    return 1;
+}
+
+int prefilter_window_rules(prefilter_scan *s, const instr_prefilter *p, uint64_t *mask,
+                           size_t words)
+{
+    int any = 0;
+    for (size_t w = 0; w < words; w++) {
+        mask[w] = w < p->mask_words ? p->setless[w] : 0;
+        any |= mask[w] != 0;
+    }
+    /* a rule is in when each of its sets was found: count the sets found per rule */
+    for (size_t i = 0; i < s->nfound; i++) {
+        uint32_t k = p->clause_rule[s->found[i]];
+        if (s->rule_gen[k] != s->scan_gen) {
+            s->rule_gen[k] = s->scan_gen;
+            s->rule_count[k] = 0;
+        }
+        if (++s->rule_count[k] == p->rule[k].nclause && k / 64 < words) {
+            mask[k / 64] |= (uint64_t)1 << (k % 64);
+            any = 1;
+        }
+    }
+    return any;
+}
+
+void prefilter_scan_free(prefilter_scan *s)
+{
+    free(s->wblock);
+    free(s->wbits);
+    free(s->pair);
+    free(s->begin);
+    free(s->end);
+    free(s->gen);
+    free(s->found);
+    free(s->rule_gen);
+    free(s->rule_count);
+    memset(s, 0, sizeof *s);
+}
