@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -191,6 +192,16 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* CPU seconds used by this process so far (all threads): on a shared machine the wall-clock
+ * rate depends on what else runs, CPU per record much less so. */
+static double cpu_secs(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static void rm_store(const char *dir)
 {
     const char *names[] = {"data.mdb", "lock.mdb", "checkpoints", "checkpoint.key"};
@@ -295,7 +306,7 @@ static void disk_usage(const char *dir, double *pages_bytes, double *file_bytes,
     }
     MDB_txn *t;
     mdb_txn_begin(env, NULL, MDB_RDONLY, &t);
-    const char *dbs[] = {"records", "by_time", "by_agent", "by_host", "by_reqid", "meta"};
+    const char *dbs[] = {"records", "by_time", "by_agent", "by_host", "host_gens", "by_reqid", "meta"};
     double total = 0;
     for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
         MDB_dbi dbi;
@@ -323,6 +334,7 @@ int main(int argc, char **argv)
     size_t batch = 4096;
     uint64_t span_hours = 10;
     const char *dir = NULL;
+    int build_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--load") && i + 1 < argc) {
             unsigned delay = 50;
@@ -335,10 +347,13 @@ int main(int argc, char **argv)
             span_hours = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
             batch = strtoull(argv[++i], NULL, 10);
+        } else if (!strcmp(argv[i], "--build-only")) {
+            build_only = 1;
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
             dir = argv[++i];
         } else {
             fprintf(stderr, "usage: bench_provenance [--records N] [--span-hours H] [--batch N] [--dir DIR]\n"
+                            "                        [--build-only]\n"
                             "       bench_provenance --load DATA_DIR [--batch-delay-ms N] < records.jsonl\n");
             return 2;
         }
@@ -351,6 +366,24 @@ int main(int argc, char **argv)
     uint64_t now = ag_now_us(), t0 = now - span_us;
     ag_log_set_level(AG_LOG_WARN);
     prov_stats st;
+
+    if (build_only) {
+        /* one row: the sustained rate building the whole store, and its size */
+        snprintf(d, sizeof d, "%s/big", base);
+        double cpu0 = cpu_secs();
+        double rate = ingest(d, n, batch, t0, span_us, &st);
+        double cpu_us = (cpu_secs() - cpu0) * 1e6 / (double)n;
+        double pages, file, rec_bytes = 0;
+        disk_usage(d, &pages, &file, &rec_bytes);
+        printf("build %llu records: %.0f/s, %.2f us CPU/record (all threads), %.0f B/record "
+               "in pages, %.0f B allocated\n",
+               (unsigned long long)n, rate, cpu_us, pages / (double)n, file / (double)n);
+        if (!dir) {
+            rm_store(d);
+            rmdir(base);
+        }
+        return 0;
+    }
 
     /* ingest: batched (3 runs of 200k) against one transaction per record (5k) */
     enum { RUNS = 3 };

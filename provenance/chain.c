@@ -410,6 +410,8 @@ static int prune_chunk(prov_env *e, uint64_t before_us, uint64_t *pruned, int *d
         rc = 0;
     if (rc == 0 && n > 0)
         rc = prov_meta_put_point(e, t, "anchor", &anchor);
+    if (rc == 0 && n > 0)
+        rc = prov_gen_forget_upto(e, t, anchor.seq);
     if (rc == 0)
         rc = mdb_txn_commit(t);
     else

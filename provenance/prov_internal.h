@@ -10,7 +10,8 @@
 
 #include "provenance/provenance.h"
 
-#define PROV_FORMAT_VERSION 1
+#define PROV_RECORD_VERSION 1 /* the version byte that starts every record value */
+#define PROV_STORE_FORMAT 2   /* meta/format: the layout of the databases and their keys */
 #define PROV_HASH_LEN 32
 #define PROV_INDEX_NAME_MAX 255 /* agent/host bytes kept in an index key (LMDB keys <= 511) */
 
@@ -62,7 +63,7 @@ int prov_unhex(const char *in, uint8_t *out, size_t n);
 /* ---- LMDB store (store.c) ---- */
 typedef struct prov_env {
     MDB_env *env;
-    MDB_dbi records, by_time, by_agent, by_host, by_reqid, meta;
+    MDB_dbi records, by_time, by_agent, by_host, host_gens, by_reqid, meta;
     char dir[4096]; /* DATA_DIR/provenance */
     int readonly;
     size_t map_size, map_max;
@@ -92,12 +93,35 @@ uint64_t prov_be64_get(const uint8_t *p);
 size_t prov_key_time(uint8_t *buf, uint64_t time_us, uint64_t seq);
 size_t prov_key_named(uint8_t *buf, const char *name, uint64_t time_us, uint64_t seq);
 
+/* by_host is generation-major: a generation is PROV_HOST_GEN_RECORDS consecutive seqs, so a
+ * batch's host entries land in the newest generation's few hundred pages instead of at the
+ * tail of every host's range across the whole tree. host_gens keeps, per generation, the
+ * oldest and newest start time it holds, so a host query visits only the generations that
+ * overlap its window. */
+#define PROV_HOST_GEN_BITS 14
+#define PROV_HOST_GEN_RECORDS ((uint64_t)1 << PROV_HOST_GEN_BITS)
+#define PROV_HOST_KEY_MAX (4 + PROV_INDEX_NAME_MAX + 17)
+static inline uint32_t prov_host_gen(uint64_t seq) { return (uint32_t)(seq >> PROV_HOST_GEN_BITS); }
+/* be32 gen(seq) | host | \0 | be64 time_us | be64 seq; returns the key length. */
+size_t prov_key_host(uint8_t *buf, const char *host, uint64_t time_us, uint64_t seq);
+/* The host_gens entry: be32 gen -> be64 min start_us | be64 max start_us. */
+typedef struct prov_gen_span {
+    uint32_t gen;
+    uint64_t min_us, max_us;
+} prov_gen_span;
+/* Widens the stored span of gen to cover [min_us, max_us] (an LMDB status). */
+int prov_gen_widen(prov_env *e, MDB_txn *t, const prov_gen_span *span);
+/* Drops the host_gens entries of generations whose every seq is <= anchor_seq (prune). */
+int prov_gen_forget_upto(prov_env *e, MDB_txn *t, uint64_t anchor_seq);
+
 /* Agent and host index keys of one batch, inserted in key order at the end of the batch so
  * that consecutive inserts land on the same B-tree pages. */
 typedef struct prov_keyset {
     prov_buf bytes;  /* entries: u8 which (0 agent, 1 host), u16 length, key */
     size_t *offs;
     size_t n, cap;
+    prov_gen_span *gens; /* the generations the batch touched, with their start times */
+    size_t n_gens, cap_gens;
 } prov_keyset;
 void prov_keyset_free(prov_keyset *ks);
 

@@ -1,4 +1,4 @@
-/* provenance: the versioned binary record encoding (format 1, documented in
+/* provenance: the versioned binary record encoding (record version 1, documented in
  * provenance/README.md). Integers are LEB128 varints, strings are length-prefixed, absent
  * fields cost one bit in a presence mask, and a large sanitizer report is deflated, so a
  * typical record stays a few hundred bytes. The seq is the LMDB key and is not stored. */
@@ -121,7 +121,7 @@ int prov_record_encode(const prov_record *r, prov_buf *out, ag_error *err)
         prov_buf_free(&z);
         return ag_errorf(err, "provenance record %s: out of memory", r->request_id);
     }
-    out->data[out->len++] = PROV_FORMAT_VERSION;
+    out->data[out->len++] = PROV_RECORD_VERSION;
     put_varint(out, mask);
     put_varint(out, r->start_us);
     put_varint(out, r->duration_us);
@@ -250,9 +250,9 @@ static int decode_body(uint64_t seq, const uint8_t *val, size_t len, int with_re
     prov_record *r = &d->rec;
     memset(r, 0, sizeof *r);
     r->seq = seq;
-    if (len < 1 || val[0] != PROV_FORMAT_VERSION)
+    if (len < 1 || val[0] != PROV_RECORD_VERSION)
         return ag_errorf(err, "record %llu: unknown format version %u (this build reads %u)",
-                         (unsigned long long)seq, len ? val[0] : 0u, PROV_FORMAT_VERSION);
+                         (unsigned long long)seq, len ? val[0] : 0u, PROV_RECORD_VERSION);
     rd.p++;
     uint64_t mask, f[7]; /* start, duration, decision, status, bytes in, bytes out, removed */
     if (get_varint(&rd, &mask) != AG_OK || (mask & ~(uint64_t)KNOWN_BITS))

@@ -41,15 +41,67 @@ size_t prov_key_named(uint8_t *buf, const char *name, uint64_t time_us, uint64_t
     return n + 1 + prov_key_time(buf + n + 1, time_us, seq);
 }
 
+size_t prov_key_host(uint8_t *buf, const char *host, uint64_t time_us, uint64_t seq)
+{
+    uint32_t gen = prov_host_gen(seq);
+    buf[0] = (uint8_t)(gen >> 24);
+    buf[1] = (uint8_t)(gen >> 16);
+    buf[2] = (uint8_t)(gen >> 8);
+    buf[3] = (uint8_t)gen;
+    return 4 + prov_key_named(buf + 4, host, time_us, seq);
+}
+
+/* Checks meta/format before any other database is opened or created, so an older store is
+ * refused with its version rather than half-upgraded or misread. */
+static int check_format(prov_env *e, MDB_txn *t, ag_error *err)
+{
+    int rc = mdb_dbi_open(t, "meta", e->readonly ? 0 : MDB_CREATE, &e->meta);
+    if (rc == MDB_NOTFOUND)
+        return ag_errorf(err, "%s: not a provenance store (database 'meta' is missing)", e->dir);
+    if (rc != 0)
+        return ag_errorf(err, "%s: cannot open database 'meta': %s", e->dir, mdb_strerror(rc));
+    MDB_val k = {6, "format"}, v;
+    rc = mdb_get(t, e->meta, &k, &v);
+    if (rc == 0) {
+        unsigned found = v.mv_size == 1 ? *(const uint8_t *)v.mv_data : 0u;
+        if (found == PROV_STORE_FORMAT)
+            return AG_OK;
+        if (found == 1)
+            return ag_errorf(err,
+                             "%s: store format 1 is not supported (this build reads format %u, "
+                             "which indexes hosts by generation): export the old records with "
+                             "the agentgate that wrote them (agentgate history export), then "
+                             "move %s aside; the next agentgate run creates a new store",
+                             e->dir, PROV_STORE_FORMAT, e->dir);
+        return ag_errorf(err, "%s: store format %u is not supported (this build reads format %u)",
+                         e->dir, found, PROV_STORE_FORMAT);
+    }
+    if (rc != MDB_NOTFOUND)
+        return ag_errorf(err, "%s: cannot read meta/format: %s", e->dir, mdb_strerror(rc));
+    /* no format key: a new store (the key is written in the transaction that creates it) */
+    if (e->readonly)
+        return AG_OK;
+    uint8_t ver = PROV_STORE_FORMAT;
+    v = (MDB_val){1, &ver};
+    rc = mdb_put(t, e->meta, &k, &v, 0);
+    if (rc != 0)
+        return ag_errorf(err, "%s: cannot write meta/format: %s", e->dir, mdb_strerror(rc));
+    return AG_OK;
+}
+
 static int open_dbis(prov_env *e, ag_error *err)
 {
-    static const char *const names[] = {"records", "by_time", "by_agent", "by_host", "by_reqid",
-                                        "meta"};
-    MDB_dbi *slots[] = {&e->records, &e->by_time, &e->by_agent, &e->by_host, &e->by_reqid,
-                        &e->meta};
+    static const char *const names[] = {"records", "by_time", "by_agent", "by_host",
+                                        "host_gens", "by_reqid"};
+    MDB_dbi *slots[] = {&e->records, &e->by_time, &e->by_agent, &e->by_host, &e->host_gens,
+                        &e->by_reqid};
     MDB_txn *t;
     if (prov_txn_begin(e, e->readonly ? MDB_RDONLY : 0, &t, err) != AG_OK)
         return AG_ERR;
+    if (check_format(e, t, err) != AG_OK) {
+        mdb_txn_abort(t);
+        return AG_ERR;
+    }
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         int rc = mdb_dbi_open(t, names[i], e->readonly ? 0 : MDB_CREATE, slots[i]);
         if (rc != 0) {
@@ -61,25 +113,7 @@ static int open_dbis(prov_env *e, ag_error *err)
                              mdb_strerror(rc));
         }
     }
-    MDB_val k = {6, "format"}, v;
-    int rc = mdb_get(t, e->meta, &k, &v);
-    if (rc == 0 && (v.mv_size != 1 || *(const uint8_t *)v.mv_data != PROV_FORMAT_VERSION)) {
-        mdb_txn_abort(t);
-        return ag_errorf(err, "%s: store format %u is not supported (this build reads %u)",
-                         e->dir, v.mv_size ? *(const uint8_t *)v.mv_data : 0u,
-                         PROV_FORMAT_VERSION);
-    }
-    if (rc == MDB_NOTFOUND && !e->readonly) {
-        uint8_t ver = PROV_FORMAT_VERSION;
-        v = (MDB_val){1, &ver};
-        rc = mdb_put(t, e->meta, &k, &v, 0);
-    } else if (rc == MDB_NOTFOUND) {
-        rc = 0;
-    }
-    if (rc == 0)
-        rc = mdb_txn_commit(t);
-    else
-        mdb_txn_abort(t);
+    int rc = mdb_txn_commit(t);
     if (rc != 0)
         return ag_errorf(err, "%s: cannot initialise the store: %s", e->dir, mdb_strerror(rc));
     return AG_OK;
@@ -226,9 +260,34 @@ static int keyset_add(prov_keyset *ks, uint8_t which, const uint8_t *key, size_t
     return 0;
 }
 
+/* Notes that the batch put a record of seq starting at time_us (merged per generation). */
+static int keyset_note_gen(prov_keyset *ks, uint64_t seq, uint64_t time_us)
+{
+    uint32_t gen = prov_host_gen(seq);
+    for (size_t i = ks->n_gens; i-- > 0;) {
+        prov_gen_span *g = &ks->gens[i];
+        if (g->gen == gen) {
+            g->min_us = time_us < g->min_us ? time_us : g->min_us;
+            g->max_us = time_us > g->max_us ? time_us : g->max_us;
+            return 0;
+        }
+    }
+    if (ks->n_gens == ks->cap_gens) {
+        size_t cap = ks->cap_gens ? ks->cap_gens * 2 : 4;
+        prov_gen_span *p = realloc(ks->gens, cap * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        ks->gens = p;
+        ks->cap_gens = cap;
+    }
+    ks->gens[ks->n_gens++] = (prov_gen_span){gen, time_us, time_us};
+    return 0;
+}
+
 void prov_keyset_free(prov_keyset *ks)
 {
     prov_buf_free(&ks->bytes);
+    free(ks->gens);
     free(ks->offs);
     memset(ks, 0, sizeof *ks);
 }
@@ -254,16 +313,65 @@ int prov_keyset_put(prov_env *e, MDB_txn *t, prov_keyset *ks)
         MDB_val k = {(size_t)d[1] << 8 | d[2], (void *)(d + 3)};
         rc = mdb_put(t, d[0] ? e->by_host : e->by_agent, &k, &empty, 0);
     }
+    for (size_t i = 0; i < ks->n_gens && rc == 0; i++)
+        rc = prov_gen_widen(e, t, &ks->gens[i]);
     ks->n = 0;
     ks->bytes.len = 0;
+    ks->n_gens = 0;
     return rc;
+}
+
+int prov_gen_widen(prov_env *e, MDB_txn *t, const prov_gen_span *span)
+{
+    uint8_t kb[4] = {(uint8_t)(span->gen >> 24), (uint8_t)(span->gen >> 16),
+                     (uint8_t)(span->gen >> 8), (uint8_t)span->gen};
+    uint8_t vb[16];
+    MDB_val k = {4, kb}, v;
+    uint64_t lo = span->min_us, hi = span->max_us;
+    int rc = mdb_get(t, e->host_gens, &k, &v);
+    if (rc == 0 && v.mv_size == 16) {
+        uint64_t old_lo = prov_be64_get(v.mv_data), old_hi = prov_be64_get((uint8_t *)v.mv_data + 8);
+        if (old_lo <= lo && old_hi >= hi)
+            return 0;
+        lo = old_lo < lo ? old_lo : lo;
+        hi = old_hi > hi ? old_hi : hi;
+    } else if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+    prov_be64_put(vb, lo);
+    prov_be64_put(vb + 8, hi);
+    v = (MDB_val){16, vb};
+    return mdb_put(t, e->host_gens, &k, &v, 0);
+}
+
+int prov_gen_forget_upto(prov_env *e, MDB_txn *t, uint64_t anchor_seq)
+{
+    /* generation g holds seqs g*N .. g*N+N-1; it is empty once the last of them is pruned */
+    uint64_t first_live_gen = (anchor_seq + 1) >> PROV_HOST_GEN_BITS;
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(t, e->host_gens, &c);
+    if (rc != 0)
+        return rc;
+    MDB_val k, v;
+    while ((rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) == 0) {
+        const uint8_t *p = k.mv_data;
+        uint64_t gen = k.mv_size == 4 ? ((uint64_t)p[0] << 24 | (uint64_t)p[1] << 16 |
+                                         (uint64_t)p[2] << 8 | p[3])
+                                      : UINT64_MAX;
+        if (gen >= first_live_gen)
+            break;
+        if ((rc = mdb_cursor_del(c, 0)) != 0)
+            break;
+    }
+    mdb_cursor_close(c);
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Returns an LMDB status (MDB_MAP_FULL makes the caller grow the map and retry the batch). */
 int prov_store_put(prov_env *e, MDB_txn *t, uint64_t seq, const uint8_t *value, size_t len,
                    const prov_record *r, int append, prov_keyset *defer)
 {
-    uint8_t kb[PROV_INDEX_NAME_MAX + 17], seqb[8];
+    uint8_t kb[PROV_HOST_KEY_MAX], seqb[8];
     prov_be64_put(seqb, seq);
     MDB_val k = {8, seqb}, v = {len, (void *)value}, empty = {0, NULL};
     int rc = mdb_put(t, e->records, &k, &v, append ? MDB_APPEND : 0);
@@ -276,9 +384,17 @@ int prov_store_put(prov_env *e, MDB_txn *t, uint64_t seq, const uint8_t *value, 
     for (uint8_t which = 0; which < 2; which++) {
         if (!names[which])
             continue;
-        k = (MDB_val){prov_key_named(kb, names[which], r->start_us, seq), kb};
+        k = (MDB_val){which ? prov_key_host(kb, names[which], r->start_us, seq)
+                            : prov_key_named(kb, names[which], r->start_us, seq),
+                      kb};
         rc = defer ? keyset_add(defer, which, kb, k.mv_size)
                    : mdb_put(t, which ? e->by_host : e->by_agent, &k, &empty, 0);
+        if (rc != 0)
+            return rc;
+    }
+    if (r->host) {
+        prov_gen_span span = {prov_host_gen(seq), r->start_us, r->start_us};
+        rc = defer ? keyset_note_gen(defer, seq, r->start_us) : prov_gen_widen(e, t, &span);
         if (rc != 0)
             return rc;
     }
@@ -295,7 +411,7 @@ static int del_ok(int rc) { return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc; }
 
 int prov_store_del_indexes(prov_env *e, MDB_txn *t, uint64_t seq, const prov_record *r)
 {
-    uint8_t kb[PROV_INDEX_NAME_MAX + 17];
+    uint8_t kb[PROV_HOST_KEY_MAX];
     MDB_val k = {prov_key_time(kb, r->start_us, seq), kb};
     int rc = del_ok(mdb_del(t, e->by_time, &k, NULL));
     if (rc == 0 && r->agent) {
@@ -303,7 +419,7 @@ int prov_store_del_indexes(prov_env *e, MDB_txn *t, uint64_t seq, const prov_rec
         rc = del_ok(mdb_del(t, e->by_agent, &k, NULL));
     }
     if (rc == 0 && r->host) {
-        k = (MDB_val){prov_key_named(kb, r->host, r->start_us, seq), kb};
+        k = (MDB_val){prov_key_host(kb, r->host, r->start_us, seq), kb};
         rc = del_ok(mdb_del(t, e->by_host, &k, NULL));
     }
     if (rc == 0 && r->request_id[0]) {

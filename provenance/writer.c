@@ -87,7 +87,7 @@ static commit_result commit_once(prov_store *s, prov_buf *items, size_t n, uint6
                                  ag_error *err)
 {
     MDB_txn *t;
-    s->keys.n = s->keys.bytes.len = 0;
+    s->keys.n = s->keys.bytes.len = s->keys.n_gens = 0;
     if (prov_txn_begin(&s->env, 0, &t, err) != AG_OK)
         return COMMIT_FAILED;
     prov_chain_point head;
