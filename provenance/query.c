@@ -151,7 +151,8 @@ static int merge_load_gens(host_merge *m, prov_env *e)
     mdb_cursor_close(c);
     if (rc != MDB_NOTFOUND)
         return rc;
-    qsort(m->gens, m->n_gens, sizeof *m->gens, gen_newer);
+    if (m->n_gens > 1)
+        qsort(m->gens, m->n_gens, sizeof *m->gens, gen_newer);
     m->open = calloc(m->n_gens ? m->n_gens : 1, sizeof *m->open);
     return m->open ? 0 : ENOMEM;
 }
