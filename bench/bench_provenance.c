@@ -7,6 +7,7 @@
  *       store the JSON records given on stdin (field names as `history --format jsonl`)
  *       through prov_open/prov_submit/prov_close; the integration tests use this to build
  *       stores with known contents. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <lmdb.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "provenance/provenance.h"
@@ -215,6 +217,44 @@ static void rm_store(const char *dir)
     rmdir(dir);
 }
 
+/* CPU seconds of this process's thread named `name` (the provenance writer), from
+ * /proc/self/task; -1 when there is none. */
+static double thread_cpu_secs(const char *name)
+{
+    DIR *dir = opendir("/proc/self/task");
+    double secs = -1;
+    struct dirent *de;
+    while (dir && secs < 0 && (de = readdir(dir))) {
+        char p[300], comm[64] = "", stat[1024];
+        snprintf(p, sizeof p, "/proc/self/task/%s/comm", de->d_name);
+        FILE *f = fopen(p, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof comm, f))
+            comm[strcspn(comm, "\n")] = '\0';
+        fclose(f);
+        if (strcmp(comm, name) != 0)
+            continue;
+        snprintf(p, sizeof p, "/proc/self/task/%s/stat", de->d_name);
+        f = fopen(p, "r");
+        size_t len = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+        if (f)
+            fclose(f);
+        stat[len] = '\0';
+        /* fields after the ")" closing comm: state is field 3, utime 14, stime 15 */
+        const char *q = strrchr(stat, ')');
+        unsigned long long ut, st;
+        if (q && sscanf(q + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+                        &st) == 2)
+            secs = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    }
+    if (dir)
+        closedir(dir);
+    return secs;
+}
+
+static double last_writer_cpu_secs; /* of the last ingest(), -1 when not measured */
+
 /* Ingests n records; returns records/s measured from the first submit to the drained close. */
 static double ingest(const char *dir, uint64_t n, size_t batch_max, uint64_t t0, uint64_t span_us,
                      prov_stats *st)
@@ -236,7 +276,14 @@ static double ingest(const char *dir, uint64_t n, size_t batch_max, uint64_t t0,
         gen_record(&g, i, &r);
         prov_submit(s, &r);
     }
-    prov_get_stats(s, st);
+    /* wait for the writer to drain the queue, then read its CPU time before it exits */
+    for (;;) {
+        prov_get_stats(s, st);
+        if (st->committed + st->dropped + st->errors >= n)
+            break;
+        usleep(2000);
+    }
+    last_writer_cpu_secs = thread_cpu_secs("prov-writer");
     prov_close(s);
     double secs = (double)(ag_monotonic_us() - start) / 1e6;
     return (double)n / secs;
@@ -328,13 +375,74 @@ static void disk_usage(const char *dir, double *pages_bytes, double *file_bytes,
     *file_bytes = (double)sb.st_blocks * 512.0; /* allocated: the map file is sparse */
 }
 
+/* The newest start time in a store (the by_time index, the same in every store format). */
+static uint64_t newest_start_us(const char *dir)
+{
+    char p[4200];
+    snprintf(p, sizeof p, "%s/provenance", dir);
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    mdb_env_create(&env);
+    mdb_env_set_maxdbs(env, 8);
+    if (mdb_env_open(env, p, MDB_RDONLY, 0600) != 0 || mdb_txn_begin(env, NULL, MDB_RDONLY, &t) ||
+        mdb_dbi_open(t, "by_time", 0, &dbi) || mdb_cursor_open(t, dbi, &c) ||
+        mdb_cursor_get(c, &k, &v, MDB_LAST) || k.mv_size != 16) {
+        fprintf(stderr, "bench_provenance: no records in %s\n", p);
+        exit(1);
+    }
+    uint64_t us = 0;
+    for (int i = 0; i < 8; i++)
+        us = us << 8 | ((const uint8_t *)k.mv_data)[i];
+    mdb_cursor_close(c);
+    mdb_txn_abort(t);
+    mdb_env_close(env);
+    return us;
+}
+
+/* Query latencies over the hour before newest_us (an absolute window, so a store built
+ * earlier is measured over the same records): the agent query against the csv dump of the
+ * hour, one host's newest 100, and top --by host. Medians of 11 (3 for the dump). */
+static void query_rows(const char *d, uint64_t newest_us)
+{
+    char since[32], until[32];
+    time_t s0 = (time_t)((newest_us - 3600000000ull) / 1000000u) + 1;
+    time_t s1 = (time_t)(newest_us / 1000000u) + 1;
+    strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", gmtime(&s0));
+    strftime(until, sizeof until, "%Y-%m-%dT%H:%M:%SZ", gmtime(&s1));
+    enum { QRUNS = 11 };
+    double q[QRUNS], scan[QRUNS], top[QRUNS], host[QRUNS];
+    char *qargv[] = {"history", "--agent", "agent-07", "--since", since, "--until", until,
+                     "--limit", "100", "--data-dir", (char *)d};
+    char *hargv[] = {"history", "--host", "site7.example3.com", "--since", since, "--until",
+                     until, "--limit", "100", "--data-dir", (char *)d};
+    char *sargv[] = {"history", "--url", "site", "--since", since, "--until", until, "--limit",
+                     "0", "--format", "csv", "--data-dir", (char *)d};
+    char *targv[] = {"history", "top", "--by", "host", "--since", since, "--until", until,
+                     "--data-dir", (char *)d};
+    for (int r = 0; r < QRUNS; r++) {
+        q[r] = time_cli(11, qargv);
+        host[r] = time_cli(11, hargv);
+        top[r] = time_cli(10, targv);
+        scan[r] = r < 3 ? time_cli(13, sargv) : scan[0];
+    }
+    printf("window %s .. %s\n", since, until);
+    printf("%-52s %11.2f ms %11.2f ms %9.1fx\n",
+           "--agent X, 1h, --limit 100 (vs 1h csv dump)", median(q, QRUNS), median(scan, 3),
+           median(scan, 3) / median(q, QRUNS));
+    printf("%-52s %11.2f ms\n", "--host H, 1h, --limit 100", median(host, QRUNS));
+    printf("%-52s %11.2f ms\n", "top --by host, 1h", median(top, QRUNS));
+}
+
 int main(int argc, char **argv)
 {
     uint64_t n = 1000000;
     size_t batch = 4096;
     uint64_t span_hours = 10;
     const char *dir = NULL;
-    int build_only = 0;
+    int build_only = 0, query_only = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--load") && i + 1 < argc) {
             unsigned delay = 50;
@@ -349,11 +457,13 @@ int main(int argc, char **argv)
             batch = strtoull(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--build-only")) {
             build_only = 1;
+        } else if (!strcmp(argv[i], "--query-only")) {
+            query_only = 1;
         } else if (!strcmp(argv[i], "--dir") && i + 1 < argc) {
             dir = argv[++i];
         } else {
             fprintf(stderr, "usage: bench_provenance [--records N] [--span-hours H] [--batch N] [--dir DIR]\n"
-                            "                        [--build-only]\n"
+                            "                        [--build-only | --query-only]\n"
                             "       bench_provenance --load DATA_DIR [--batch-delay-ms N] < records.jsonl\n");
             return 2;
         }
@@ -375,13 +485,25 @@ int main(int argc, char **argv)
         double cpu_us = (cpu_secs() - cpu0) * 1e6 / (double)n;
         double pages, file, rec_bytes = 0;
         disk_usage(d, &pages, &file, &rec_bytes);
-        printf("build %llu records: %.0f/s, %.2f us CPU/record (all threads), %.0f B/record "
-               "in pages, %.0f B allocated\n",
-               (unsigned long long)n, rate, cpu_us, pages / (double)n, file / (double)n);
+        double writer_us = last_writer_cpu_secs * 1e6 / (double)n;
+        printf("build %llu records: %.0f/s, CPU/record %.2f us all threads, %.2f us writer "
+               "thread (one core: %.0f/s), %.0f B/record in pages, %.0f B allocated\n",
+               (unsigned long long)n, rate, cpu_us, writer_us, 1e6 / writer_us,
+               pages / (double)n, file / (double)n);
         if (!dir) {
             rm_store(d);
             rmdir(base);
         }
+        return 0;
+    }
+
+    if (query_only) {
+        if (!dir) {
+            fprintf(stderr, "bench_provenance: --query-only needs --dir of a --build-only run\n");
+            return 2;
+        }
+        snprintf(d, sizeof d, "%s/big", base);
+        query_rows(d, newest_start_us(d));
         return 0;
     }
 
