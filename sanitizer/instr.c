@@ -330,14 +330,22 @@ static void search(instr_matcher *m, int final)
          * two printable characters after which no rule can start. */
         for (;;) {
             const unsigned char *t = (const unsigned char *)m->nb.text;
-            const uint32_t *index = m->rules->third_index;
-            if (index && i > 0) {
+            const uint64_t *any = m->rules->start_any;
+            /* once the literals are known, a final search skips positions where none of the
+             * rules left in the window can start */
+            const uint64_t *live = pf == PF_READY && final ? m->wmask : NULL;
+            if (any && i > 0) {
                 while (i + 2 < m->nb.len) {
                     unsigned c1 = t[i], c2 = t[i + 1], p = t[i - 1];
                     if (!START_TABLE_CHAR(c1) || !START_TABLE_CHAR(c2)) break;
                     int pw = (p >= 'a' && p <= 'z') || (p >= '0' && p <= '9') || p == '_' ||
                              (p >= 'A' && p <= 'Z');
-                    if (index[START_TABLE_INDEX(pw, c1, c2)]) break;
+                    size_t e = START_TABLE_INDEX(pw, c1, c2);
+                    if (((any[e / 64] >> (e % 64)) & 1) &&
+                        (!live || mask_and_any(m->rules->first_mask +
+                                                   ((size_t)pw * 128 + c1) * m->rules->mask_words,
+                                               live, m->rules->mask_words)))
+                        break;
                     i++;
                 }
             }

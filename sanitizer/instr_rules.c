@@ -272,10 +272,18 @@ static void build_start_table(sanitizer_rules *r)
             }
         }
     }
+    uint64_t *any = calloc(entries / 64 + 1, sizeof *any);
+    if (!any) goto fail;
     for (size_t e = 0; e < entries; e++)
-        if (!mask_empty(t + e * words, words)) index[e] = (uint32_t)++nblocks;
+        if (!mask_empty(t + e * words, words)) {
+            index[e] = (uint32_t)++nblocks;
+            any[e / 64] |= (uint64_t)1 << (e % 64);
+        }
     third = calloc(nblocks * 128 * words, sizeof *third);
-    if (nblocks > 0 && !third) goto fail;
+    if (nblocks > 0 && !third) {
+        free(any);
+        goto fail;
+    }
     for (size_t e = 0; e < entries; e++) {
         if (!index[e]) continue;
         uint64_t *block = third + (size_t)(index[e] - 1) * 128 * words;
@@ -296,6 +304,7 @@ static void build_start_table(sanitizer_rules *r)
     pcre2_match_data_free(md);
     r->start_mask = t;
     r->third_index = index;
+    r->start_any = any;
     r->third = third;
     r->first_mask = first;
     return;
@@ -421,6 +430,7 @@ void sanitizer_rules_free(sanitizer_rules *r)
     free(r->code);
     free(r->start_mask);
     free(r->third_index);
+    free(r->start_any);
     free(r->third);
     free(r->all_mask);
     free(r->first_mask);

@@ -37,6 +37,8 @@ struct sanitizer_rules {
     size_t mask_words;
     uint64_t *start_mask;
     uint32_t *third_index;
+    uint64_t *start_any;  /* bit START_TABLE_INDEX(...): some rule can start there (the test
+                           * the matcher's inner loop makes at every position, kept small) */
     uint64_t *third;      /* blocks of 128 masks */
     uint64_t *all_mask;   /* every rule: for positions the tables do not cover */
     uint64_t *first_mask; /* [START_CONTEXTS][128]: rules that can start with c1 (whatever
