@@ -16,6 +16,7 @@ void proxy_config_defaults(proxy_config *c)
     memset(c, 0, sizeof *c);
     proxy_listener_parse("127.0.0.1:3128", &c->listeners[0], NULL);
     c->nlisteners = 1;
+    c->log_exchanges = 1;
     ag_default_data_dir(c->data_dir, sizeof c->data_dir);
     snprintf(c->hosts_file, sizeof c->hosts_file, "/etc/hosts");
     c->max_header_bytes = 32768;

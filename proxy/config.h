@@ -28,6 +28,7 @@ typedef struct proxy_config {
     char policy_path[PROXY_PATH_MAX]; /* "" = the embedded example policy */
     char data_dir[PROXY_PATH_MAX];
     int workers;                      /* 0 = number of cores */
+    int log_exchanges;                /* info-level exchange lines (off under --log-level warn) */
 
     int nameservers_set;              /* 0 = /etc/resolv.conf */
     char nameservers[PROXY_MAX_NAMESERVERS][128];

@@ -51,6 +51,7 @@ static void arm_timer(proxy_conn *c, unsigned seconds)
 
 static void free_upstream(proxy_conn *c)
 {
+    fastio_detach(&c->out_upstream);
     if (c->upstream) {
         bufferevent_free(c->upstream);
         c->upstream = NULL;
@@ -83,7 +84,7 @@ static void log_exchange(proxy_conn *c)
     const char *m = c->req.head.method[0] ? c->req.head.method : "-";
     const char *decision = outcome_of(c);
     record_exchange(c, decision);
-    ag_log(AG_LOG_INFO, "exchange",
+    worker_log_exchange(c->w,
            "id=%s agent=%s client=%s method=%s host=%s port=%u path=%s decision=%s rule=%s "
            "status=%d bytes_in=%llu bytes_out=%llu duration_us=%llu upstream=%s sanitized=%s "
            "removed=%llu reason=%s",
@@ -187,6 +188,7 @@ void conn_close(proxy_conn *c)
     free_upstream(c);
     if (c->pol)
         policy_unref(c->pol);
+    fastio_detach(&c->out_client);
     if (c->client)
         bufferevent_free(c->client);
     event_free(c->timer);
@@ -355,6 +357,7 @@ void conn_accept(proxy_worker *w, evutil_socket_t fd, const struct sockaddr *sa,
     bufferevent_setwatermark(c->client, EV_READ, 0, high);
     bufferevent_setwatermark(c->client, EV_WRITE, CONN_OUT_LOW, 0);
     conn_tune_io(c->client);
+    fastio_attach(w, &c->out_client, c->client);
     enter_head_state(c);
 }
 
@@ -1172,13 +1175,14 @@ void conn_send_request(proxy_conn *c)
     c->req.ctx = c;
     struct timeval rt = {(time_t)cfg_of(c)->timeout_response, 0};
     bufferevent_set_timeouts(c->upstream, &rt, NULL);
-    bufferevent_enable(c->upstream, EV_READ | EV_WRITE);
+    bufferevent_enable(c->upstream, EV_READ); /* writes: fastio's flush, or libevent when it is off */
+    /* With the whole request read, client reading stays on (turning it off and on again costs
+     * two epoll_ctl calls per request): client_read_cb stops it if pipelined bytes arrive, and
+     * an EOF meanwhile only marks the connection to close after the response. */
     struct timeval it = {(time_t)cfg_of(c)->timeout_idle, 0};
-    bufferevent_set_timeouts(c->client, &it, NULL);
+    bufferevent_set_timeouts(c->client, c->req_done ? NULL : &it, NULL);
     if (!c->req_done)
         pump_request_body(c);
-    else
-        bufferevent_disable(c->client, EV_READ);
     if (c->state == CONN_EXCHANGE && evbuffer_get_length(bufferevent_get_input(c->upstream)) > 0)
         pump_response(c);
 }

@@ -69,6 +69,7 @@ static void connect_event_cb(struct bufferevent *bev, short what, void *arg)
         setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         evutil_freeaddrinfo(c->addrs);
         c->addrs = c->next_addr = NULL;
+        fastio_attach(c->w, &c->out_upstream, bev);
         conn_upstream_ready(c);
         return;
     }

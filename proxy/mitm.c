@@ -116,6 +116,7 @@ static void upstream_handshake_cb(struct bufferevent *bev, short what, void *arg
     char why[200], reason[300];
     tls_failure(bev, ssl, why, sizeof why);
     snprintf(reason, sizeof reason, "upstream %s:%u: %s", c->target.host, c->target.port, why);
+    fastio_detach(&c->out_upstream);
     bufferevent_free(c->upstream);
     c->upstream = NULL;
     conn_refuse(c, 502, reason, 1);
@@ -144,6 +145,7 @@ void mitm_secure_upstream(proxy_conn *c)
         return;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+    fastio_attach(c->w, &c->out_upstream, c->upstream); /* the filter turned libevent's writer on */
     c->upstream = tls;
     c->state = CONN_TLS;
     bufferevent_setcb(tls, NULL, NULL, upstream_handshake_cb, c);
@@ -190,6 +192,7 @@ void mitm_secure_client(proxy_conn *c)
         return;
     }
     bufferevent_openssl_set_allow_dirty_shutdown(tls, 1);
+    fastio_attach(c->w, &c->out_client, c->client); /* the filter turned libevent's writer on */
     struct bufferevent *plain = c->client;
     c->client = tls;
     c->state = CONN_TLS;

@@ -118,6 +118,7 @@ int proxy_main(int argc, char **argv)
         }
         cfg->workers = (int)n;
     }
+    cfg->log_exchanges = !level || !strcmp(level, "debug") || !strcmp(level, "info");
     if (proxy_server_run(cfg, &err) != AG_OK) {
         char q[600];
         ag_log(AG_LOG_ERROR, "fatal", "error=%s", ag_log_quote(q, sizeof q, err.msg));

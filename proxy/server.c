@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,6 +114,62 @@ static void stop_cb(evutil_socket_t fd, short what, void *arg)
         event_base_loopexit(w->base, NULL);
 }
 
+/* ------------------------------------------------------------------ exchange log */
+
+static void log_flush(proxy_worker *w)
+{
+    size_t off = 0;
+    while (off < w->log_len) {
+        ssize_t n = write(STDERR_FILENO, w->log_buf + off, w->log_len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* like ag_log: a log that cannot be written is not the exchange's failure */
+        off += (size_t)n;
+    }
+    w->log_len = 0;
+}
+
+static void log_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    log_flush(arg);
+}
+
+void worker_log_exchange(proxy_worker *w, const char *fmt, ...)
+{
+    if (!w->srv->cfg.log_exchanges)
+        return;
+    uint64_t now = ag_now_us();
+    if (now / 1000000u != w->log_sec || !w->log_time[0]) {
+        time_t secs = (time_t)(now / 1000000u);
+        struct tm tm;
+        gmtime_r(&secs, &tm);
+        strftime(w->log_time, sizeof w->log_time, "%Y-%m-%dT%H:%M:%S", &tm);
+        w->log_sec = now / 1000000u;
+    }
+    char line[sizeof w->log_buf];
+    int n = snprintf(line, sizeof line, "time=%s.%06uZ level=info event=exchange ", w->log_time,
+                     (unsigned)(now % 1000000u));
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
+    if (len >= sizeof line - 1)
+        len = sizeof line - 2;
+    line[len++] = '\n';
+    if (w->log_len + len > sizeof w->log_buf)
+        log_flush(w);
+    memcpy(w->log_buf + w->log_len, line, len);
+    if (w->log_len == 0 && w->log_ev)
+        event_active(w->log_ev, EV_TIMEOUT, 1);
+    w->log_len += len;
+    if (!w->log_ev)
+        log_flush(w);
+}
+
 /* ------------------------------------------------------------------ workers */
 
 static int worker_setup_dns(proxy_worker *w, ag_error *err)
@@ -151,6 +208,9 @@ static int worker_init(proxy_server *srv, proxy_worker *w, int index, ag_error *
     if (worker_setup_dns(w, err) != AG_OK)
         return AG_ERR;
     w->stop_ev = event_new(w->base, -1, 0, stop_cb, w);
+    w->log_ev = event_new(w->base, -1, 0, log_flush_cb, w);
+    if (!w->stop_ev || !w->log_ev || fastio_worker_init(w) != 0)
+        return ag_errorf(err, "worker %d: cannot create its events", index);
     for (size_t i = 0; i < srv->cfg.nlisteners; i++) {
         int fd = open_listener(&srv->cfg.listeners[i], err);
         if (fd < 0)
@@ -174,6 +234,10 @@ static void worker_free(proxy_worker *w)
             evconnlistener_free(w->listeners[i]);
     if (w->stop_ev)
         event_free(w->stop_ev);
+    log_flush(w);
+    if (w->log_ev)
+        event_free(w->log_ev);
+    fastio_worker_free(w);
     if (w->dns)
         evdns_base_free(w->dns, 1);
     if (w->base)

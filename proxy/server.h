@@ -24,6 +24,17 @@ typedef struct proxy_server proxy_server;
 typedef struct proxy_worker proxy_worker;
 typedef struct proxy_conn proxy_conn;
 typedef struct body_filter body_filter;
+
+/* A socket bufferevent whose output the proxy writes itself (fastio.c): bytes queued on it are
+ * written once per event-loop pass, straight to the socket, instead of arming libevent's write
+ * event for each response. */
+typedef struct fastio_out {
+    struct bufferevent *bev;        /* the plain socket bufferevent, or NULL when detached */
+    struct evbuffer_cb_entry *cb;   /* our callback on its output */
+    proxy_worker *w;
+    struct fastio_out *next;        /* in the worker's flush list while queued */
+    int queued;
+} fastio_out;
 struct sanitizer_rules;
 
 struct proxy_worker {
@@ -39,6 +50,14 @@ struct proxy_worker {
     size_t nconns;
     proxy_conn *conns;      /* every live connection, for draining */
     uint64_t next_id;
+    struct event *flush_ev; /* writes the queued outputs at the end of a loop pass (fastio.c) */
+    fastio_out *flush_head;
+    /* exchange log lines batched per loop pass (worker_log_exchange) */
+    struct event *log_ev;
+    char log_buf[4096];     /* at most PIPE_BUF: one write(2) stays atomic on a pipe */
+    size_t log_len;
+    uint64_t log_sec;       /* second of log_time */
+    char log_time[24];      /* "YYYY-MM-DDTHH:MM:SS" of log_sec */
 };
 
 struct proxy_server {
@@ -126,6 +145,8 @@ struct proxy_conn {
     body_filter *filter;     /* the HTML sanitizing pipeline of this response, or NULL */
     uint64_t sanitizer_removed;
 
+    fastio_out out_client, out_upstream; /* the two sockets' outputs, written by fastio.c */
+
     proxy_conn *prev, *next;
 };
 
@@ -173,6 +194,14 @@ void fastio_slurp(struct bufferevent *bev, size_t max);
 /* Writes up to n bytes from src directly to dst's socket when dst has nothing queued (they
  * are drained from src). Returns the number written. */
 size_t fastio_write_through(struct evbuffer *src, struct bufferevent *dst, size_t n);
+/* The worker's flush event (created once per worker). */
+int fastio_worker_init(proxy_worker *w);
+void fastio_worker_free(proxy_worker *w);
+/* From now on the output of the socket bufferevent sock is written by the worker's flush pass
+ * (libevent's write event is used only while the socket is full). Idempotent. */
+void fastio_attach(proxy_worker *w, fastio_out *o, struct bufferevent *sock);
+/* Before sock is freed. */
+void fastio_detach(fastio_out *o);
 
 /* conn.c: writes response body bytes to the client with the chosen framing */
 void conn_write_body(proxy_conn *c, const char *data, size_t len);
@@ -199,5 +228,9 @@ void record_conn_free(proxy_conn *c);
 
 /* server.c */
 int proxy_server_run(proxy_config *cfg, ag_error *err);
+/* One info-level "exchange" line in ag_log's format, written with the other lines of the same
+ * loop pass in one write(2) at the end of it (one write per exchange was a tenth of the
+ * proxy's system calls). */
+void worker_log_exchange(proxy_worker *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif
