@@ -176,6 +176,48 @@ void fastio_attach(proxy_worker *w, fastio_out *o, struct bufferevent *sock)
         bufferevent_disable(sock, EV_WRITE);
 }
 
+static void tls_read_cb(struct bufferevent *bev, void *arg)
+{
+    fastio_out *o = arg;
+    if (evbuffer_get_length(bufferevent_get_input(bev)) < o->read_chunk)
+        fastio_slurp(bev, o->read_chunk);
+    o->inner_read(bev, o->inner_arg);
+}
+
+static void tls_write_cb(struct bufferevent *bev, void *arg)
+{
+    fastio_out *o = arg;
+    if (o->inner_write)
+        o->inner_write(bev, o->inner_arg);
+}
+
+static void tls_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    fastio_out *o = arg;
+    if (o->inner_event)
+        o->inner_event(bev, what, o->inner_arg);
+}
+
+void fastio_tls_opened(fastio_out *o, size_t read_chunk, size_t out_low, size_t out_high)
+{
+    struct bufferevent *sock = o->bev;
+    if (!sock)
+        return;
+    bufferevent_setwatermark(sock, EV_WRITE, out_low, out_high);
+    bufferevent_data_cb r, w;
+    bufferevent_event_cb e;
+    void *arg;
+    bufferevent_getcb(sock, &r, &w, &e, &arg);
+    if (!r || r == tls_read_cb)
+        return;
+    o->inner_read = r;
+    o->inner_write = w;
+    o->inner_event = e;
+    o->inner_arg = arg;
+    o->read_chunk = read_chunk;
+    bufferevent_setcb(sock, tls_read_cb, tls_write_cb, tls_event_cb, o);
+}
+
 void fastio_detach(fastio_out *o)
 {
     if (!o->bev)
@@ -185,4 +227,7 @@ void fastio_detach(fastio_out *o)
     evbuffer_remove_cb_entry(bufferevent_get_output(o->bev), o->cb);
     o->bev = NULL;
     o->cb = NULL;
+    o->inner_read = o->inner_write = NULL;
+    o->inner_event = NULL;
+    o->inner_arg = NULL;
 }

@@ -19,6 +19,13 @@
 #include "certs/certs.h"
 #include "proxy/server.h"
 
+/* Below each TLS filter, once open: read up to this much per wakeup, and keep at most HIGH bytes
+ * of records queued on the socket (refilled below LOW), the bounds conn.c uses for plain
+ * sockets, so that a slow peer stops the other side's reading instead of growing the queue. */
+#define MITM_READ_CHUNK (128 * 1024)
+#define MITM_SOCK_OUT_LOW (64 * 1024)
+#define MITM_SOCK_OUT_HIGH (256 * 1024)
+
 int mitm_open(proxy_server *srv, ag_error *err)
 {
     char dir[PROXY_PATH_MAX + 8];
@@ -109,6 +116,7 @@ static void upstream_handshake_cb(struct bufferevent *bev, short what, void *arg
     SSL *ssl = bufferevent_openssl_get_ssl(bev);
     evtimer_del(c->timer);
     if (what & BEV_EVENT_CONNECTED) {
+        fastio_tls_opened(&c->out_upstream, MITM_READ_CHUNK, MITM_SOCK_OUT_LOW, MITM_SOCK_OUT_HIGH);
         note_upstream_tls(c, ssl);
         conn_upstream_secured(c);
         return;
@@ -159,6 +167,7 @@ static void client_handshake_cb(struct bufferevent *bev, short what, void *arg)
     proxy_conn *c = arg;
     evtimer_del(c->timer);
     if (what & BEV_EVENT_CONNECTED) {
+        fastio_tls_opened(&c->out_client, MITM_READ_CHUNK, MITM_SOCK_OUT_LOW, MITM_SOCK_OUT_HIGH);
         conn_client_secured(c);
         return;
     }

@@ -34,6 +34,11 @@ typedef struct fastio_out {
     proxy_worker *w;
     struct fastio_out *next;        /* in the worker's flush list while queued */
     int queued;
+    /* under a TLS filter: the filter's own callbacks on the socket, called through ours */
+    bufferevent_data_cb inner_read, inner_write;
+    bufferevent_event_cb inner_event;
+    void *inner_arg;
+    size_t read_chunk;
 } fastio_out;
 struct sanitizer_rules;
 
@@ -202,6 +207,10 @@ void fastio_worker_free(proxy_worker *w);
 void fastio_attach(proxy_worker *w, fastio_out *o, struct bufferevent *sock);
 /* Before sock is freed. */
 void fastio_detach(fastio_out *o);
+/* After the TLS handshake of a filter over o's socket: reads what the kernel has in one call
+ * below the filter too (libevent reads 4 KiB per wakeup, a quarter of a TLS record), and bounds
+ * the records queued on the socket so that the filter's own output shows backpressure. */
+void fastio_tls_opened(fastio_out *o, size_t read_chunk, size_t out_low, size_t out_high);
 
 /* conn.c: writes response body bytes to the client with the chosen framing */
 void conn_write_body(proxy_conn *c, const char *data, size_t len);
