@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -25,6 +26,109 @@
 #define MITM_READ_CHUNK (128 * 1024)
 #define MITM_SOCK_OUT_LOW (64 * 1024)
 #define MITM_SOCK_OUT_HIGH (256 * 1024)
+
+/* ------------------------------------------------------------------ upstream sessions */
+
+/* TLS sessions for the upstream side, per worker (no locking): a few single-use sessions per
+ * host:port, so that a new intercepted tunnel resumes the session of an earlier one instead of
+ * a full handshake with an origin already verified (no certificate chain to check, no signature
+ * to wait for): the upstream handshake is most of what interception adds to a new tunnel. The
+ * certificate, and so the recorded fingerprint, come from the resumed session. */
+#define SESSION_HOSTS 64
+#define SESSIONS_PER_HOST 4
+
+struct upstream_sessions {
+    struct {
+        char key[300];
+        SSL_SESSION *s[SESSIONS_PER_HOST];
+        int n;
+        uint64_t used;
+    } host[SESSION_HOSTS];
+    uint64_t tick;
+};
+
+static struct upstream_sessions *sessions_of(proxy_worker *w)
+{
+    if (!w->tls_sessions)
+        w->tls_sessions = calloc(1, sizeof *w->tls_sessions);
+    return w->tls_sessions;
+}
+
+/* The slot of key, or with create the least recently used slot emptied for it; -1 if absent. */
+static int sessions_slot(struct upstream_sessions *t, const char *key, int create)
+{
+    int victim = 0;
+    for (int i = 0; i < SESSION_HOSTS; i++) {
+        if (t->host[i].key[0] && !strcmp(t->host[i].key, key))
+            return i;
+        if (!t->host[i].key[0] ? t->host[victim].key[0] != '\0' : t->host[i].used < t->host[victim].used)
+            victim = i;
+    }
+    if (!create)
+        return -1;
+    for (int j = 0; j < t->host[victim].n; j++)
+        SSL_SESSION_free(t->host[victim].s[j]);
+    t->host[victim].n = 0;
+    snprintf(t->host[victim].key, sizeof t->host[victim].key, "%s", key);
+    return victim;
+}
+
+/* A session for key, owned by the caller, or NULL (one that expired or became unusable is
+ * dropped on the way). */
+static SSL_SESSION *sessions_take(proxy_worker *w, const char *key)
+{
+    struct upstream_sessions *t = sessions_of(w);
+    int i = t ? sessions_slot(t, key, 0) : -1;
+    if (i < 0)
+        return NULL;
+    t->host[i].used = ++t->tick;
+    while (t->host[i].n > 0) {
+        SSL_SESSION *s = t->host[i].s[--t->host[i].n];
+        if (SSL_SESSION_is_resumable(s) &&
+            SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s) > (long)time(NULL))
+            return s;
+        SSL_SESSION_free(s);
+    }
+    return NULL;
+}
+
+/* OpenSSL hands over each new session (TLS 1.3: each ticket). A copy is kept: the object itself
+ * stays the connection's current session, which OpenSSL marks not resumable when the connection
+ * ends without close_notify (as upstream connections of dropped tunnels do). */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+    proxy_conn *c = SSL_get_app_data(ssl);
+    if (!c || !c->up_tls_key[0] || !SSL_SESSION_is_resumable(sess))
+        return 0;
+    struct upstream_sessions *t = sessions_of(c->w);
+    if (!t)
+        return 0;
+    int i = sessions_slot(t, c->up_tls_key, 1);
+    t->host[i].used = ++t->tick;
+    if (t->host[i].n == SESSIONS_PER_HOST) {
+        SSL_SESSION_free(t->host[i].s[0]);
+        memmove(t->host[i].s, t->host[i].s + 1, (SESSIONS_PER_HOST - 1) * sizeof t->host[i].s[0]);
+        t->host[i].n--;
+    }
+    SSL_SESSION *copy = SSL_SESSION_dup(sess);
+    if (copy)
+        t->host[i].s[t->host[i].n++] = copy;
+    return 0;
+}
+
+void mitm_worker_free(proxy_worker *w)
+{
+    struct upstream_sessions *t = w->tls_sessions;
+    if (!t)
+        return;
+    for (int i = 0; i < SESSION_HOSTS; i++)
+        for (int j = 0; j < t->host[i].n; j++)
+            SSL_SESSION_free(t->host[i].s[j]);
+    free(t);
+    w->tls_sessions = NULL;
+}
+
+/* ------------------------------------------------------------------ set-up */
 
 int mitm_open(proxy_server *srv, ag_error *err)
 {
@@ -52,7 +156,8 @@ int mitm_open(proxy_server *srv, ag_error *err)
         return ag_errorf(err, "tls.upstream_ca_file: cannot load %s", srv->cfg.tls_upstream_ca_file);
     static const unsigned char alpn[] = "\x08http/1.1";
     SSL_CTX_set_alpn_protos(ctx, alpn, sizeof alpn - 1);
-    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT);
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(ctx, new_session_cb);
     return AG_OK;
 }
 
@@ -118,6 +223,8 @@ static void upstream_handshake_cb(struct bufferevent *bev, short what, void *arg
     if (what & BEV_EVENT_CONNECTED) {
         fastio_tls_opened(&c->out_upstream, MITM_READ_CHUNK, MITM_SOCK_OUT_LOW, MITM_SOCK_OUT_HIGH);
         note_upstream_tls(c, ssl);
+        ag_log(AG_LOG_DEBUG, "upstream_tls", "id=%s host=%s protocol=%s resumed=%s", c->id,
+               c->target.host, c->tls_protocol, SSL_session_reused(ssl) ? "yes" : "no");
         conn_upstream_secured(c);
         return;
     }
@@ -143,6 +250,13 @@ void mitm_secure_upstream(proxy_conn *c)
     } else {
         SSL_set_tlsext_host_name(ssl, host);
         SSL_set1_host(ssl, host);
+    }
+    SSL_set_app_data(ssl, c);
+    snprintf(c->up_tls_key, sizeof c->up_tls_key, "%s:%u", host, (unsigned)c->target.port);
+    SSL_SESSION *resume = sessions_take(c->w, c->up_tls_key);
+    if (resume) {
+        SSL_set_session(ssl, resume);
+        SSL_SESSION_free(resume);
     }
     bufferevent_set_timeouts(c->upstream, NULL, NULL);
     struct bufferevent *tls = bufferevent_openssl_filter_new(

@@ -235,6 +235,7 @@ static void worker_free(proxy_worker *w)
     if (w->stop_ev)
         event_free(w->stop_ev);
     log_flush(w);
+    mitm_worker_free(w);
     if (w->log_ev)
         event_free(w->log_ev);
     fastio_worker_free(w);

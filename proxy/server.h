@@ -63,6 +63,7 @@ struct proxy_worker {
     size_t log_len;
     uint64_t log_sec;       /* second of log_time */
     char log_time[24];      /* "YYYY-MM-DDTHH:MM:SS" of log_sec */
+    struct upstream_sessions *tls_sessions; /* TLS sessions to resume upstream (mitm.c) */
 };
 
 struct proxy_server {
@@ -146,6 +147,7 @@ struct proxy_conn {
     uint16_t tunnel_port;
     char tunnel_agent[128];
     char tls_fingerprint[96], tls_protocol[24], tls_cipher[64]; /* upstream TLS, when intercepted */
+    char up_tls_key[300];    /* host:port whose TLS sessions the upstream handshake stores */
     char *sanitizer_report;  /* JSON, owned; NULL without sanitizing */
     body_filter *filter;     /* the HTML sanitizing pipeline of this response, or NULL */
     uint64_t sanitizer_removed;
@@ -189,6 +191,7 @@ void mitm_close(proxy_server *srv);
 void mitm_secure_upstream(proxy_conn *c);   /* TLS client handshake, verified → conn_upstream_secured */
 void mitm_secure_client(proxy_conn *c);     /* TLS server handshake with a minted leaf → conn_client_secured */
 void mitm_on_timer(proxy_conn *c);
+void mitm_worker_free(proxy_worker *w);     /* the worker's upstream TLS sessions */
 /* Inside a tunnel: 0 when the request's Host matches the CONNECT authority, else -1 + reason. */
 int mitm_check_host(proxy_conn *c, char *reason, size_t reasonsz);
 
