@@ -12,7 +12,7 @@ peers=${AG_BENCH_PEERS:-$here/../../shared/bench-peers}
 [ -x "$peers/run.sh" ] || { echo "run-peers.sh: no harness at $peers (set AG_BENCH_PEERS)" >&2; exit 2; }
 export AGENTGATE_BIN=${AGENTGATE_BIN:-$here/../build/agentgate}
 [ -x "$AGENTGATE_BIN" ] || { echo "run-peers.sh: build first: cmake --build build (no $AGENTGATE_BIN)" >&2; exit 2; }
-export EXTRA_PROXIES="$here/peers-agentgate.sh"
+export EXTRA_PROXIES="$here/peers-agentgate.sh${AG_EXTRA_PROXIES:+ $AG_EXTRA_PROXIES}" # more targets: AG_EXTRA_PROXIES
 export TARGETS=${TARGETS:-"direct agentgate squid tinyproxy mitmproxy agentgate_mitm"}
 export TESTS=${TESTS:-"http-1k http-64k tls-ka-1k tls-ka-1m lat-http-1k lat-tls-new-1k"}
 export RESULTS_DIR=${RESULTS_DIR:-$here/results/$(date +%Y%m%d-%H%M%S)}
