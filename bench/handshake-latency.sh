@@ -36,13 +36,19 @@ make -C "$work/harness" -s tlsload >/dev/null
 tlsload=$work/harness/tlsload
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; }
+origin_pgid=
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+    # The origin runs in its own session (setsid): its shell sleeps in the foreground, so it is
+    # stopped as a group (the shell, its sleep and nginx) for its exit trap to run at once.
+    [ -z "$origin_pgid" ] || kill -- "-$origin_pgid" 2>/dev/null || true
+}
 trap cleanup EXIT
 
 # The origin: the harness's nginx (http + https with its test CA), kept up by its serve mode.
 WORK=$work/peers ORIGIN_HTTP_PORT=$http_port ORIGIN_HTTPS_PORT=$https_port SERVE_SECS=3600 \
     setsid "$work/harness/run.sh" serve > "$work/origin.log" 2>&1 &
-pids+=($!)
+origin_pgid=$!
 for _ in $(seq 100); do
     [ -s "$work/peers/pki/ca.pem" ] && (exec 3<>"/dev/tcp/127.0.0.1/$https_port") 2>/dev/null && break
     sleep 0.1
