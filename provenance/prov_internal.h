@@ -94,11 +94,11 @@ size_t prov_key_time(uint8_t *buf, uint64_t time_us, uint64_t seq);
 size_t prov_key_named(uint8_t *buf, const char *name, uint64_t time_us, uint64_t seq);
 
 /* by_host is generation-major: a generation is PROV_HOST_GEN_RECORDS consecutive seqs, so a
- * batch's host entries land in the newest generation's few hundred pages instead of at the
+ * batch's host entries land in the newest generation's pages (about a thousand) instead of at the
  * tail of every host's range across the whole tree. host_gens keeps, per generation, the
  * oldest and newest start time it holds, so a host query visits only the generations that
  * overlap its window. */
-#define PROV_HOST_GEN_BITS 14
+#define PROV_HOST_GEN_BITS 16
 #define PROV_HOST_GEN_RECORDS ((uint64_t)1 << PROV_HOST_GEN_BITS)
 #define PROV_HOST_KEY_MAX (4 + PROV_INDEX_NAME_MAX + 17)
 static inline uint32_t prov_host_gen(uint64_t seq) { return (uint32_t)(seq >> PROV_HOST_GEN_BITS); }
