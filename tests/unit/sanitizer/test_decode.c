@@ -9,20 +9,7 @@
 
 #include "sanitizer/sanitizer.h"
 
-typedef struct buf {
-    char *p;
-    size_t n;
-} buf;
-
-static int sink(void *ctx, const char *d, size_t n)
-{
-    buf *b = ctx;
-    b->p = realloc(b->p, b->n + n + 1);
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
-}
+#include "sink_buf.h"
 
 /* Decodes in with the given piece size; returns 0/-1 and the output in *out. */
 static int decode(const char *enc, const char *cs, const void *in, size_t n, size_t piece, buf *out)

@@ -6,20 +6,7 @@
 
 #include "sanitizer/sanitizer.h"
 
-typedef struct buf {
-    char *p;
-    size_t n;
-} buf;
-
-static int sink(void *ctx, const char *d, size_t n)
-{
-    buf *b = ctx;
-    b->p = realloc(b->p, b->n + n + 1);
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
-}
+#include "sink_buf.h"
 
 /* Sanitizes `in` fed in pieces of `piece` bytes (0: one feed); the caller frees the result. */
 static char *run_split(sanitize_mode mode, const char *in, size_t piece, sanitizer_report *rep)

@@ -11,20 +11,7 @@
 #include "sanitizer/sanitizer.h"
 #include "sanitizer/tokenizer.h"
 
-typedef struct buf {
-    char *p;
-    size_t n;
-} buf;
-
-static int sink(void *ctx, const char *d, size_t n)
-{
-    buf *b = ctx;
-    b->p = realloc(b->p, b->n + n + 1);
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    b->p[b->n] = '\0';
-    return 0;
-}
+#include "sink_buf.h"
 
 static buf sanitize(sanitize_mode mode, const char *in, size_t n, uint64_t *removed)
 {
