@@ -427,24 +427,23 @@ Test(instr_rules, start_table_changes_nothing)
     cr_assert_null(untabled->start_mask, "a lookbehind disables the table");
     const sanitizer_rules *tabled = sanitizer_rules_default();
     cr_assert_not_null(tabled->start_mask);
-    const char *files[] = {"attacks-heldout.json", "benign-heldout.json"};
-    size_t compared = 0;
-    for (size_t fi = 0; fi < 2; fi++) {
+    const char *files[] = {"attacks-heldout.json", "benign-heldout.json",
+                           "attacks-heldout-families.json", "benign-heldout-families.json"};
+    for (size_t fi = 0; fi < sizeof files / sizeof files[0]; fi++) {
         char p[1024];
         snprintf(p, sizeof p, "%s/bench/eval/%s", AG_SOURCE_DIR, files[fi]);
         json_t *root = json_load_file(p, 0, NULL);
         cr_assert_not_null(root, "%s", p);
+        cr_assert_gt(json_array_size(root), 0, "%s holds no strings", p);
         for (size_t i = 0; i < json_array_size(root); i++) {
             char text[2048];
             snprintf(text, sizeof text, "Intro, then: %s And some closing words.",
                      json_string_value(json_array_get(root, i)));
             cuts a = run_texts(tabled, text), b = run_texts(untabled, text);
             expect_same(&a, &b, text);
-            compared++;
         }
         json_decref(root);
     }
-    cr_expect_eq(compared, 100);
     sanitizer_rules_free(untabled);
     unlink(path);
 }
