@@ -9,6 +9,7 @@
 
 #include "sanitizer/instr.h"
 #include "sanitizer/instr_rules.h"
+#include "rule_expect.h"
 
 typedef struct cuts {
     instr_cut c[32];
@@ -32,28 +33,6 @@ static cuts run_whole(const sanitizer_rules *r, const char *text, size_t holdbac
     instr_matcher_free(m);
     return out;
 }
-
-static const char *first_rule(const char *text)
-{
-    static char id[64];
-    cuts c = run_whole(NULL, text, 0);
-    if (c.n == 0) return NULL;
-    snprintf(id, sizeof id, "%s", c.c[0].rule_id);
-    return id;
-}
-
-#define CAUGHT(text) cr_expect_not_null(first_rule(text), "not caught: %s", text)
-#define CAUGHT_BY(text, prefix)                                                              \
-    do {                                                                                     \
-        const char *r_ = first_rule(text);                                                   \
-        cr_expect(r_ && strncmp(r_, prefix, strlen(prefix)) == 0, "%s: got %s, want %s*",    \
-                  text, r_ ? r_ : "(none)", prefix);                                         \
-    } while (0)
-#define KEPT(text)                                                                           \
-    do {                                                                                     \
-        const char *r_ = first_rule(text);                                                   \
-        cr_expect_null(r_, "wrongly cut by %s: %s", r_ ? r_ : "", text);                     \
-    } while (0)
 
 Test(instr_rules, builtin_rules_compile)
 {
