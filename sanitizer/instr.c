@@ -231,7 +231,7 @@ typedef enum { TRY_NONE, TRY_MATCH, TRY_PARTIAL } try_result;
  * bytes: it would end at or after the run's end so far, so not when that is already too far. */
 static int partial_may_count(const instr_matcher *m, size_t i)
 {
-    return m->run_len - m->nb.src_start[i] <= m->max_holdback;
+    return m->run_len - norm_src_start(&m->nb, i) <= m->max_holdback;
 }
 
 /* Tries the candidate rules at position i in rule order, as one alternation would: the first
@@ -256,7 +256,7 @@ static try_result try_rules_at(instr_matcher *m, const uint64_t *mask, size_t i,
             if (rc >= 0) {
                 PCRE2_SIZE *ov = pcre2_get_ovector_pointer(m->md);
                 if (ov[1] <= i) continue; /* an empty or backward match: not a cut */
-                if (m->nb.src_end[ov[1] - 1] - m->nb.src_start[i] > m->max_holdback) continue;
+                if (norm_src_end(&m->nb, ov[1] - 1) - norm_src_start(&m->nb, i) > m->max_holdback) continue;
                 *end = ov[1];
                 *rule = k;
                 return TRY_MATCH;
@@ -374,7 +374,7 @@ static void search(instr_matcher *m, int final)
         size_t e = 0, k = 0;
         try_result tr = try_rules_at(m, mask, i, opts, &e, &k);
         if (tr == TRY_MATCH) {
-            push_cut(m, m->nb.src_start[i], m->nb.src_end[e - 1], &m->rules->rule[k]);
+            push_cut(m, norm_src_start(&m->nb, i), norm_src_end(&m->nb, e - 1), &m->rules->rule[k]);
             m->scan = e;
             continue;
         }
@@ -391,7 +391,7 @@ static void search(instr_matcher *m, int final)
 
 static void update_stable(instr_matcher *m)
 {
-    uint64_t s = m->has_partial ? m->nb.src_start[m->partial] : m->run_len - m->ns.npending;
+    uint64_t s = m->has_partial ? norm_src_start(&m->nb, m->partial) : m->run_len - m->ns.npending;
     if (s > m->stable) m->stable = s;
 }
 

@@ -25,6 +25,11 @@ typedef struct norm_state {
     size_t npending;
 } norm_state;
 
+/* Original offset where the character that produced normalised byte i starts, and just past
+ * its end. Readers use these, not the arrays, so the representation may change. */
+static inline uint64_t norm_src_start(const norm_buf *b, size_t i) { return b->src_start[i]; }
+static inline uint64_t norm_src_end(const norm_buf *b, size_t i) { return b->src_end[i]; }
+
 /* Normalises text (original offsets start at base) onto out. Returns 0, or -1 on allocation
  * failure. Bytes of an incomplete trailing sequence wait in st for the next call. */
 int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint64_t base);

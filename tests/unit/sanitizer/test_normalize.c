@@ -58,12 +58,12 @@ Test(normalize, map_back_to_original_offsets)
     cr_assert_eq(norm_feed(&st, &b, in, strlen(in), 100), 0);
     cr_assert_eq(b.len, 4);
     cr_expect_eq(memcmp(b.text, "ig x", 4), 0);
-    cr_expect_eq(b.src_start[0], 100);
-    cr_expect_eq(b.src_end[0], 103);
-    cr_expect_eq(b.src_start[1], 106); /* the zero-width space has no output byte */
-    cr_expect_eq(b.src_start[2], 107);
-    cr_expect_eq(b.src_end[2], 108);
-    cr_expect_eq(b.src_start[3], 109);
+    cr_expect_eq(norm_src_start(&b, 0), 100);
+    cr_expect_eq(norm_src_end(&b, 0), 103);
+    cr_expect_eq(norm_src_start(&b, 1), 106); /* the zero-width space has no output byte */
+    cr_expect_eq(norm_src_start(&b, 2), 107);
+    cr_expect_eq(norm_src_end(&b, 2), 108);
+    cr_expect_eq(norm_src_start(&b, 3), 109);
     norm_buf_free(&b);
 }
 
@@ -78,8 +78,8 @@ Test(normalize, split_characters_across_pieces)
         norm_feed(&st, &b, in + cut, n - cut, cut);
         cr_assert_eq(b.len, 3, "split at %zu", cut);
         cr_expect_eq(memcmp(b.text, "iix", 3), 0);
-        cr_expect_eq(b.src_start[1], 3);
-        cr_expect_eq(b.src_end[1], 5);
+        cr_expect_eq(norm_src_start(&b, 1), 3);
+        cr_expect_eq(norm_src_end(&b, 1), 5);
         norm_buf_free(&b);
     }
 }
