@@ -6,7 +6,9 @@
  * --runs), the ratio to memchr, and the peak memory of one stream.
  * Usage: bench_sanitizer [--runs N] [--max-mb N] [--only KIND] [--no-adversarial] [LIST0_FILE]
  * (--only measures memchr and one of tokenizer|scripts|strict, for profiling; --cpu times by the
- * thread's CPU time, steadier than the wall clock when other work shares the machine) */
+ * thread's CPU time, steadier than the wall clock when other work shares the machine;
+ * --digest MODE prints instead one digest of every document's output and report counts in that
+ * mode, so a speed change can show that it changed nothing else) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,6 +179,52 @@ static double run_once(const corpus *c, run_kind k, size_t *peak)
     return now_seconds() - t0;
 }
 
+typedef struct digest {
+    uint64_t h;
+    uint64_t bytes;
+} digest;
+
+static void digest_add(digest *d, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) d->h = (d->h ^ b[i]) * 0x100000001b3ull; /* FNV-1a */
+    d->bytes += n;
+}
+
+static int digest_sink(void *ctx, const char *p, size_t n)
+{
+    digest_add(ctx, p, n);
+    return 0;
+}
+
+/* One stream per document as run_once feeds it; the output and the report's counts of every
+ * document go into one digest. */
+static int print_digest(const corpus *c, sanitize_mode mode)
+{
+    digest d = {0xcbf29ce484222325ull, 0};
+    uint64_t counts[SAN_CAT_COUNT] = {0};
+    for (size_t i = 0; i < c->n; i++) {
+        sanitizer_options o = {.mode = mode};
+        sanitizer *s = sanitizer_new(&o, digest_sink, &d);
+        if (!s) return 1;
+        ag_error err;
+        for (size_t at = 0; at < c->d[i].n; at += PIECE)
+            if (sanitizer_feed(s, c->d[i].p + at, c->d[i].n - at < PIECE ? c->d[i].n - at : PIECE,
+                               &err))
+                break;
+        sanitizer_finish(s, &err);
+        const sanitizer_report *r = sanitizer_get_report(s);
+        digest_add(&d, r->counts, sizeof r->counts);
+        for (int k = 0; k < SAN_CAT_COUNT; k++) counts[k] += r->counts[k];
+        sanitizer_free(s);
+    }
+    printf("digest %016llx over %zu documents, %llu output bytes; removals:",
+           (unsigned long long)d.h, c->n, (unsigned long long)(d.bytes - c->n * sizeof counts));
+    for (int k = 0; k < SAN_CAT_COUNT; k++) printf(" %llu", (unsigned long long)counts[k]);
+    printf("\n");
+    return 0;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -221,6 +269,7 @@ int main(int argc, char **argv)
     size_t max_mb = 120;
     const char *list = NULL;
     int no_adversarial = 0;
+    int digest_mode = -1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc)
             runs = atoi(argv[++i]);
@@ -234,13 +283,18 @@ int main(int argc, char **argv)
                                                     : RUN_MEMCHR;
         } else if (strcmp(argv[i], "--cpu") == 0)
             cpu_clock = 1;
-        else if (strcmp(argv[i], "--no-adversarial") == 0)
+        else if (strcmp(argv[i], "--digest") == 0 && i + 1 < argc) {
+            const char *k = argv[++i];
+            digest_mode = strcmp(k, "scripts") == 0 ? SANITIZE_SCRIPTS
+                          : strcmp(k, "off") == 0   ? SANITIZE_OFF
+                                                    : SANITIZE_STRICT;
+        } else if (strcmp(argv[i], "--no-adversarial") == 0)
             no_adversarial = 1;
         else if (argv[i][0] != '-')
             list = argv[i];
         else {
             fprintf(stderr, "usage: bench_sanitizer [--runs N] [--max-mb N] [--only memchr|tokenizer|scripts|strict] "
-                            "[--no-adversarial] [--cpu] [LIST0_FILE]\n");
+                            "[--no-adversarial] [--cpu] [--digest strict|scripts|off] [LIST0_FILE]\n");
             return 2;
         }
     }
@@ -250,6 +304,7 @@ int main(int argc, char **argv)
     if (list) {
         corpus real = {0};
         load_list(&real, list, max_mb * 1048576);
+        if (digest_mode >= 0) return print_digest(&real, (sanitize_mode)digest_mode);
         measure("benign corpus (Debian documentation HTML)", &real, runs);
     } else {
         printf("(no corpus list given: run bench/build-benign-corpus.sh, then pass "
