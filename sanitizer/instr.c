@@ -304,6 +304,39 @@ static const uint64_t *prefilter_candidates(instr_matcher *m, const uint64_t *ma
     return any ? m->fmask : NULL;
 }
 
+/* The first position in [i, stop) where a rule can start (*mask: which), or stop. Positions
+ * stay on character boundaries: the inner loop skips only ASCII, and a position with no
+ * candidate moves on by a whole character. The inner loop is the common case: two printable
+ * characters after which no rule can start (none of live_rules, when given). */
+static size_t next_start(const instr_matcher *m, size_t i, size_t stop, const uint64_t *live_rules,
+                         const uint64_t **mask)
+{
+    const unsigned char *t = (const unsigned char *)m->nb.text;
+    const uint64_t *any = m->rules->start_any;
+    const size_t words = m->rules->mask_words;
+    while (i < stop) {
+        if (any && i > 0) {
+            while (i + 2 < stop) {
+                unsigned c1 = t[i], c2 = t[i + 1], p = t[i - 1];
+                if (!START_TABLE_CHAR(c1) || !START_TABLE_CHAR(c2)) break;
+                int pw = (p >= 'a' && p <= 'z') || (p >= '0' && p <= '9') || p == '_' ||
+                         (p >= 'A' && p <= 'Z');
+                size_t e = START_TABLE_INDEX(pw, c1, c2);
+                if (((any[e / 64] >> (e % 64)) & 1) &&
+                    (!live_rules ||
+                     mask_and_any(m->rules->first_mask + ((size_t)pw * 128 + c1) * words,
+                                  live_rules, words)))
+                    break;
+                i++;
+            }
+        }
+        if (i >= stop) break;
+        if ((*mask = start_candidates(m, i))) return i;
+        i = next_char(&m->nb, i); /* a whole character: PCRE2 must start on a boundary */
+    }
+    return stop;
+}
+
 /* Searches the window from m->scan, position by position, trying only the rules that can start
  * at each position (and, with the prefilter, whose required literals lie ahead): the first
  * position with a match or a partial match decides, which is what an unanchored search of one
@@ -319,54 +352,52 @@ static void search(instr_matcher *m, int final)
         return;
     }
     uint32_t opts = PCRE2_NO_UTF_CHECK | (final ? 0 : PCRE2_PARTIAL_HARD);
-    /* The literal scan runs when the first candidate position needs it. */
     enum { PF_OFF, PF_PENDING, PF_READY } pf = m->prefilter_on && m->rules->prefilter ? PF_PENDING
                                                                                      : PF_OFF;
-    while (m->scan < m->nb.len) {
-        size_t i = m->scan;
-        const uint64_t *mask = NULL;
-        /* i stays on a character boundary: the inner loop skips only ASCII, and a position
-         * with no candidate moves on by a whole character. The inner loop is the common case:
-         * two printable characters after which no rule can start. */
-        for (;;) {
-            const unsigned char *t = (const unsigned char *)m->nb.text;
-            const uint64_t *any = m->rules->start_any;
-            /* once the literals are known, a final search skips positions where none of the
-             * rules left in the window can start */
-            const uint64_t *live = pf == PF_READY && final ? m->wmask : NULL;
-            if (any && i > 0) {
-                while (i + 2 < m->nb.len) {
-                    unsigned c1 = t[i], c2 = t[i + 1], p = t[i - 1];
-                    if (!START_TABLE_CHAR(c1) || !START_TABLE_CHAR(c2)) break;
-                    int pw = (p >= 'a' && p <= 'z') || (p >= '0' && p <= '9') || p == '_' ||
-                             (p >= 'A' && p <= 'Z');
-                    size_t e = START_TABLE_INDEX(pw, c1, c2);
-                    if (((any[e / 64] >> (e % 64)) & 1) &&
-                        (!live || mask_and_any(m->rules->first_mask +
-                                                   ((size_t)pw * 128 + c1) * m->rules->mask_words,
-                                               live, m->rules->mask_words)))
-                        break;
-                    i++;
-                }
+    /* A final search knows, once the literals are found, the only positions where a rule can
+     * match (prefilter_live_mark) and skips the rest without looking at them. */
+    int live_known = 0;
+    if (final && pf == PF_PENDING) { /* a final window is scanned whole before any walking */
+        pf = prefilter_scan_run(&m->pscan, m->rules->prefilter, m->nb.text, m->scan, m->nb.len) == 0
+                 ? PF_READY
+                 : PF_OFF;
+        if (pf == PF_READY) {
+            /* a final window holding no rule's literals is over at once */
+            if (!prefilter_window_rules(&m->pscan, m->rules->prefilter, m->wmask,
+                                        m->rules->mask_words)) {
+                m->scan = m->nb.len;
+                return;
             }
-            if (i >= m->nb.len || (mask = start_candidates(m, i))) break;
-            i = next_char(&m->nb, i); /* a whole character: PCRE2 must start on a boundary */
+            live_known = prefilter_live_mark(&m->pscan, m->rules->prefilter, m->wmask,
+                                             m->rules->mask_words) == 0;
         }
-        if (i >= m->nb.len) break;
+    }
+    while (m->scan < m->nb.len) {
+        size_t i = m->scan, len = m->nb.len;
+        const uint64_t *mask = NULL;
+        /* once the literals are known, a final search skips positions where none of the rules
+         * left in the window can start */
+        const uint64_t *live_rules = pf == PF_READY && final ? m->wmask : NULL;
+        if (live_known) {
+            for (;;) {
+                i = prefilter_next_live(&m->pscan, i);
+                if (i >= len) break;
+                size_t stop = prefilter_live_end(&m->pscan, i);
+                i = next_start(m, i, stop, live_rules, &mask);
+                if (i < stop) break;
+            }
+        } else {
+            i = next_start(m, i, len, live_rules, &mask);
+        }
+        if (i >= len) break;
         if (final && !mask_and_any(mask, minlen_candidates(m, i), m->rules->mask_words)) {
             m->scan = next_char(&m->nb, i);
             continue;
         }
-        if (pf == PF_PENDING) {
+        if (pf == PF_PENDING) /* a non-final search scans once a position needs it */
             pf = prefilter_scan_run(&m->pscan, m->rules->prefilter, m->nb.text, i, m->nb.len) == 0
                      ? PF_READY
                      : PF_OFF;
-            /* a final window holding no rule's literals is over at once */
-            if (pf == PF_READY && final &&
-                !prefilter_window_rules(&m->pscan, m->rules->prefilter, m->wmask,
-                                        m->rules->mask_words))
-                break;
-        }
         if (pf == PF_READY && !(mask = prefilter_candidates(m, mask, i, final))) {
             m->scan = next_char(&m->nb, i);
             continue;

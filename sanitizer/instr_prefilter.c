@@ -11,9 +11,12 @@
  * extra condition can only remove matches). wmax counts lookarounds too, as they inspect text.
  *
  * Matching: one Aho-Corasick automaton (a full DFA over the bytes literals use) for all
- * required strings of all rules; each hit records (set, start) and the sets' positions are
- * then sorted, so the matcher can ask, position by position in increasing order, whether each
- * candidate rule has all its sets ahead within reach. */
+ * required strings of all rules; each hit records (set, start) and the hits are grouped by
+ * set in position order, so the matcher can ask, position by position in increasing order,
+ * whether each candidate rule has all its sets ahead within reach, and a final search can
+ * mark at once every position where some rule has (prefilter_live_mark) and skip the rest.
+ * Which sets a rule keeps is decided by a rough frequency model of English text (set_cost):
+ * the rarer the set, the fewer positions it lets through. */
 #include "sanitizer/instr_prefilter.h"
 
 #include <stdio.h>
@@ -208,15 +211,59 @@ static size_t set_min_len(const strset *s)
 }
 
 /* Rough chance per position that one of the strings starts there: short strings are common. */
+/* How often a string occurs at a text position, roughly, in English prose: letters at their
+ * frequency, a space at one in six, anything else rare, and a whole common word at its word
+ * frequency (" to the " is common although each letter is not). Only comparisons between
+ * sets use it: the cheapest sets are the ones the scan keeps, as they pass fewest positions. */
+static double letter_freq(unsigned char c)
+{
+    static const double f[26] = {.082, .015, .028, .043, .127, .022, .020, .061, .070,
+                                 .002, .008, .040, .024, .067, .075, .019, .001, .060,
+                                 .063, .091, .028, .010, .024, .002, .020, .001};
+    if (c >= 'a' && c <= 'z') return f[c - 'a'];
+    if (c == ' ') return 1.0 / 6;
+    return .01;
+}
+
+static double common_word_freq(const char *w, size_t n)
+{
+    static const struct { const char *w; double f; } words[] = {
+        {"the", .06}, {"to", .03}, {"of", .03}, {"and", .03}, {"a", .02}, {"in", .02},
+        {"is", .01}, {"you", .01}, {"that", .01}, {"it", .01}, {"for", .01}, {"i", .005},
+        {"on", .007}, {"with", .007}, {"as", .007}, {"be", .006}, {"this", .005},
+        {"are", .005}, {"or", .004}, {"an", .004}, {"at", .004}, {"by", .004}, {"from", .004},
+        {"not", .004}, {"have", .004}, {"was", .004}, {"your", .003}, {"all", .003},
+        {"will", .003}, {"can", .003}, {"if", .003}, {"we", .003}, {"do", .002},
+        {"me", .002}, {"my", .002}, {"has", .002}, {"any", .002}, {"new", .001}, {"no", .002},
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i].w) == n && memcmp(words[i].w, w, n) == 0) return words[i].f;
+    return 0;
+}
+
+static double string_freq(const char *s)
+{
+    double p = 1;
+    size_t l = strlen(s);
+    for (size_t i = 0; i < l;) {
+        if (!(s[i] >= 'a' && s[i] <= 'z')) {
+            p *= letter_freq((unsigned char)s[i++]);
+            continue;
+        }
+        size_t e = i;
+        double q = 1;
+        while (e < l && s[e] >= 'a' && s[e] <= 'z') q *= letter_freq((unsigned char)s[e++]);
+        double w = common_word_freq(s + i, e - i);
+        p *= w > q ? w : q;
+        i = e;
+    }
+    return p;
+}
+
 static double set_cost(const strset *s)
 {
     double c = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t l = strlen(s->s[i]);
-        double p = 1;
-        for (size_t k = 0; k < l && k < 10; k++) p /= 6;
-        c += p;
-    }
+    for (size_t i = 0; i < s->n; i++) c += string_freq(s->s[i]);
     return c;
 }
 
@@ -1246,10 +1293,20 @@ static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const uns
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Bits set in a 16-bit mask. The x86-64 baseline has no POPCNT instruction (the builtin
+ * becomes a library call), and this is asked once per position tried. */
+static inline uint32_t popcount16(uint32_t m)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
+    static const uint8_t bits8[256] = {
+#define B2(n) n, n + 1, n + 1, n + 2
+#define B4(n) B2(n), B2(n + 1), B2(n + 1), B2(n + 2)
+#define B6(n) B4(n), B4(n + 1), B4(n + 1), B4(n + 2)
+        B6(0), B6(1), B6(1), B6(2)
+#undef B2
+#undef B4
+#undef B6
+    };
+    return (uint32_t)bits8[m & 0xFF] + bits8[(m >> 8) & 0xFF];
 }
 
 /* Fills the whitespace blocks of t[0, len); returns nonzero when t holds a 0xC5 or 0xE2 byte
@@ -1270,7 +1327,7 @@ static unsigned whitespace_blocks(prefilter_scan *s, const unsigned char *t, siz
         suspect |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, c5), _mm_cmpeq_epi8(v, e2)));
         s->wblock[b] = w;
         s->wbits[b] = m;
-        w += (uint32_t)__builtin_popcount(m);
+        w += popcount16(m);
     }
 #endif
     for (; b * 16 <= len; b++) {
@@ -1281,7 +1338,7 @@ static unsigned whitespace_blocks(prefilter_scan *s, const unsigned char *t, siz
         }
         s->wblock[b] = w;
         s->wbits[b] = m;
-        w += (uint32_t)__builtin_popcount(m);
+        w += popcount16(m);
     }
     return suspect;
 }
@@ -1289,7 +1346,63 @@ static unsigned whitespace_blocks(prefilter_scan *s, const unsigned char *t, siz
 /* Whitespace bytes in [from, from + i) of the scanned window. */
 static uint32_t ws_before(const prefilter_scan *s, size_t i)
 {
-    return s->wblock[i / 16] + (uint32_t)__builtin_popcount(s->wbits[i / 16] & ((1u << (i % 16)) - 1));
+    return s->wblock[i / 16] + popcount16(s->wbits[i / 16] & ((1u << (i % 16)) - 1));
+}
+
+/* Orders the pairs by clause, each clause's occurrences by position: its run is then its
+ * occurrence list. The scan emits pairs almost in position order: its streams cover
+ * consecutive quarters of the window in lockstep, and within a stream a string can end after
+ * a longer one that started earlier. So a stable counting pass by (clause, quarter) over the
+ * clauses found, then an insertion pass per clause, sorts in about linear time. */
+static int group_pairs(prefilter_scan *s, size_t len)
+{
+    size_t quarter = len / SCAN_STREAMS + 1;
+    if (s->npairs > s->tmp_cap) {
+        uint64_t *t = realloc(s->tmp, s->pair_cap * sizeof *t);
+        if (!t) return -1;
+        s->tmp = t;
+        s->tmp_cap = s->pair_cap;
+    }
+    for (size_t k = 0; k < s->npairs; k++) {
+        uint32_t c = (uint32_t)(s->pair[k] >> 32), q = (uint32_t)s->pair[k] / (uint32_t)quarter;
+        if (s->gen[c] != s->scan_gen) {
+            s->gen[c] = s->scan_gen;
+            s->found[s->nfound++] = c;
+            memset(s->count + (size_t)c * SCAN_STREAMS, 0, SCAN_STREAMS * sizeof *s->count);
+        }
+        s->count[(size_t)c * SCAN_STREAMS + q]++;
+    }
+    uint32_t at = 0;
+    for (size_t f = 0; f < s->nfound; f++) {
+        uint32_t c = s->found[f], *n = s->count + (size_t)c * SCAN_STREAMS;
+        s->begin[c] = at;
+        for (size_t q = 0; q < SCAN_STREAMS; q++) {
+            uint32_t here = n[q];
+            n[q] = at; /* from now on: where the next pair of (c, q) goes */
+            at += here;
+        }
+        s->end[c] = at;
+    }
+    for (size_t k = 0; k < s->npairs; k++) {
+        uint32_t c = (uint32_t)(s->pair[k] >> 32), q = (uint32_t)s->pair[k] / (uint32_t)quarter;
+        s->tmp[s->count[(size_t)c * SCAN_STREAMS + q]++] = s->pair[k];
+    }
+    uint64_t *t = s->pair;
+    s->pair = s->tmp;
+    s->tmp = t;
+    size_t cap = s->pair_cap;
+    s->pair_cap = s->tmp_cap;
+    s->tmp_cap = cap;
+    for (size_t f = 0; f < s->nfound; f++) {
+        uint32_t c = s->found[f];
+        for (uint32_t k = s->begin[c] + 1; k < s->end[c]; k++) {
+            uint64_t v = s->pair[k];
+            uint32_t j = k;
+            for (; j > s->begin[c] && s->pair[j - 1] > v; j--) s->pair[j] = s->pair[j - 1];
+            s->pair[j] = v;
+        }
+    }
+    return 0;
 }
 
 int prefilter_scan_run(prefilter_scan *s, const instr_prefilter *p, const char *text,
@@ -1315,13 +1428,16 @@ int prefilter_scan_run(prefilter_scan *s, const instr_prefilter *p, const char *
         free(s->found);
         free(s->rule_gen);
         free(s->rule_count);
+        free(s->count);
+        s->count = calloc((p->nclauses + 1) * SCAN_STREAMS, sizeof *s->count);
         s->begin = calloc(p->nclauses + 1, sizeof *s->begin);
         s->end = calloc(p->nclauses + 1, sizeof *s->end);
         s->gen = calloc(p->nclauses + 1, sizeof *s->gen);
         s->found = calloc(p->nclauses + 1, sizeof *s->found);
         s->rule_gen = calloc(p->nrules + 1, sizeof *s->rule_gen);
         s->rule_count = calloc(p->nrules + 1, sizeof *s->rule_count);
-        if (!s->begin || !s->end || !s->gen || !s->found || !s->rule_gen || !s->rule_count) {
+        if (!s->begin || !s->end || !s->gen || !s->found || !s->rule_gen || !s->rule_count ||
+            !s->count) {
             s->nclauses = s->nrules = 0;
             return -1;
         }
@@ -1345,19 +1461,7 @@ int prefilter_scan_run(prefilter_scan *s, const instr_prefilter *p, const char *
     if (suspect && (memmem(t, len, "\xC5\xBF", 2) || memmem(t, len, "\xE2\x84\xAA", 3)))
         return -1;
     if (automaton_scan(s, p, t, len) != 0) return -1;
-    /* by clause, then by position; each clause's run of pairs is its occurrence list */
-    if (s->npairs > 1) qsort(s->pair, s->npairs, sizeof *s->pair, cmp_u64);
-    for (size_t k = 0; k < s->npairs;) {
-        uint32_t c = (uint32_t)(s->pair[k] >> 32);
-        size_t e = k;
-        while (e < s->npairs && (uint32_t)(s->pair[e] >> 32) == c) e++;
-        s->gen[c] = s->scan_gen;
-        s->found[s->nfound++] = c;
-        s->begin[c] = (uint32_t)k;
-        s->end[c] = (uint32_t)e;
-        k = e;
-    }
-    return 0;
+    return group_pairs(s, len);
 }
 
 int prefilter_rule_may_run(prefilter_scan *s, const instr_prefilter *p, size_t k, size_t j,
@@ -1402,11 +1506,122 @@ int prefilter_window_rules(prefilter_scan *s, const instr_prefilter *p, uint64_t
     return any;
 }
 
+/* Window index just past the n-th whitespace byte (n >= 1) of the window. */
+static uint32_t after_nth_ws(const prefilter_scan *s, uint32_t n)
+{
+    size_t lo = 0, hi = (s->to - s->from) / 16 + 1; /* blocks; wblock is non-decreasing */
+    while (hi - lo > 1) {                           /* last block b with wblock[b] < n */
+        size_t mid = (lo + hi) / 2;
+        if (s->wblock[mid] < n) lo = mid;
+        else hi = mid;
+    }
+    uint32_t bits = s->wbits[lo];
+    for (uint32_t skip = n - s->wblock[lo] - 1; skip > 0; skip--) bits &= bits - 1;
+    return (uint32_t)(lo * 16) + (uint32_t)__builtin_ctz(bits) + 1;
+}
+
+static void live_set(uint64_t *live, uint32_t a, uint32_t b) /* [a, b] */
+{
+    size_t wa = a / 64, wb = b / 64;
+    uint64_t first = ~(uint64_t)0 << (a % 64), last = ~(uint64_t)0 >> (63 - b % 64);
+    if (wa == wb) {
+        live[wa] |= first & last;
+        return;
+    }
+    live[wa] |= first;
+    for (size_t w = wa + 1; w < wb; w++) live[w] = ~(uint64_t)0;
+    live[wb] |= last;
+}
+
+/* Marks in bm the positions at or before an occurrence of clause id within wmax whitespace
+ * characters. */
+static void mark_reach(const prefilter_scan *s, uint64_t *bm, uint32_t id, uint32_t wmax)
+{
+    for (uint32_t q = s->begin[id]; q < s->end[id]; q++) {
+        uint32_t at = (uint32_t)s->pair[q], wq = ws_before(s, at);
+        uint32_t j = wmax == PREFILTER_WMAX_UNBOUNDED || wq <= wmax ? 0 : after_nth_ws(s, wq - wmax);
+        if (j <= at) live_set(bm, j, at);
+    }
+}
+
+int prefilter_live_mark(prefilter_scan *s, const instr_prefilter *p, const uint64_t *mask,
+                        size_t words)
+{
+    size_t len = s->to - s->from, nw = len / 64 + 1;
+    if (nw > s->live_cap) {
+        uint64_t *l = realloc(s->live, 3 * nw * sizeof *l);
+        if (!l) return -1;
+        s->live = l;
+        s->live_cap = nw;
+    }
+    uint64_t *rule_bm = s->live + nw, *clause_bm = s->live + 2 * nw;
+    memset(s->live, 0, nw * sizeof *s->live);
+    if (len == 0) return 0;
+    for (size_t w = 0; w < words && w < p->mask_words; w++) {
+        for (uint64_t bits = mask[w]; bits; bits &= bits - 1) {
+            size_t k = w * 64 + (size_t)__builtin_ctzll(bits);
+            const rule_pf *r = &p->rule[k];
+            if (r->nclause == 0) {
+                live_set(s->live, 0, (uint32_t)len - 1);
+                return 0;
+            }
+            int absent = 0;
+            for (size_t c = 0; c < r->nclause; c++) absent |= s->gen[r->clause[c]] != s->scan_gen;
+            if (absent) continue; /* a set not in the window: the rule matches nowhere */
+            if (r->nclause == 1) {
+                mark_reach(s, s->live, r->clause[0], r->wmax);
+                continue;
+            }
+            /* every set must lie ahead within reach: the intersection of their reaches */
+            memset(rule_bm, 0, nw * sizeof *rule_bm);
+            mark_reach(s, rule_bm, r->clause[0], r->wmax);
+            for (size_t c = 1; c < r->nclause; c++) {
+                memset(clause_bm, 0, nw * sizeof *clause_bm);
+                mark_reach(s, clause_bm, r->clause[c], r->wmax);
+                for (size_t i = 0; i < nw; i++) rule_bm[i] &= clause_bm[i];
+            }
+            for (size_t i = 0; i < nw; i++) s->live[i] |= rule_bm[i];
+        }
+    }
+    return 0;
+}
+
+size_t prefilter_next_live(const prefilter_scan *s, size_t j)
+{
+    size_t len = s->to - s->from, r = j - s->from;
+    if (r >= len) return s->to;
+    size_t w = r / 64;
+    uint64_t bits = s->live[w] & (~(uint64_t)0 << (r % 64));
+    while (!bits) {
+        if (++w > len / 64) return s->to;
+        bits = s->live[w];
+    }
+    size_t at = w * 64 + (size_t)__builtin_ctzll(bits);
+    return at < len ? s->from + at : s->to;
+}
+
+size_t prefilter_live_end(const prefilter_scan *s, size_t j)
+{
+    size_t len = s->to - s->from, r = j - s->from;
+    if (r >= len) return s->to;
+    size_t w = r / 64;
+    uint64_t bits = ~s->live[w] & (~(uint64_t)0 << (r % 64));
+    while (!bits) {
+        if (++w > len / 64) return s->to;
+        bits = ~s->live[w];
+    }
+    size_t at = w * 64 + (size_t)__builtin_ctzll(bits);
+    return at < len ? s->from + at : s->to;
+}
+
 void prefilter_scan_free(prefilter_scan *s)
 {
+    free(s->live);
     free(s->wblock);
     free(s->wbits);
     free(s->pair);
+    free(s->tmp);
+    free(s->count);
     free(s->begin);
     free(s->end);
     free(s->gen);

@@ -44,6 +44,9 @@ typedef struct prefilter_scan {
     size_t wcap;
     uint64_t *pair;          /* (clause << 32 | position - from) of each literal found */
     size_t npairs, pair_cap;
+    uint64_t *tmp;           /* the pairs' other buffer while they are grouped */
+    size_t tmp_cap;
+    uint32_t *count;         /* per (clause, quarter of the window): pairs, then next slot */
     /* per clause: occurrences pair[begin .. end) once sorted, valid when gen == scan_gen */
     uint32_t *begin, *end, *gen;
     size_t nclauses, nrules;
@@ -51,6 +54,9 @@ typedef struct prefilter_scan {
     uint32_t *found;         /* clauses found in the window */
     size_t nfound;
     uint32_t *rule_gen, *rule_count; /* per rule: sets found (valid when rule_gen == scan_gen) */
+    uint64_t *live;          /* prefilter_live_mark: one bit per window position, then two
+                              * bitmaps of the same size it works in */
+    size_t live_cap;         /* words of one bitmap */
 } prefilter_scan;
 
 /* Scans text[from, to) for every required literal (occurrences starting at or after from).
@@ -66,6 +72,16 @@ int prefilter_rule_may_run(prefilter_scan *s, const instr_prefilter *p, size_t k
  * those with every required set present, and those without sets. Returns 1 if any. */
 int prefilter_window_rules(prefilter_scan *s, const instr_prefilter *p, uint64_t *mask,
                            size_t words);
+/* Marks the window positions where some rule of mask may match completely: for each rule, the
+ * positions that have an occurrence of each of its sets at or after them within wmax
+ * whitespace characters (where prefilter_rule_may_run answers 1 without partial). A rule without sets
+ * marks the whole window. Returns 0, or -1 on allocation failure (then everything is live). */
+int prefilter_live_mark(prefilter_scan *s, const instr_prefilter *p, const uint64_t *mask,
+                        size_t words);
+/* The first marked position at or after j (text index), or the window's end. */
+size_t prefilter_next_live(const prefilter_scan *s, size_t j);
+/* The first unmarked position at or after j, or the window's end. */
+size_t prefilter_live_end(const prefilter_scan *s, size_t j);
 void prefilter_scan_free(prefilter_scan *s);
 
 #endif

@@ -249,3 +249,54 @@ Test(prefilter_rules, long_s_and_kelvin_sign_disable_the_window_filter)
     cr_expect_eq(prefilter_scan_run(&s, r->prefilter, kelvin, 0, strlen(kelvin)), -1);
     prefilter_scan_free(&s);
 }
+
+/* Live positions (prefilter_live_mark): a position is live only when every required set of a
+ * rule lies at or after it within the rule's reach; a final search looks at nothing else. */
+Test(prefilter_scan, live_positions_need_every_set_within_reach)
+{
+    sanitizer_rules *r = rules_from("id: t.two\npattern: \\bzebra\\b(?:\\s\\w+){0,2}\\squokka\\b\n"
+                                    "description: d\n");
+    char d[256];
+    uint32_t wmax = instr_prefilter_describe(r->prefilter, 0, d, sizeof d);
+    cr_assert(strstr(d, "zebra") && strstr(d, "quokka"), "two sets: %s", d);
+    cr_assert_eq(wmax, 3u);
+    prefilter_scan sc = {0};
+    uint64_t mask[4] = {0};
+    static const char near[] = "zebra a quokka";
+    cr_assert_eq(prefilter_scan_run(&sc, r->prefilter, near, 0, sizeof near - 1), 0);
+    cr_assert(prefilter_window_rules(&sc, r->prefilter, mask, 4));
+    cr_assert_eq(prefilter_live_mark(&sc, r->prefilter, mask, 4), 0);
+    cr_expect_eq(prefilter_next_live(&sc, 0), 0);
+    cr_expect_eq(prefilter_live_end(&sc, 0), 1, "after 'z' no zebra lies ahead");
+    cr_expect_eq(prefilter_next_live(&sc, 1), sizeof near - 1);
+    /* both words are in the window, but never within reach of each other */
+    static const char far[] = "zebra a b c d e f quokka";
+    cr_assert_eq(prefilter_scan_run(&sc, r->prefilter, far, 0, sizeof far - 1), 0);
+    cr_assert(prefilter_window_rules(&sc, r->prefilter, mask, 4));
+    cr_assert_eq(prefilter_live_mark(&sc, r->prefilter, mask, 4), 0);
+    cr_expect_eq(prefilter_next_live(&sc, 0), sizeof far - 1, "no position is live");
+    prefilter_scan_free(&sc);
+    compare_on_off(r, far, 0);
+    compare_on_off(r, "zebra one quokka, zebra a b c d quokka zebra quokka. quokka zebra x y quokka", 0);
+    sanitizer_rules_free(r);
+}
+
+/* Many occurrences of many sets across all four stream segments of one window: the grouped
+ * occurrence lists must be in position order (cuts identical with the prefilter off). */
+Test(prefilter_scan, many_occurrences_in_every_segment)
+{
+    sanitizer_rules *r = rules_from("id: t.a\npattern: \\bignore\\b(?:\\s\\w+){0,3}\\sinstructions\\b\n"
+                                    "description: d\n\n"
+                                    "id: t.b\npattern: \\breveal\\s(?:the|your)\\s(?:secret|password)\\b\n"
+                                    "description: d\n");
+    char text[16384];
+    size_t n = 0;
+    static const char *const parts[] = {"ignore ", "instructions ", "reveal your secret ",
+                                        "ignore these old instructions ", "reveal the password. ",
+                                        "filler words here ", "instructions ignore "};
+    for (size_t i = 0; n + 40 < sizeof text && i < 600; i++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s", parts[(i * 7 + i / 3) % 7]);
+    cr_expect_gt(compare_on_off(r, text, 0), 10);
+    cr_expect_gt(compare_on_off(r, text, 1 << 20), 10);
+    sanitizer_rules_free(r);
+}
