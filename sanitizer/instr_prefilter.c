@@ -32,7 +32,7 @@
 #define NODE_CLAUSES 4   /* required sets kept per node while parsing */
 #define RULE_CLAUSES 3   /* required sets kept per rule */
 #define MIN_LITERAL 3    /* shorter required strings are too common to help */
-#define SCAN_LEN 8       /* required strings are scanned for by their first SCAN_LEN bytes */
+#define SCAN_LEN 12      /* required strings are scanned for by their first SCAN_LEN bytes */
 #define EXTRA_MIN_LEN 5  /* a second or third set is kept only if its strings are this long:
                           * short common words would be found everywhere and filter little */
 #define DEPTH_MAX 200
