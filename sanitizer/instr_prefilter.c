@@ -33,8 +33,6 @@
 #define RULE_CLAUSES 3   /* required sets kept per rule */
 #define MIN_LITERAL 3    /* shorter required strings are too common to help */
 #define SCAN_LEN 12      /* required strings are scanned for by their first SCAN_LEN bytes */
-#define EXTRA_MIN_LEN 5  /* a second or third set is kept only if its strings are this long:
-                          * short common words would be found everywhere and filter little */
 #define DEPTH_MAX 200
 
 typedef struct strset {
@@ -961,13 +959,8 @@ static void analyse(const char *pattern, info *out)
             r.clause[j] = r.clause[j - 1];
             r.clause[j - 1] = t;
         }
+    /* every kept set narrows where the rule can run (the live positions need all of them) */
     while (r.nclause > RULE_CLAUSES) set_free(&r.clause[--r.nclause]);
-    o = r.nclause ? 1 : 0;
-    for (size_t i = 1; i < r.nclause; i++) {
-        if (set_min_len(&r.clause[i]) < EXTRA_MIN_LEN) set_free(&r.clause[i]);
-        else r.clause[o++] = r.clause[i];
-    }
-    r.nclause = o;
     *out = r;
 }
 
