@@ -71,6 +71,7 @@ struct instr_prefilter {
     uint16_t *delta;       /* [nstates << class_shift]: next state */
     unsigned class_shift;
     uint32_t *emit_begin;  /* [nstates + 1] */
+    uint32_t first_emitting; /* states from this one on emit strings */
     uint32_t *emit_clause;
     uint8_t *emit_len;
     /* for describe() */
@@ -1115,12 +1116,47 @@ static int build_automaton(instr_prefilter *p)
         free(el);
         return -1;
     }
+    /* States that emit get the highest numbers: the scan then tests st >= first_emitting
+     * instead of loading the emit table at every byte. The root emits nothing and stays 0. */
+    uint32_t *rank = malloc(ns * sizeof *rank), *eb2 = malloc((ns + 1) * sizeof *eb2);
+    uint32_t *ec2 = malloc((n ? n : 1) * sizeof *ec2);
+    uint8_t *el2 = malloc(n ? n : 1);
+    if (!rank || !eb2 || !ec2 || !el2) {
+        free(rank);
+        free(eb2);
+        free(ec2);
+        free(el2);
+        free(go);
+        free(eb);
+        free(ec);
+        free(el);
+        return -1;
+    }
+    size_t next = 0, at = 0;
+    for (int emitting = 0; emitting < 2; emitting++) {
+        if (emitting) p->first_emitting = (uint32_t)next;
+        for (size_t st = 0; st < ns; st++) {
+            if ((eb[st] != eb[st + 1]) != emitting) continue;
+            rank[st] = (uint32_t)next;
+            eb2[next++] = (uint32_t)at;
+            for (uint32_t e = eb[st]; e < eb[st + 1]; e++, at++) {
+                ec2[at] = ec[e];
+                el2[at] = el[e];
+            }
+        }
+    }
+    eb2[ns] = (uint32_t)at;
     for (size_t st = 0; st < ns; st++)
-        for (size_t c = 0; c < nc; c++) p->delta[(st << shift) + c] = (uint16_t)go[st * nc + c];
+        for (size_t c = 0; c < nc; c++)
+            p->delta[((size_t)rank[st] << shift) + c] = (uint16_t)rank[go[st * nc + c]];
     free(go);
-    p->emit_begin = eb;
-    p->emit_clause = ec;
-    p->emit_len = el;
+    free(rank);
+    free(eb);
+    free(ec);
+    free(el);
+    p->emit_begin = eb2;
+    p->emit_clause = ec2;
+    p->emit_len = el2;
     return 0;
 oom:
     free(go);
@@ -1253,7 +1289,7 @@ static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const uns
                           size_t len)
 {
     const uint16_t *delta = p->delta;
-    const uint32_t *eb = p->emit_begin;
+    const uint32_t fe = p->first_emitting;
     const uint8_t *cls = p->cls;
     unsigned shift = p->class_shift;
     size_t nstreams = len >= STREAM_MIN * SCAN_STREAMS ? SCAN_STREAMS : 1;
@@ -1272,7 +1308,7 @@ static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const uns
                 st[k] = delta[((size_t)st[k] << shift) + cls[t[i]]];
             }
             for (size_t k = 0; k < SCAN_STREAMS; k++)
-                if (eb[st[k]] != eb[st[k] + 1] && emit_at(s, p, st[k], pos[k] + n, limit[k]) != 0)
+                if (st[k] >= fe && emit_at(s, p, st[k], pos[k] + n, limit[k]) != 0)
                     return -1;
         }
         for (size_t k = 0; k < SCAN_STREAMS; k++) pos[k] += seg;
@@ -1280,7 +1316,7 @@ static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const uns
     for (size_t k = 0; k < nstreams; k++) {
         for (size_t i = pos[k]; i < stop[k]; i++) {
             st[k] = delta[((size_t)st[k] << shift) + cls[t[i]]];
-            if (eb[st[k]] != eb[st[k] + 1] && emit_at(s, p, st[k], i, limit[k]) != 0) return -1;
+            if (st[k] >= fe && emit_at(s, p, st[k], i, limit[k]) != 0) return -1;
         }
     }
     return 0;
