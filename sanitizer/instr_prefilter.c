@@ -385,6 +385,12 @@ static void info_alt(info *out, info *a, info *b)
 static void info_repeat(info *out, info *a, uint32_t min, uint32_t max)
 {
     info r;
+    /* Normalised text never holds two whitespace characters in a row, so a repeated
+     * whitespace atom (\s+, [ \t]*) consumes at most one. */
+    if (a->exact_ok && a->exact.n == 1 && strcmp(a->exact.s[0], " ") == 0) {
+        if (max > 1) max = 1;
+        if (min > 1) min = 1;
+    }
     info_any(&r, max == UINT32_MAX ? (a->wmax ? PREFILTER_WMAX_UNBOUNDED : 0)
                                    : sat_mul(a->wmax, max));
     if (min == 0) {

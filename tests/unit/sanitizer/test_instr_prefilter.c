@@ -110,6 +110,17 @@ Test(prefilter_analysis, required_literals_come_from_the_pattern)
     /* word gaps without whitespace keep the reach bounded */
     w = describe("\\bfoo\\b[^\\s.!?]*+(?:\\s[^\\s.!?]++){0,7}?\\sbarbaz\\b", d, sizeof d);
     cr_expect_eq(w, 8u);
+    /* normalised text has no two whitespace characters in a row: \s+ is one space */
+    w = describe("\\balpha\\s+omega\\b", d, sizeof d);
+    cr_expect_eq(w, 1u);
+    cr_expect(strstr(d, "alpha omega") != NULL, "%s", d);
+}
+
+Test(prefilter_rules, repeated_whitespace_is_one_space)
+{
+    sanitizer_rules *r = rules_from("id: t.ws\npattern: \\balpha\\s+omega\\b\ndescription: d\n");
+    cr_expect_eq(compare_on_off(r, "x alpha \t\n  omega y alpha omega alpha\u00a0 omega", 0), 3);
+    sanitizer_rules_free(r);
 }
 
 Test(prefilter_analysis, no_usable_literal_leaves_the_rule_unfiltered)
