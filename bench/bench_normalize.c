@@ -209,7 +209,8 @@ static int measure(const char *label, const corpus *c, int runs, size_t slice)
     digest d = {0xcbf29ce484222325ull, 0};
     if (feed_all(c, slice, SIZE_MAX, &b, &d) != 0) return -1;
     norm_buf_free(&b);
-    printf("| %-10s | %9.1f | %9.1f | %12llu | %016llx |\n", label, (double)c->bytes / 1048576.0,
+    printf("| %-10s | %9zu | %9.1f | %9.1f | %12llu | %016llx |\n", label, c->n,
+           (double)c->bytes / 1048576.0,
            (double)c->bytes / 1048576.0 / t[runs / 2], (unsigned long long)d.bytes,
            (unsigned long long)d.h);
     return 0;
@@ -267,11 +268,10 @@ int main(int argc, char **argv)
     load_list(&html, list, max_mb * 1048576);
     extract_text_runs(&html, &text);
 
-    printf("norm_feed in %zu-byte slices, %zu documents, median of %d runs (thread CPU time)\n",
-           slice, html.n, runs);
-    printf("| %-10s | %9s | %9s | %12s | %-16s |\n", "input", "MB", "MB/s", "view bytes",
-           "digest");
-    printf("|------------|-----------|-----------|--------------|------------------|\n");
+    printf("norm_feed in %zu-byte slices, median of %d runs (thread CPU time)\n", slice, runs);
+    printf("| %-10s | %9s | %9s | %9s | %12s | %-16s |\n", "input", "streams", "MB", "MB/s",
+           "view bytes", "digest");
+    printf("|------------|-----------|-----------|-----------|--------------|------------------|\n");
     if (measure("html bytes", &html, runs, slice) != 0 ||
         measure("text runs", &text, runs, slice) != 0) {
         fprintf(stderr, "bench_normalize: norm_feed failed\n");
