@@ -174,19 +174,42 @@ static int emit_char(norm_state *st, norm_buf *b, uint32_t cp, uint64_t from, si
         b->oom = 1;
         return -1;
     }
+    /* Locals: stores through char pointers would otherwise make the compiler reload them. */
+    size_t o = b->len;
+    int in_space = st->in_space;
     for (size_t k = 0; k < n; k++) {
         if (f[k] == ' ') {
-            if (st->in_space) continue;
-            st->in_space = 1;
+            if (in_space) continue;
+            in_space = 1;
         } else {
-            st->in_space = 0;
+            in_space = 0;
         }
-        b->text[b->len] = f[k];
-        b->src_start[b->len] = from;
-        b->src_len[b->len] = (uint8_t)srclen;
-        b->len++;
+        b->text[o] = f[k];
+        b->src_start[o] = from;
+        b->src_len[o] = (uint8_t)srclen;
+        o++;
     }
+    b->len = o;
+    st->in_space = in_space;
     return 0;
+}
+
+/* utf8_decode, with the common two- and three-byte forms decoded in line: no overlong,
+ * surrogate or out-of-range form starts with the lead bytes taken here, so well-formed
+ * continuation bytes are all they need. */
+static inline int decode_char(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+    unsigned c = s[0];
+    if (c >= 0xC2 && c <= 0xDF && avail >= 2 && (s[1] & 0xC0) == 0x80) {
+        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (c >= 0xE1 && c <= 0xEF && c != 0xED && avail >= 3 && (s[1] & 0xC0) == 0x80 &&
+        (s[2] & 0xC0) == 0x80) {
+        *cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        return 3;
+    }
+    return utf8_decode(s, avail, cp);
 }
 
 static inline int is_ascii_space(unsigned c)
@@ -195,15 +218,15 @@ static inline int is_ascii_space(unsigned c)
 }
 
 #ifdef __SSE2__
-/* 16 input bytes at s[i]: stores their folded form and offsets at the end of b and keeps the
- * bytes before the first one that must not be emitted as it is (a non-ASCII byte, or a
- * whitespace byte that collapses into the space before it), then skips that whitespace run.
- * Returns the input bytes consumed; sets *stopped_non_ascii when s[i + consumed] is
- * non-ASCII. Room for BLOCK bytes is there (see norm_feed). */
-static size_t ascii_block(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,
-                          uint64_t base, int *stopped_non_ascii)
+/* Folds the 16 bytes v (the first `limit` of them input starting at original offset
+ * `first`, the rest zero), stores them and their offsets at the end of b, and keeps those before the first
+ * byte that must not be emitted as it is: a non-ASCII byte, or a whitespace byte that
+ * collapses into the space before it (that run is then skipped). Returns the input bytes
+ * consumed; sets *stopped_non_ascii when the byte after them is non-ASCII. The room for BLOCK
+ * bytes is there (see norm_feed). */
+static unsigned ascii_block(norm_state *st, norm_buf *b, const __m128i v, unsigned limit,
+                            uint64_t first, int *stopped_non_ascii)
 {
-    const __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
     /* Signed compares: bytes >= 0x80 are negative, so neither space nor upper case. */
     const __m128i ws = _mm_or_si128(
         _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
@@ -217,12 +240,11 @@ static size_t ascii_block(norm_state *st, norm_buf *b, const unsigned char *s, s
     const unsigned non_ascii = (unsigned)_mm_movemask_epi8(v);
     const unsigned w = (unsigned)_mm_movemask_epi8(ws);
     const unsigned collapses = w & ((w << 1) | (st->in_space ? 1u : 0u));
-    const unsigned keep = (unsigned)__builtin_ctz(non_ascii | collapses | (1u << BLOCK));
+    const unsigned keep = (unsigned)__builtin_ctz(non_ascii | collapses | (1u << limit));
 
     size_t at = b->len;
     _mm_storeu_si128((__m128i *)(void *)(b->text + at), folded);
     _mm_storeu_si128((__m128i *)(void *)(b->src_len + at), _mm_set1_epi8(1));
-    const uint64_t first = base + i;
     const __m128i pair = _mm_set_epi64x((long long)(first + 1), (long long)first);
     for (unsigned k = 0; k < BLOCK; k += 2)
         _mm_storeu_si128((__m128i *)(void *)(b->src_start + at + k),
@@ -231,47 +253,86 @@ static size_t ascii_block(norm_state *st, norm_buf *b, const unsigned char *s, s
     if (keep > 0) st->in_space = (int)((w >> (keep - 1)) & 1);
 
     *stopped_non_ascii = 0;
-    if (keep == BLOCK) return BLOCK;
+    if (keep == limit) return limit;
     if (non_ascii & (1u << keep)) {
         *stopped_non_ascii = 1;
         return keep;
     }
-    /* A collapsing run: skip its bytes in this block (the space before it was emitted). */
+    /* A collapsing run: skip it (the space before it was emitted). Padding is not
+     * whitespace, so the run ends within the limit. */
     st->in_space = 1;
     return keep + (unsigned)__builtin_ctz(~(w >> keep));
 }
-#endif
+
+/* The last len - i (< BLOCK) bytes of the input, zero-padded to a block. Whole 8-byte loads
+ * that end at the input's end, shifted, avoid a byte loop. */
+static __m128i load_tail(const unsigned char *s, size_t i, size_t len)
+{
+    size_t rem = len - i;
+    uint64_t lo = 0, hi = 0;
+    if (rem >= 8) {
+        memcpy(&lo, s + i, 8);
+        if (rem > 8) {
+            memcpy(&hi, s + len - 8, 8);
+            hi >>= 8 * (16 - rem);
+        }
+    } else if (len >= 8) {
+        memcpy(&lo, s + len - 8, 8);
+        lo >>= 8 * (8 - rem);
+    } else {
+        for (size_t k = 0; k < rem; k++) lo |= (uint64_t)s[i + k] << (8 * k);
+    }
+    return _mm_set_epi64x((long long)hi, (long long)lo);
+}
 
 /* Emits the ASCII bytes from s[i] up to the first non-ASCII byte or the end; returns where it
  * stopped. */
 static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,
                         size_t len, uint64_t base)
 {
-#ifdef __SSE2__
-    while (len - i >= BLOCK) {
-        int stopped_non_ascii;
-        i += ascii_block(st, b, s, i, base, &stopped_non_ascii);
-        if (stopped_non_ascii) return i;
-    }
-#endif
-    for (; i < len; i++) {
-        unsigned c = s[i];
-        if (c >= 0x80) return i;
-        if (is_ascii_space(c)) {
-            if (st->in_space) continue;
-            st->in_space = 1;
-            c = ' ';
-        } else {
-            st->in_space = 0;
-            if (c >= 'A' && c <= 'Z') c += 32;
-        }
-        b->text[b->len] = (char)c;
-        b->src_start[b->len] = base + i;
-        b->src_len[b->len] = 1;
-        b->len++;
-    }
+    int stopped_non_ascii = 0;
+    while (len - i >= BLOCK && !stopped_non_ascii)
+        i += ascii_block(st, b, _mm_loadu_si128((const __m128i *)(const void *)(s + i)), BLOCK,
+                         base + i, &stopped_non_ascii);
+    while (i < len && !stopped_non_ascii)
+        i += ascii_block(st, b, load_tail(s, i, len), (unsigned)(len - i), base + i,
+                         &stopped_non_ascii);
     return i;
 }
+#else
+/* Emits the ASCII bytes from s[i] up to the first non-ASCII byte or the end; returns where it
+ * stopped. */
+static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,
+                        size_t len, uint64_t base)
+{
+    /* Locals: stores through char pointers would otherwise make the compiler reload them. */
+    char *text = b->text;
+    uint64_t *start = b->src_start;
+    uint8_t *srclen = b->src_len;
+    size_t o = b->len;
+    int in_space = st->in_space;
+    for (; i < len; i++) {
+        unsigned c = s[i];
+        if (c >= 0x80) break;
+        if (is_ascii_space(c)) {
+            if (in_space) continue;
+            in_space = 1;
+            c = ' ';
+        } else {
+            in_space = 0;
+            if (c >= 'A' && c <= 'Z') c += 32;
+        }
+        text[o] = (char)c;
+        start[o] = base + i;
+        srclen[o] = 1;
+        o++;
+    }
+    b->len = o;
+    st->in_space = in_space;
+    return i;
+}
+#endif
+
 
 /* Finishes a character split across pieces: returns the input bytes it used, or sets *done
  * when the whole input still belongs to it (then it waits for the next piece). Returns
@@ -318,15 +379,18 @@ int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint6
     /* Every input byte yields at most one output byte except through emit_char, which keeps
      * the room for the rest of the input itself: the ASCII paths never check it. */
     if (buf_reserve(out, len + BLOCK) != 0) return -1;
-    int done;
-    size_t i = finish_pending(st, out, s, len, base, &done);
-    if (i == SIZE_MAX) return -1;
-    if (done) return 0;
+    size_t i = 0;
+    if (st->npending > 0) {
+        int done;
+        i = finish_pending(st, out, s, len, base, &done);
+        if (i == SIZE_MAX) return -1;
+        if (done) return 0;
+    }
     while (i < len) {
         i = ascii_run(st, out, s, i, len, base);
         if (i == len) break;
         uint32_t cp;
-        int n = utf8_decode(s + i, len - i, &cp);
+        int n = decode_char(s + i, len - i, &cp);
         if (n == 0) {
             memcpy(st->pending, s + i, len - i);
             st->npending = len - i;

@@ -300,8 +300,9 @@ Test(normalize, non_ascii_inside_an_ascii_block)
     expect_norm("0123456789abcde \xE2\x80\x8B  x", "0123456789abcde x");
 }
 
-/* Mixed text: feeding one byte at a time (the byte-at-a-time paths throughout) must give what
- * one whole feed gives (the block paths), offsets included. */
+/* Mixed text: feeding one byte at a time (every character then goes through the carried
+ * partial sequence and utf8_decode) must give what one whole feed gives (the block paths and
+ * the in-line decoding), offsets included. */
 Test(normalize, one_byte_pieces_match_whole_feeds)
 {
     static const char *const parts[] = {
@@ -309,6 +310,9 @@ Test(normalize, one_byte_pieces_match_whole_feeds)
         "\xC2\xA0\xC2\xA0", "  \n\t ", "\xEF\xBC\xA9gnore ", "STRA\xC3\x9F" "E",
         "\xE2\x80\x8B",     "\xFF",      "plain words here ", "\xF0\x9D\x90\x88",
         "\xD0\x86GN\xD0\x9ER\xD0\x95", "\xEF\xAC\x81", "\xE2\x93\x98\xE2\x93\x98",
+        /* malformed and edge sequences around the in-line two- and three-byte decoding */
+        "\xC2" "A", "\xE1\x80" "A", "\xED\xA0\x80", "\xE0\x80\x80", "\xED\x9F\xBF",
+        "\xE0\xA0\x80", "\xEF\xBF\xBD", "\xC3\x80\xC3\xA0", "\x80\xBF", "\xC1\xBF",
     };
     char in[2000];
     uint32_t seed = 7;
@@ -328,6 +332,17 @@ Test(normalize, one_byte_pieces_match_whole_feeds)
         norm_buf_free(&b);
         expect_same_view(&bytes, &whole, "one-byte pieces");
     }
+}
+
+Test(normalize, malformed_sequences_near_the_fast_decoder)
+{
+    expect_norm("x\xC2" "Ay", "xay");          /* lead byte without its continuation */
+    expect_norm("x\xE1\x80" "Ay", "xay");
+    expect_norm("x\xED\xA0\x80y", "xy");      /* surrogate */
+    expect_norm("x\xE0\x80\x80y", "xy");      /* overlong */
+    expect_norm("x\xC1\xBFy", "xy");
+    expect_norm("x\xC3\x80y", "xay");          /* A with grave: accent stripped */
+    expect_norm("x\xE2\x80\x94y\xC2", "x-y"); /* EM DASH; a trailing lead byte is dropped */
 }
 
 /* The folded form of a character is the same whether computed (a fresh buffer has an empty
