@@ -218,14 +218,25 @@ static inline int is_ascii_space(unsigned c)
 }
 
 #ifdef __SSE2__
-/* Folds the 16 bytes v (the first `limit` of them input starting at original offset
- * `first`, the rest zero), stores them and their offsets at the end of b, and keeps those before the first
- * byte that must not be emitted as it is: a non-ASCII byte, or a whitespace byte that
- * collapses into the space before it (that run is then skipped). Returns the input bytes
- * consumed; sets *stopped_non_ascii when the byte after them is non-ASCII. The room for BLOCK
- * bytes is there (see norm_feed). */
-static unsigned ascii_block(norm_state *st, norm_buf *b, const __m128i v, unsigned limit,
-                            uint64_t first, int *stopped_non_ascii)
+/* Where the block path writes: the buffer's arrays, its length and the space state, copied to
+ * locals for a run of blocks (stores through char pointers would otherwise make the compiler
+ * reload them from the structures after every block). */
+typedef struct block_out {
+    char *text;
+    uint64_t *src_start;
+    uint8_t *src_len;
+    size_t len;
+    int in_space;
+} block_out;
+
+/* Folds the 16 bytes v (the first `limit` of them input starting at original offset `first`,
+ * the rest zero), stores them and their offsets at the end of the output, and keeps those
+ * before the first byte that must not be emitted as it is: a non-ASCII byte, or a whitespace
+ * byte that collapses into the space before it (that run is then skipped). Returns the input
+ * bytes consumed; sets *stopped_non_ascii when the byte after them is non-ASCII. The room
+ * for BLOCK bytes is there (see norm_feed). */
+static inline unsigned ascii_block(block_out *out, const __m128i v, unsigned limit,
+                                   uint64_t first, int *stopped_non_ascii)
 {
     /* Signed compares: bytes >= 0x80 are negative, so neither space nor upper case. */
     const __m128i ws = _mm_or_si128(
@@ -239,18 +250,18 @@ static unsigned ascii_block(norm_state *st, norm_buf *b, const __m128i v, unsign
 
     const unsigned non_ascii = (unsigned)_mm_movemask_epi8(v);
     const unsigned w = (unsigned)_mm_movemask_epi8(ws);
-    const unsigned collapses = w & ((w << 1) | (st->in_space ? 1u : 0u));
+    const unsigned collapses = w & ((w << 1) | (out->in_space ? 1u : 0u));
     const unsigned keep = (unsigned)__builtin_ctz(non_ascii | collapses | (1u << limit));
 
-    size_t at = b->len;
-    _mm_storeu_si128((__m128i *)(void *)(b->text + at), folded);
-    _mm_storeu_si128((__m128i *)(void *)(b->src_len + at), _mm_set1_epi8(1));
+    const size_t at = out->len;
+    _mm_storeu_si128((__m128i *)(void *)(out->text + at), folded);
+    _mm_storeu_si128((__m128i *)(void *)(out->src_len + at), _mm_set1_epi8(1));
     const __m128i pair = _mm_set_epi64x((long long)(first + 1), (long long)first);
     for (unsigned k = 0; k < BLOCK; k += 2)
-        _mm_storeu_si128((__m128i *)(void *)(b->src_start + at + k),
+        _mm_storeu_si128((__m128i *)(void *)(out->src_start + at + k),
                          _mm_add_epi64(pair, _mm_set1_epi64x((long long)k)));
-    b->len += keep;
-    if (keep > 0) st->in_space = (int)((w >> (keep - 1)) & 1);
+    out->len = at + keep;
+    if (keep > 0) out->in_space = (int)((w >> (keep - 1)) & 1);
 
     *stopped_non_ascii = 0;
     if (keep == limit) return limit;
@@ -260,7 +271,7 @@ static unsigned ascii_block(norm_state *st, norm_buf *b, const __m128i v, unsign
     }
     /* A collapsing run: skip it (the space before it was emitted). Padding is not
      * whitespace, so the run ends within the limit. */
-    st->in_space = 1;
+    out->in_space = 1;
     return keep + (unsigned)__builtin_ctz(~(w >> keep));
 }
 
@@ -290,13 +301,16 @@ static __m128i load_tail(const unsigned char *s, size_t i, size_t len)
 static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,
                         size_t len, uint64_t base)
 {
+    block_out out = {b->text, b->src_start, b->src_len, b->len, st->in_space};
     int stopped_non_ascii = 0;
     while (len - i >= BLOCK && !stopped_non_ascii)
-        i += ascii_block(st, b, _mm_loadu_si128((const __m128i *)(const void *)(s + i)), BLOCK,
+        i += ascii_block(&out, _mm_loadu_si128((const __m128i *)(const void *)(s + i)), BLOCK,
                          base + i, &stopped_non_ascii);
     while (i < len && !stopped_non_ascii)
-        i += ascii_block(st, b, load_tail(s, i, len), (unsigned)(len - i), base + i,
+        i += ascii_block(&out, load_tail(s, i, len), (unsigned)(len - i), base + i,
                          &stopped_non_ascii);
+    b->len = out.len;
+    st->in_space = out.in_space;
     return i;
 }
 #else
