@@ -78,8 +78,15 @@ static void load_list(corpus *c, const char *list, size_t max_bytes)
     free(names);
 }
 
-/* Text runs: adjacent character tokens form one run; any other token ends it. The runs are
- * copied into one arena (sized up front, so it never moves) and each becomes a stream. */
+/* Text runs as the sanitizer gives them to the instruction matcher: character tokens up to a
+ * tag that is not inline (inline elements, as sanitizer/filter.c lists them, do not end a
+ * run). The runs are copied into one arena (sized up front, so it never moves) and each
+ * becomes a stream. */
+static const char *const inline_tags[] = {
+    "a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "dfn", "em", "font",
+    "i", "kbd", "mark", "nobr", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike",
+    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "label", "img", "ins", "del", NULL};
+
 typedef struct run_collector {
     char *arena;
     size_t len, cap;
@@ -89,17 +96,26 @@ typedef struct run_collector {
 
 static void end_run(run_collector *rc)
 {
-    if (rc->len > rc->run_start) corpus_add(rc->runs, rc->arena + rc->run_start, rc->len - rc->run_start);
+    if (rc->len > rc->run_start)
+        corpus_add(rc->runs, rc->arena + rc->run_start, rc->len - rc->run_start);
     rc->run_start = rc->len;
+}
+
+static int is_inline_tag(const html_token *t)
+{
+    for (const char *const *n = inline_tags; *n; n++)
+        if (strlen(*n) == t->name_len && memcmp(*n, t->name, t->name_len) == 0) return 1;
+    return 0;
 }
 
 static int collect_token(void *ctx, const html_token *t)
 {
     run_collector *rc = ctx;
-    if (t->type != TOK_CHARS) {
-        end_run(rc);
+    if (t->type == TOK_START_TAG || t->type == TOK_END_TAG) {
+        if (!is_inline_tag(t)) end_run(rc);
         return 0;
     }
+    if (t->type != TOK_CHARS) return 0;
     if (t->data_len > rc->cap - rc->len) {
         fprintf(stderr, "bench_normalize: text arena overflow\n");
         exit(2);
