@@ -44,6 +44,14 @@ static void corpus_add(corpus *c, const char *p, size_t n)
     c->bytes += n;
 }
 
+/* Documents own their bytes; text runs point into one arena (freed by the caller). */
+static void corpus_free(corpus *c, int owns_docs)
+{
+    for (size_t i = 0; owns_docs && i < c->n; i++) free((void *)c->d[i].p);
+    free(c->d);
+    memset(c, 0, sizeof *c);
+}
+
 static char *read_file(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -125,7 +133,8 @@ static int collect_token(void *ctx, const html_token *t)
     return 0;
 }
 
-static void extract_text_runs(const corpus *html, corpus *text)
+/* Returns the arena the runs point into. */
+static char *extract_text_runs(const corpus *html, corpus *text)
 {
     /* Decoding may grow text (U+0000 becomes U+FFFD): room for twice the markup. */
     run_collector rc = {malloc(2 * html->bytes + 1), 0, 2 * html->bytes + 1, 0, text};
@@ -141,6 +150,7 @@ static void extract_text_runs(const corpus *html, corpus *text)
         tokenizer_free(t);
         end_run(&rc);
     }
+    return rc.arena;
 }
 
 static volatile size_t sink_guard;
@@ -286,7 +296,7 @@ int main(int argc, char **argv)
     if (slice < 1) slice = 4096;
     corpus html = {0}, text = {0};
     load_list(&html, list, max_mb * 1048576);
-    extract_text_runs(&html, &text);
+    char *arena = extract_text_runs(&html, &text);
 
     printf("norm_feed in %zu-byte slices, median of %d runs (thread CPU time)\n", slice, runs);
     printf("| %-10s | %9s | %9s | %9s | %12s | %-16s |\n", "input", "streams", "MB", "MB/s",
@@ -304,5 +314,8 @@ int main(int argc, char **argv)
     printf("|------------|------------------|------------------|------------------|------|\n");
     int bad = html_on ? streaming_check("html bytes", &html, check_mb * 1048576) : 0;
     bad |= text_on ? streaming_check("text runs", &text, check_mb * 1048576) : 0;
+    corpus_free(&html, 1);
+    corpus_free(&text, 0);
+    free(arena);
     return bad ? 1 : 0;
 }
