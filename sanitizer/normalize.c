@@ -1,14 +1,41 @@
 /* sanitizer (private): text normalisation for instruction matching (see normalize.h).
- * ASCII takes a fast path (lower-case, whitespace collapse); other characters go through a
- * homoglyph table, then utf8proc (compatibility decomposition + case folding + mark
- * stripping), then the table again for what the decomposition produced. */
+ * ASCII takes a fast path: with SSE2, 16 bytes at a time are lower-cased, whitespace becomes
+ * ' ', and everything up to the first byte a whitespace run collapses (or the first non-ASCII
+ * byte) is stored at once. Other characters go through a homoglyph table, then utf8proc
+ * (compatibility decomposition + case folding + mark stripping), then the table again for what
+ * the decomposition produced; the folded bytes of recent characters are kept in a small
+ * direct-mapped cache, since real text repeats a few (quotes, dashes, no-break spaces). */
 #include "sanitizer/normalize.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sanitizer/unicode_text.h"
+
+/* Output room kept beyond what the rest of the input can produce: the block path stores 16
+ * bytes (and their offsets) at once and then keeps only those that belong to the view. */
+#define BLOCK 16
+
+/* Code points utf8proc_decompose_char may return for one character, and their UTF-8 bytes. */
+#define FOLD_CPS 18
+#define FOLD_MAX (FOLD_CPS * 4)
+
+/* The cache holds folded forms up to FOLD_CACHED bytes (longer ones, rare, are recomputed).
+ * Slot key 0 means empty: only code points >= 0x80 are looked up. */
+#define FOLD_CACHE_SLOTS 256
+#define FOLD_CACHED 11
+
+struct norm_fold_cache {
+    struct {
+        uint32_t cp;
+        uint8_t n;
+        char out[FOLD_CACHED];
+    } slot[FOLD_CACHE_SLOTS];
+};
 
 /* Look-alikes mapped to the ASCII letter a reader takes them for. Applied before case folding
  * (upper-case Greek Eta looks like H, lower-case eta like n) and again after it. Sorted. */
@@ -65,78 +92,270 @@ static int buf_reserve(norm_buf *b, size_t extra)
     uint64_t *s = realloc(b->src_start, cap * sizeof *s);
     if (!s) return -1;
     b->src_start = s;
-    uint64_t *e = realloc(b->src_end, cap * sizeof *e);
-    if (!e) return -1;
-    b->src_end = e;
+    uint8_t *l = realloc(b->src_len, cap);
+    if (!l) return -1;
+    b->src_len = l;
     b->cap = cap;
     return 0;
 }
 
-static void emit_bytes(norm_buf *b, const char *bytes, size_t n, uint64_t from, uint64_t to)
+/* Appends one folded code point to out: a space as ' ' (collapsing happens when it is
+ * emitted), ASCII upper case lowered. Returns the bytes written. */
+static size_t put_folded_cp(char *out, uint32_t cp)
 {
-    if (buf_reserve(b, n) != 0) {
-        b->oom = 1;
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        b->text[b->len] = bytes[i];
-        b->src_start[b->len] = from;
-        b->src_end[b->len] = to;
-        b->len++;
-    }
-}
-
-/* One folded code point: collapses spaces, lower-cases ASCII. */
-static void emit_cp(norm_state *st, norm_buf *b, uint32_t cp, uint64_t from, uint64_t to)
-{
-    char enc[4];
     if (is_space_cp(cp)) {
-        if (st->in_space) return;
-        st->in_space = 1;
-        emit_bytes(b, " ", 1, from, to);
-        return;
+        out[0] = ' ';
+        return 1;
     }
-    st->in_space = 0;
     if (cp >= 'A' && cp <= 'Z') cp += 32;
-    emit_bytes(b, enc, utf8_encode(cp, enc), from, to);
+    return utf8_encode(cp, out);
 }
 
-static void fold_non_ascii(norm_state *st, norm_buf *b, uint32_t cp, uint64_t from, uint64_t to)
+/* The view's bytes for one non-ASCII character (nothing for an invisible one); ' ' stands for
+ * a space, which collapses with its neighbours when emitted. */
+static size_t fold_char(uint32_t cp, char out[FOLD_MAX])
 {
-    utf8proc_int32_t out[18];
+    utf8proc_int32_t cps[FOLD_CPS];
     int last_boundclass = 0;
+    if (unicode_is_invisible(cp)) return 0;
     uint32_t mapped = homoglyph(cp);
-    if (mapped < 0x80) {
-        emit_cp(st, b, mapped, from, to);
-        return;
-    }
-    if (is_space_cp(cp)) {
-        emit_cp(st, b, ' ', from, to);
-        return;
-    }
+    if (mapped < 0x80) return put_folded_cp(out, mapped);
+    if (is_space_cp(cp)) return put_folded_cp(out, ' ');
     utf8proc_ssize_t n = utf8proc_decompose_char(
-        (utf8proc_int32_t)cp, out, (utf8proc_ssize_t)(sizeof out / sizeof out[0]),
+        (utf8proc_int32_t)cp, cps, FOLD_CPS,
         UTF8PROC_COMPAT | UTF8PROC_DECOMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_STRIPMARK |
             UTF8PROC_IGNORE,
         &last_boundclass);
-    if (n < 0 || n > (utf8proc_ssize_t)(sizeof out / sizeof out[0])) {
-        emit_cp(st, b, cp, from, to); /* not foldable here: keep it as it is */
-        return;
-    }
+    if (n < 0 || n > FOLD_CPS) return put_folded_cp(out, cp); /* not foldable: kept as it is */
+    size_t o = 0;
     for (utf8proc_ssize_t i = 0; i < n; i++) {
-        uint32_t c = homoglyph((uint32_t)out[i]);
+        uint32_t c = homoglyph((uint32_t)cps[i]);
         if (unicode_is_invisible(c)) continue;
-        emit_cp(st, b, c, from, to);
+        o += put_folded_cp(out + o, c);
     }
+    return o;
 }
 
-int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint64_t base)
+/* fold_char through the cache; *folded points at the bytes (in the cache or in scratch). A
+ * cache that cannot be allocated is simply not used. */
+static size_t fold_char_cached(norm_buf *b, uint32_t cp, char scratch[FOLD_MAX],
+                               const char **folded)
 {
-    const unsigned char *s = (const unsigned char *)text;
-    size_t i = 0;
-    if (buf_reserve(out, len + 4) != 0) return -1;
+    if (!b->fold_cache) b->fold_cache = calloc(1, sizeof *b->fold_cache);
+    if (!b->fold_cache) {
+        *folded = scratch;
+        return fold_char(cp, scratch);
+    }
+    size_t k = (cp * 0x9E3779B1u) >> 24; /* Fibonacci hashing onto 256 slots */
+    if (b->fold_cache->slot[k].cp == cp) {
+        *folded = b->fold_cache->slot[k].out;
+        return b->fold_cache->slot[k].n;
+    }
+    size_t n = fold_char(cp, scratch);
+    *folded = scratch;
+    if (n <= FOLD_CACHED) {
+        b->fold_cache->slot[k].cp = cp;
+        b->fold_cache->slot[k].n = (uint8_t)n;
+        memcpy(b->fold_cache->slot[k].out, scratch, n);
+    }
+    return n;
+}
 
-    /* Finish a character split across pieces. */
+/* Emits the folded bytes of one non-ASCII character that spans [from, from + srclen) of the
+ * original; `left` input bytes follow it, for which the room BLOCK bytes beyond is kept.
+ * Returns -1 when the room cannot be allocated. */
+static int emit_char(norm_state *st, norm_buf *b, uint32_t cp, uint64_t from, size_t srclen,
+                     size_t left)
+{
+    char scratch[FOLD_MAX];
+    const char *f;
+    size_t n = fold_char_cached(b, cp, scratch, &f);
+    if (b->cap - b->len < n + left + BLOCK && buf_reserve(b, n + left + BLOCK) != 0) {
+        b->oom = 1;
+        return -1;
+    }
+    /* Locals: stores through char pointers would otherwise make the compiler reload them. */
+    size_t o = b->len;
+    int in_space = st->in_space;
+    for (size_t k = 0; k < n; k++) {
+        if (f[k] == ' ') {
+            if (in_space) continue;
+            in_space = 1;
+        } else {
+            in_space = 0;
+        }
+        b->text[o] = f[k];
+        b->src_start[o] = from;
+        b->src_len[o] = (uint8_t)srclen;
+        o++;
+    }
+    b->len = o;
+    st->in_space = in_space;
+    return 0;
+}
+
+/* utf8_decode, with the common two- and three-byte forms decoded in line: no overlong,
+ * surrogate or out-of-range form starts with the lead bytes taken here, so well-formed
+ * continuation bytes are all they need. */
+static inline int decode_char(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+    unsigned c = s[0];
+    if (c >= 0xC2 && c <= 0xDF && avail >= 2 && (s[1] & 0xC0) == 0x80) {
+        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (c >= 0xE1 && c <= 0xEF && c != 0xED && avail >= 3 && (s[1] & 0xC0) == 0x80 &&
+        (s[2] & 0xC0) == 0x80) {
+        *cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        return 3;
+    }
+    return utf8_decode(s, avail, cp);
+}
+
+static inline int is_ascii_space(unsigned c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
+#ifdef __SSE2__
+/* Where the block path writes: the buffer's arrays, its length and the space state, copied to
+ * locals for a run of blocks (stores through char pointers would otherwise make the compiler
+ * reload them from the structures after every block). */
+typedef struct block_out {
+    char *text;
+    uint64_t *src_start;
+    uint8_t *src_len;
+    size_t len;
+    int in_space;
+} block_out;
+
+/* Folds the 16 bytes v (the first `limit` of them input starting at original offset `first`,
+ * the rest zero), stores them and their offsets at the end of the output, and keeps those
+ * before the first byte that must not be emitted as it is: a non-ASCII byte, or a whitespace
+ * byte that collapses into the space before it (that run is then skipped). Returns the input
+ * bytes consumed; sets *stopped_non_ascii when the byte after them is non-ASCII. The room
+ * for BLOCK bytes is there (see norm_feed). */
+static inline unsigned ascii_block(block_out *out, const __m128i v, unsigned limit,
+                                   uint64_t first, int *stopped_non_ascii)
+{
+    /* Signed compares: bytes >= 0x80 are negative, so neither space nor upper case. */
+    const __m128i ws = _mm_or_si128(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8(' ')),
+        _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('\t' - 1)),
+                      _mm_cmplt_epi8(v, _mm_set1_epi8('\r' + 1))));
+    const __m128i upper = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    __m128i folded = _mm_or_si128(v, _mm_and_si128(upper, _mm_set1_epi8(0x20)));
+    folded = _mm_or_si128(_mm_andnot_si128(ws, folded), _mm_and_si128(ws, _mm_set1_epi8(' ')));
+
+    const unsigned non_ascii = (unsigned)_mm_movemask_epi8(v);
+    const unsigned w = (unsigned)_mm_movemask_epi8(ws);
+    const unsigned collapses = w & ((w << 1) | (out->in_space ? 1u : 0u));
+    const unsigned keep = (unsigned)__builtin_ctz(non_ascii | collapses | (1u << limit));
+
+    const size_t at = out->len;
+    _mm_storeu_si128((__m128i *)(void *)(out->text + at), folded);
+    _mm_storeu_si128((__m128i *)(void *)(out->src_len + at), _mm_set1_epi8(1));
+    const __m128i pair = _mm_set_epi64x((long long)(first + 1), (long long)first);
+    for (unsigned k = 0; k < BLOCK; k += 2)
+        _mm_storeu_si128((__m128i *)(void *)(out->src_start + at + k),
+                         _mm_add_epi64(pair, _mm_set1_epi64x((long long)k)));
+    out->len = at + keep;
+    if (keep > 0) out->in_space = (int)((w >> (keep - 1)) & 1);
+
+    *stopped_non_ascii = 0;
+    if (keep == limit) return limit;
+    if (non_ascii & (1u << keep)) {
+        *stopped_non_ascii = 1;
+        return keep;
+    }
+    /* A collapsing run: skip it (the space before it was emitted). Padding is not
+     * whitespace, so the run ends within the limit. */
+    out->in_space = 1;
+    return keep + (unsigned)__builtin_ctz(~(w >> keep));
+}
+
+/* The last len - i (< BLOCK) bytes of the input, zero-padded to a block. Whole 8-byte loads
+ * that end at the input's end, shifted, avoid a byte loop. */
+static __m128i load_tail(const unsigned char *s, size_t i, size_t len)
+{
+    size_t rem = len - i;
+    uint64_t lo = 0, hi = 0;
+    if (rem >= 8) {
+        memcpy(&lo, s + i, 8);
+        if (rem > 8) {
+            memcpy(&hi, s + len - 8, 8);
+            hi >>= 8 * (16 - rem);
+        }
+    } else if (len >= 8) {
+        memcpy(&lo, s + len - 8, 8);
+        lo >>= 8 * (8 - rem);
+    } else {
+        for (size_t k = 0; k < rem; k++) lo |= (uint64_t)s[i + k] << (8 * k);
+    }
+    return _mm_set_epi64x((long long)hi, (long long)lo);
+}
+
+/* Emits the ASCII bytes from s[i] up to the first non-ASCII byte or the end; returns where it
+ * stopped. */
+static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,
+                        size_t len, uint64_t base)
+{
+    block_out out = {b->text, b->src_start, b->src_len, b->len, st->in_space};
+    int stopped_non_ascii = 0;
+    while (len - i >= BLOCK && !stopped_non_ascii)
+        i += ascii_block(&out, _mm_loadu_si128((const __m128i *)(const void *)(s + i)), BLOCK,
+                         base + i, &stopped_non_ascii);
+    while (i < len && !stopped_non_ascii)
+        i += ascii_block(&out, load_tail(s, i, len), (unsigned)(len - i), base + i,
+                         &stopped_non_ascii);
+    b->len = out.len;
+    st->in_space = out.in_space;
+    return i;
+}
+#else
+/* Emits the ASCII bytes from s[i] up to the first non-ASCII byte or the end; returns where it
+ * stopped. */
+static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,
+                        size_t len, uint64_t base)
+{
+    /* Locals: stores through char pointers would otherwise make the compiler reload them. */
+    char *text = b->text;
+    uint64_t *start = b->src_start;
+    uint8_t *srclen = b->src_len;
+    size_t o = b->len;
+    int in_space = st->in_space;
+    for (; i < len; i++) {
+        unsigned c = s[i];
+        if (c >= 0x80) break;
+        if (is_ascii_space(c)) {
+            if (in_space) continue;
+            in_space = 1;
+            c = ' ';
+        } else {
+            in_space = 0;
+            if (c >= 'A' && c <= 'Z') c += 32;
+        }
+        text[o] = (char)c;
+        start[o] = base + i;
+        srclen[o] = 1;
+        o++;
+    }
+    b->len = o;
+    st->in_space = in_space;
+    return i;
+}
+#endif
+
+
+/* Finishes a character split across pieces: returns the input bytes it used, or sets *done
+ * when the whole input still belongs to it (then it waits for the next piece). Returns
+ * SIZE_MAX when the output room cannot be allocated. */
+static size_t finish_pending(norm_state *st, norm_buf *out, const unsigned char *s, size_t len,
+                             uint64_t base, int *done)
+{
+    size_t i = 0;
+    *done = 0;
     while (st->npending > 0 && i < len) {
         unsigned char tmp[4];
         size_t have = st->npending;
@@ -152,7 +371,8 @@ int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint6
         if (n == 0) { /* still incomplete: everything available belongs to it */
             memcpy(st->pending + have, s + i, take);
             st->npending += take;
-            return 0;
+            *done = 1;
+            return len;
         }
         if (n < 0) { /* the first pending byte is invalid: drop it, retry with the rest */
             memmove(st->pending, st->pending + 1, --st->npending);
@@ -160,36 +380,31 @@ int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint6
             continue;
         }
         size_t used = (size_t)n - have;
-        if (!unicode_is_invisible(cp)) fold_non_ascii(st, out, cp, from, base + i + used);
+        if (emit_char(st, out, cp, from, (size_t)n, len - i - used) != 0) return SIZE_MAX;
         i += used;
         st->npending = 0;
     }
+    return i;
+}
+
+int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint64_t base)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    /* Every input byte yields at most one output byte except through emit_char, which keeps
+     * the room for the rest of the input itself: the ASCII paths never check it. */
+    if (buf_reserve(out, len + BLOCK) != 0) return -1;
+    size_t i = 0;
+    if (st->npending > 0) {
+        int done;
+        i = finish_pending(st, out, s, len, base, &done);
+        if (i == SIZE_MAX) return -1;
+        if (done) return 0;
+    }
     while (i < len) {
-        unsigned c = s[i];
-        if (c < 0x80) {
-            /* ASCII fast path: the buffer was reserved for len bytes above, and ASCII never
-             * produces more than one byte. */
-            if (out->len + 1 > out->cap && buf_reserve(out, len - i + 4) != 0) return -1;
-            if (c == ' ' || (c >= '\t' && c <= '\r')) {
-                if (!st->in_space) {
-                    st->in_space = 1;
-                    out->text[out->len] = ' ';
-                    out->src_start[out->len] = base + i;
-                    out->src_end[out->len] = base + i + 1;
-                    out->len++;
-                }
-            } else {
-                st->in_space = 0;
-                out->text[out->len] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-                out->src_start[out->len] = base + i;
-                out->src_end[out->len] = base + i + 1;
-                out->len++;
-            }
-            i++;
-            continue;
-        }
+        i = ascii_run(st, out, s, i, len, base);
+        if (i == len) break;
         uint32_t cp;
-        int n = utf8_decode(s + i, len - i, &cp);
+        int n = decode_char(s + i, len - i, &cp);
         if (n == 0) {
             memcpy(st->pending, s + i, len - i);
             st->npending = len - i;
@@ -199,7 +414,7 @@ int norm_feed(norm_state *st, norm_buf *out, const char *text, size_t len, uint6
             i++;
             continue;
         }
-        if (!unicode_is_invisible(cp)) fold_non_ascii(st, out, cp, base + i, base + i + (size_t)n);
+        if (emit_char(st, out, cp, base + i, (size_t)n, len - i - (size_t)n) != 0) return -1;
         i += (size_t)n;
     }
     return out->oom ? -1 : 0;
@@ -217,7 +432,7 @@ void norm_buf_drop(norm_buf *b, size_t n)
     if (n > b->len) n = b->len;
     memmove(b->text, b->text + n, b->len - n);
     memmove(b->src_start, b->src_start + n, (b->len - n) * sizeof *b->src_start);
-    memmove(b->src_end, b->src_end + n, (b->len - n) * sizeof *b->src_end);
+    memmove(b->src_len, b->src_len + n, b->len - n);
     b->len -= n;
 }
 
@@ -225,7 +440,8 @@ void norm_buf_free(norm_buf *b)
 {
     free(b->text);
     free(b->src_start);
-    free(b->src_end);
+    free(b->src_len);
+    free(b->fold_cache);
     memset(b, 0, sizeof *b);
 }
 

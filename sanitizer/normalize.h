@@ -11,12 +11,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct norm_fold_cache norm_fold_cache;
+
 typedef struct norm_buf {
-    char *text;         /* normalised UTF-8 (not NUL-terminated) */
+    char *text;          /* normalised UTF-8 (not NUL-terminated) */
     uint64_t *src_start; /* per byte: original offset where its source character starts */
-    uint64_t *src_end;   /* per byte: original offset just past its source character */
+    uint8_t *src_len;    /* per byte: length of that character in the original (1-4 bytes) */
     size_t len, cap;
     int oom;             /* an allocation failed; the buffer is incomplete */
+    norm_fold_cache *fold_cache; /* folded forms of recent non-ASCII characters (normalize.c) */
 } norm_buf;
 
 typedef struct norm_state {
@@ -28,7 +31,10 @@ typedef struct norm_state {
 /* Original offset where the character that produced normalised byte i starts, and just past
  * its end. Readers use these, not the arrays, so the representation may change. */
 static inline uint64_t norm_src_start(const norm_buf *b, size_t i) { return b->src_start[i]; }
-static inline uint64_t norm_src_end(const norm_buf *b, size_t i) { return b->src_end[i]; }
+static inline uint64_t norm_src_end(const norm_buf *b, size_t i)
+{
+    return b->src_start[i] + b->src_len[i];
+}
 
 /* Normalises text (original offsets start at base) onto out. Returns 0, or -1 on allocation
  * failure. Bytes of an incomplete trailing sequence wait in st for the next call. */

@@ -101,3 +101,280 @@ Test(normalize, only_lower_case_and_plain_spaces)
     /* KELVIN SIGN and LONG S match 'k' and 's' caselessly: the view holds the ASCII letter */
     expect_norm("\xE2\x84\xAAill \xC5\xBFystem", "kill system");
 }
+
+/* --- The fast paths against plain references --------------------------------------------- */
+
+typedef struct view {
+    char text[4096];
+    uint64_t start[4096], end[4096];
+    size_t len;
+} view;
+
+/* The ASCII rules one byte at a time, as plainly as they can be written: whitespace (space,
+ * tab, LF, VT, FF, CR) collapses to one ' ', upper case is lowered, each output byte maps to
+ * the one input byte it came from. in_space carries across calls like norm_state's. */
+static void ascii_reference(const char *in, size_t len, uint64_t base, int *in_space, view *v)
+{
+    for (size_t i = 0; i < len; i++) {
+        char c = in[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r') {
+            if (*in_space) continue;
+            *in_space = 1;
+            c = ' ';
+        } else {
+            *in_space = 0;
+            if (c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+        }
+        v->text[v->len] = c;
+        v->start[v->len] = base + i;
+        v->end[v->len] = base + i + 1;
+        v->len++;
+    }
+}
+
+/* Feeds in pieces cut at the given offsets (ascending, ending with len), dropping the view
+ * after each piece once it is copied out, as the instruction matcher compacts. */
+static void feed_pieces(norm_buf *b, const char *in, size_t len, const size_t *cuts,
+                        size_t ncuts, uint64_t base, view *v)
+{
+    norm_state st = {0};
+    size_t at = 0;
+    v->len = 0;
+    for (size_t k = 0; k < ncuts; k++) {
+        cr_assert_eq(norm_feed(&st, b, in + at, cuts[k] - at, base + at), 0);
+        for (size_t i = 0; i < b->len; i++) {
+            cr_assert_lt(v->len, sizeof v->text);
+            v->text[v->len] = b->text[i];
+            v->start[v->len] = norm_src_start(b, i);
+            v->end[v->len] = norm_src_end(b, i);
+            v->len++;
+        }
+        norm_buf_drop(b, b->len);
+        at = cuts[k];
+    }
+    norm_finish(&st);
+}
+
+static void feed_whole(const char *in, size_t len, uint64_t base, view *v)
+{
+    norm_buf b = {0};
+    feed_pieces(&b, in, len, &len, 1, base, v);
+    norm_buf_free(&b);
+}
+
+static void expect_same_view(const view *got, const view *want, const char *what)
+{
+    cr_assert_eq(got->len, want->len, "%s: %zu bytes, want %zu", what, got->len, want->len);
+    for (size_t i = 0; i < want->len; i++) {
+        cr_assert_eq(got->text[i], want->text[i], "%s: byte %zu is 0x%02x, want 0x%02x", what, i,
+                     (unsigned char)got->text[i], (unsigned char)want->text[i]);
+        cr_assert_eq(got->start[i], want->start[i], "%s: start of byte %zu", what, i);
+        cr_assert_eq(got->end[i], want->end[i], "%s: end of byte %zu", what, i);
+    }
+}
+
+static void expect_ascii_reference(const char *in, size_t len, uint64_t base)
+{
+    view got, want = {0};
+    int in_space = 0;
+    ascii_reference(in, len, base, &in_space, &want);
+    feed_whole(in, len, base, &got);
+    expect_same_view(&got, &want, in);
+}
+
+Test(normalize, whitespace_runs_across_block_edges)
+{
+    /* Runs of every length starting at every offset around the first two 16-byte blocks, with
+     * each kind of whitespace, so a run starts, ends and crosses block edges. */
+    static const char spaces[] = " \t\n\v\f\r";
+    char in[80];
+    for (size_t start = 0; start < 40; start++)
+        for (size_t run = 1; run <= 20; run++)
+            for (size_t k = 0; k < sizeof spaces - 1; k++) {
+                for (size_t i = 0; i < sizeof in; i++) in[i] = (char)('a' + i % 26);
+                for (size_t i = start; i < start + run; i++) in[i] = spaces[(i + k) % 6];
+                expect_ascii_reference(in, sizeof in, 1000);
+            }
+}
+
+Test(normalize, single_spaces_and_words_keep_every_byte)
+{
+    const char *in = "One two three four five six seven eight nine ten eleven twelve thirteen.";
+    expect_ascii_reference(in, strlen(in), 0);
+    expect_norm(in, "one two three four five six seven eight nine ten eleven twelve thirteen.");
+}
+
+Test(normalize, upper_case_at_block_edges)
+{
+    char in[70];
+    for (size_t pos = 0; pos < sizeof in; pos++) {
+        memset(in, 'q', sizeof in);
+        in[pos] = 'Z';
+        if (pos + 1 < sizeof in) in[pos + 1] = 'A';
+        if (pos > 0) in[pos - 1] = '@'; /* just below 'A' */
+        if (pos + 2 < sizeof in) in[pos + 2] = '['; /* just above 'Z' */
+        expect_ascii_reference(in, sizeof in, 7);
+    }
+    char all[128];
+    for (int i = 0; i < 128; i++) all[i] = (char)i;
+    expect_ascii_reference(all, sizeof all, 0);
+    expect_ascii_reference(all + 1, sizeof all - 1, 0);
+}
+
+Test(normalize, tabs_newlines_cr_are_spaces)
+{
+    expect_norm("a\tb\nc\rd\ve\ff", "a b c d e f");
+    expect_norm("line one\r\n\tline two\r\n\r\n", "line one line two ");
+    expect_norm("0123456789abcdef\r\n\r\n\t\t0123456789abcdef\n", "0123456789abcdef 0123456789abcdef ");
+}
+
+/* A simple deterministic generator, so failures repeat. */
+static uint32_t next_rand(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return *seed >> 16;
+}
+
+Test(normalize, ascii_pieces_carry_the_space_state)
+{
+    static const char alphabet[] = "aZ m\t\n\r  .Q";
+    char in[300];
+    uint32_t seed = 1;
+    for (int round = 0; round < 300; round++) {
+        for (size_t i = 0; i < sizeof in; i++)
+            in[i] = alphabet[next_rand(&seed) % (sizeof alphabet - 1)];
+        size_t cuts[12], ncuts = 0, at = 0;
+        while (ncuts < 11) {
+            at += next_rand(&seed) % 40;
+            if (at >= sizeof in) break;
+            cuts[ncuts++] = at;
+        }
+        cuts[ncuts++] = sizeof in;
+        view got, want = {0};
+        int in_space = 0;
+        ascii_reference(in, sizeof in, 50, &in_space, &want);
+        norm_buf b = {0};
+        feed_pieces(&b, in, sizeof in, cuts, ncuts, 50, &got);
+        norm_buf_free(&b);
+        expect_same_view(&got, &want, "random pieces");
+    }
+}
+
+Test(normalize, space_state_across_pieces)
+{
+    /* The first piece ends in a space; the second starts with a block of whitespace: no second
+     * space may appear, and the kept one maps to the first piece. */
+    const char *in = "abc \t\n\r                   XYZ";
+    size_t len = strlen(in);
+    for (size_t cut = 1; cut < len; cut++) {
+        view got, want = {0};
+        int in_space = 0;
+        ascii_reference(in, len, 0, &in_space, &want);
+        size_t cuts[2] = {cut, len};
+        norm_buf b = {0};
+        feed_pieces(&b, in, len, cuts, 2, 0, &got);
+        norm_buf_free(&b);
+        expect_same_view(&got, &want, "space run split");
+        cr_expect_eq(got.len, 7);
+        cr_expect_eq(got.start[3], 3);
+    }
+}
+
+Test(normalize, non_ascii_inside_an_ascii_block)
+{
+    /* RIGHT SINGLE QUOTATION MARK (3 bytes) at offset 8 of a 30-byte line */
+    const char *in = "ABCDEFGH\xE2\x80\x99ijklmnopqrst uvwxyz!";
+    view got;
+    feed_whole(in, strlen(in), 0, &got);
+    cr_assert_eq(got.len, 29);
+    cr_expect_eq(memcmp(got.text, "abcdefgh'ijklmnopqrst uvwxyz!", 29), 0);
+    for (size_t i = 0; i < got.len; i++) {
+        uint64_t start = i < 8 ? i : i == 8 ? 8 : i + 2;
+        uint64_t end = i == 8 ? 11 : start + 1;
+        cr_expect_eq(got.start[i], start, "start of byte %zu", i);
+        cr_expect_eq(got.end[i], end, "end of byte %zu", i);
+    }
+    /* a no-break space between spaces collapses with them, mapping to the first one */
+    expect_norm("0123456789 \xC2\xA0 abcdef\xC2\xA0", "0123456789 abcdef ");
+    /* an invisible character in a whitespace run does not split it */
+    expect_norm("0123456789abcde \xE2\x80\x8B  x", "0123456789abcde x");
+}
+
+/* Mixed text: feeding one byte at a time (every character then goes through the carried
+ * partial sequence and utf8_decode) must give what one whole feed gives (the block paths and
+ * the in-line decoding), offsets included. */
+Test(normalize, one_byte_pieces_match_whole_feeds)
+{
+    static const char *const parts[] = {
+        "Don\xE2\x80\x99t ",  "\xE2\x80\x9CQuoted\xE2\x80\x9D", " \xE2\x80\x94 ", "\xC2\xA9 2024",
+        "\xC2\xA0\xC2\xA0", "  \n\t ", "\xEF\xBC\xA9gnore ", "STRA\xC3\x9F" "E",
+        "\xE2\x80\x8B",     "\xFF",      "plain words here ", "\xF0\x9D\x90\x88",
+        "\xD0\x86GN\xD0\x9ER\xD0\x95", "\xEF\xAC\x81", "\xE2\x93\x98\xE2\x93\x98",
+        /* malformed and edge sequences around the in-line two- and three-byte decoding */
+        "\xC2" "A", "\xE1\x80" "A", "\xED\xA0\x80", "\xE0\x80\x80", "\xED\x9F\xBF",
+        "\xE0\xA0\x80", "\xEF\xBF\xBD", "\xC3\x80\xC3\xA0", "\x80\xBF", "\xC1\xBF",
+    };
+    char in[2000];
+    uint32_t seed = 7;
+    for (int round = 0; round < 60; round++) {
+        size_t len = 0;
+        while (len < 1900) {
+            const char *p = parts[next_rand(&seed) % (sizeof parts / sizeof parts[0])];
+            memcpy(in + len, p, strlen(p));
+            len += strlen(p);
+        }
+        view whole, bytes;
+        feed_whole(in, len, 3, &whole);
+        size_t cuts[2000];
+        for (size_t i = 0; i < len; i++) cuts[i] = i + 1;
+        norm_buf b = {0};
+        feed_pieces(&b, in, len, cuts, len, 3, &bytes);
+        norm_buf_free(&b);
+        expect_same_view(&bytes, &whole, "one-byte pieces");
+    }
+}
+
+Test(normalize, malformed_sequences_near_the_fast_decoder)
+{
+    expect_norm("x\xC2" "Ay", "xay");          /* lead byte without its continuation */
+    expect_norm("x\xE1\x80" "Ay", "xay");
+    expect_norm("x\xED\xA0\x80y", "xy");      /* surrogate */
+    expect_norm("x\xE0\x80\x80y", "xy");      /* overlong */
+    expect_norm("x\xC1\xBFy", "xy");
+    expect_norm("x\xC3\x80y", "xay");          /* A with grave: accent stripped */
+    expect_norm("x\xE2\x80\x94y\xC2", "x-y"); /* EM DASH; a trailing lead byte is dropped */
+}
+
+/* The folded form of a character is the same whether computed (a fresh buffer has an empty
+ * cache) or taken from the cache of a buffer that has just seen it, among many others that
+ * share its slot. */
+Test(normalize, cached_folds_equal_computed_ones)
+{
+    norm_buf shared = {0};
+    char in[8];
+    /* Latin to Cyrillic, punctuation, letter-like symbols, CJK spaces, full-width forms */
+    static const uint32_t ranges[][2] = {
+        {0x80, 0x530}, {0x2000, 0x2200}, {0x2460, 0x2500}, {0x3000, 0x3040}, {0xFF00, 0xFF70},
+    };
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t r = 0; r < sizeof ranges / sizeof ranges[0]; r++)
+        for (uint32_t cp = ranges[r][0]; cp < ranges[r][1]; cp++) {
+            in[0] = 'x';
+            size_t n = 1;
+            if (cp < 0x800) {
+                in[n++] = (char)(0xC0 | (cp >> 6));
+            } else {
+                in[n++] = (char)(0xE0 | (cp >> 12));
+                in[n++] = (char)(0x80 | ((cp >> 6) & 0x3F));
+            }
+            in[n++] = (char)(0x80 | (cp & 0x3F));
+            in[n++] = 'y';
+            view fresh, first, again;
+            feed_whole(in, n, 0, &fresh);
+            feed_pieces(&shared, in, n, &n, 1, 0, &first);  /* computed, or a stale slot */
+            feed_pieces(&shared, in, n, &n, 1, 0, &again);  /* from the cache */
+            expect_same_view(&first, &fresh, "fold with a used cache");
+            expect_same_view(&again, &fresh, "cached fold");
+        }
+    norm_buf_free(&shared);
+}
