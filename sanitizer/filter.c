@@ -788,6 +788,46 @@ static int unfed_append(sanitizer *s, const char *p, size_t n)
     return AG_OK;
 }
 
+/* Strips one piece of text (with the carried UTF-8 bytes before it) and sets *text to the
+ * result: the piece itself when nothing in it changes, which is almost all text (every
+ * invisible character and invalid byte is non-ASCII, and most pieces are clean), otherwise a
+ * stripped copy in scratch. An incomplete sequence at the end is carried to the next piece.
+ * Returns the length of *text, or SIZE_MAX when memory ran out. */
+static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char **text)
+{
+    if (s->carry_len == 0) {
+        size_t clean = invisible_clean_prefix(p, take);
+        uint32_t cp;
+        if (clean == take ||
+            utf8_decode((const unsigned char *)p + clean, take - clean, &cp) == 0) {
+            memcpy(s->utf8_carry, p + clean, take - clean);
+            s->carry_len = take - clean;
+            *text = p;
+            return clean;
+        }
+    }
+    size_t need = s->carry_len + take;
+    if (s->scratch_cap < need * 2) {
+        char *ns = realloc(s->scratch, need * 2);
+        if (!ns)
+            return SIZE_MAX;
+        s->scratch = ns;
+        s->scratch_cap = need * 2;
+    }
+    char *in = s->scratch, *outp = s->scratch + need;
+    memcpy(in, s->utf8_carry, s->carry_len);
+    memcpy(in + s->carry_len, p, take);
+    uint64_t removed = 0;
+    size_t consumed;
+    size_t o = invisible_strip_partial(in, need, outp, &removed, &consumed);
+    s->rep.counts[SAN_CAT_INVISIBLE] += removed;
+    size_t left = need - consumed; /* an incomplete sequence: at most 3 bytes */
+    memcpy(s->utf8_carry, in + consumed, left);
+    s->carry_len = left;
+    *text = outp;
+    return o;
+}
+
 /* Visible text: invisible characters stripped (strict), fed to the matcher (match) and held
  * back. Raw text (title, textarea, ...) is stripped the same way but not matched. */
 static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
@@ -799,36 +839,18 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
     while (n > 0) {
         /* strip in pieces, keeping an incomplete UTF-8 sequence for the next piece */
         size_t take = n < 4096 ? n : 4096;
-        size_t need = s->carry_len + take;
-        if (s->scratch_cap < need * 2) {
-            char *ns = realloc(s->scratch, need * 2);
-            if (!ns) {
-                fail(s, "out of memory");
-                return;
-            }
-            s->scratch = ns;
-            s->scratch_cap = need * 2;
+        const char *text;
+        size_t o = strip_piece(s, p, take, &text);
+        if (o == SIZE_MAX) {
+            fail(s, "out of memory");
+            return;
         }
-        char *in = s->scratch, *outp = s->scratch + need;
-        memcpy(in, s->utf8_carry, s->carry_len);
-        memcpy(in + s->carry_len, p, take);
-        uint64_t removed = 0;
-        size_t consumed;
-        size_t o = invisible_strip_partial(in, need, outp, &removed, &consumed);
-        s->rep.counts[SAN_CAT_INVISIBLE] += removed;
-        size_t left = need - consumed;
-        if (left > 3) { /* cannot happen for a valid prefix; be safe */
-            removed++;
-            left = 0;
-        }
-        memcpy(s->utf8_carry, in + consumed, left);
-        s->carry_len = left;
         p += take;
         n -= take;
         if (o > 0) {
             if (match && matching(s)) {
-                if (pend_append(s, outp, o, true) != AG_OK ||
-                    unfed_append(s, outp, o) != AG_OK) {
+                if (pend_append(s, text, o, true) != AG_OK ||
+                    unfed_append(s, text, o) != AG_OK) {
                     fail(s, "out of memory holding back text");
                     return;
                 }
@@ -842,7 +864,7 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
             } else {
                 size_t mark;
                 emit_markup_begin(s, &mark);
-                out_text(&s->out, outp, o);
+                out_text(&s->out, text, o);
                 emit_markup_end(s, mark);
             }
         }

@@ -7,6 +7,9 @@
 #include "sanitizer/unicode_text.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
 {
@@ -123,6 +126,35 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
     }
     *consumed = i;
     return o;
+}
+
+/* Index of the first byte >= 0x80 at or after i (len if none). */
+static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    for (; i + 16 <= len; i += 16) {
+        int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)));
+        if (m)
+            return i + (size_t)__builtin_ctz((unsigned)m);
+    }
+#endif
+    while (i < len && s[i] < 0x80)
+        i++;
+    return i;
+}
+
+size_t invisible_clean_prefix(const char *in, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = next_non_ascii(s, 0, len);
+    while (i < len) {
+        uint32_t cp;
+        int n = utf8_decode(s + i, len - i, &cp);
+        if (n <= 0 || unicode_is_invisible(cp))
+            return i;
+        i = next_non_ascii(s, i + (size_t)n, len);
+    }
+    return i;
 }
 
 size_t invisible_strip(const char *in, size_t len, char *out, uint64_t *removed)

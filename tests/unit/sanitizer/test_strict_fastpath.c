@@ -1,0 +1,170 @@
+/* tests (sanitizer): strict mode's text path takes a piece of text as it is when stripping would
+ * not change it, and copies and strips it otherwise. Both paths, and the UTF-8 bytes carried
+ * from one piece to the next (text tokens split by the feed, and the filter's own 4096-byte
+ * pieces inside one long token), must give the same output and the same report counts. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sanitizer/sanitizer.h"
+
+#include "sink_buf.h"
+
+#define PIECE 4096 /* the filter strips text in pieces of this many input bytes */
+
+/* Sanitizes in[0..n) in strict mode, fed in pieces of `piece` bytes (0: one feed). */
+static char *run_strict(const char *in, size_t n, size_t piece, sanitizer_report *rep)
+{
+    buf b = {calloc(1, 1), 0};
+    sanitizer_options opt = {.mode = SANITIZE_STRICT};
+    sanitizer *s = sanitizer_new(&opt, sink, &b);
+    cr_assert(s);
+    ag_error err = {0};
+    if (piece == 0)
+        piece = n ? n : 1;
+    for (size_t at = 0; at < n;) {
+        size_t k = n - at < piece ? n - at : piece;
+        cr_assert_eq(sanitizer_feed(s, in + at, k, &err), AG_OK, "%s", err.msg);
+        at += k;
+    }
+    cr_assert_eq(sanitizer_finish(s, &err), AG_OK, "%s", err.msg);
+    *rep = *sanitizer_get_report(s);
+    sanitizer_free(s);
+    return b.p;
+}
+
+/* Output and invisible count for every way of feeding `in` in pieces of 1..len+1 bytes. */
+static void expect_all_splits(const char *in, const char *want, uint64_t want_invisible)
+{
+    size_t n = strlen(in);
+    for (size_t piece = 1; piece <= n + 1; piece++) {
+        sanitizer_report rep;
+        char *got = run_strict(in, n, piece, &rep);
+        cr_expect_str_eq(got, want, "fed in pieces of %zu", piece);
+        cr_expect_eq(rep.counts[SAN_CAT_INVISIBLE], want_invisible,
+                     "fed in pieces of %zu: %llu invisible, want %llu", piece,
+                     (unsigned long long)rep.counts[SAN_CAT_INVISIBLE],
+                     (unsigned long long)want_invisible);
+        free(got);
+    }
+}
+
+Test(strict_fastpath, ascii_piece_unchanged)
+{
+    expect_all_splits("<p>Plain ASCII text, <b>bold</b> &amp; more.</p>",
+                      "<p>Plain ASCII text, <b>bold</b> &amp; more.</p>", 0);
+    expect_all_splits("<title>A title</title>", "<title>A title</title>", 0);
+}
+
+Test(strict_fastpath, clean_non_ascii_piece_unchanged)
+{
+    const char *s = "<p>caf\xC3\xA9 \xE4\xB8\xAD\xE6\x96\x87 \xF0\x9F\x8C\xB3 \xC2\xA0x</p>";
+    expect_all_splits(s, s, 0);
+}
+
+Test(strict_fastpath, invisible_characters_stripped_and_counted)
+{
+    expect_all_splits("<p>ig\xE2\x80\x8Bno\xE2\x80\x8Cre \xF3\xA0\x81\xA1x</p>", "<p>ignore x</p>", 3);
+    expect_all_splits("<title>a\xC2\xAD" "b</title>", "<title>ab</title>", 1);
+    /* clean text before and after the character, so the clean prefix is not empty */
+    expect_all_splits("<p>0123456789abcdefXYZ\xE2\x81\xA0tail of the text</p>",
+                      "<p>0123456789abcdefXYZtail of the text</p>", 1);
+}
+
+Test(strict_fastpath, invalid_bytes_dropped_and_counted)
+{
+    expect_all_splits("<p>a\xFF" "b\x80" "c</p>", "<p>abc</p>", 2);
+    expect_all_splits("<p>a\xC0\xAF" "b</p>", "<p>ab</p>", 2);
+}
+
+Test(strict_fastpath, ascii_piece_after_carried_partial_sequence)
+{
+    /* "\xE2\x80" ends the first feed, and the next piece "cd" is ASCII: both carried bytes are
+     * invalid and counted, as if the text had come in one piece */
+    sanitizer_report rep;
+    const char *in = "<p>ab\xE2\x80" "cd</p>";
+    char *got = run_strict(in, strlen(in), 7, &rep);
+    cr_expect_str_eq(got, "<p>abcd</p>");
+    cr_expect_eq(rep.counts[SAN_CAT_INVISIBLE], 2);
+    free(got);
+    expect_all_splits(in, "<p>abcd</p>", 2);
+}
+
+Test(strict_fastpath, partial_sequence_before_tag_or_end)
+{
+    /* a tag, or the end of the document, interrupts an unfinished sequence: one removal */
+    expect_all_splits("<p>ab\xE2\x80<b>c</b></p>", "<p>ab<b>c</b></p>", 1);
+    expect_all_splits("<p>ab\xF0\x9F\x8C", "<p>ab", 1);
+}
+
+/* A text token longer than the filter's piece with `seq` placed so that it starts `before`
+ * bytes before the piece boundary. */
+static char *long_text(const char *seq, size_t before, size_t tail, size_t *len)
+{
+    size_t sl = strlen(seq), lead = 3 + PIECE - before;
+    char *in = malloc(lead + sl + tail + 5);
+    memcpy(in, "<p>", 3);
+    memset(in + 3, 'a', lead - 3);
+    memcpy(in + lead, seq, sl);
+    memset(in + lead + sl, 'z', tail);
+    memcpy(in + lead + sl + tail, "</p>", 5);
+    *len = lead + sl + tail + 4;
+    return in;
+}
+
+static void expect_long(const char *seq, const char *kept, uint64_t want_invisible)
+{
+    size_t sl = strlen(seq);
+    for (size_t before = 1; before <= sl; before++) {
+        for (size_t tail = 0; tail < 20; tail += 19) {
+            size_t n;
+            char *in = long_text(seq, before, tail, &n);
+            size_t wn;
+            char *want = long_text(kept, before, tail, &wn);
+            /* the expected text: the same 'a's, then `kept` in place of `seq` */
+            sanitizer_report rep;
+            char *got = run_strict(in, n, 0, &rep);
+            cr_expect_eq(strlen(got), wn, "boundary %zu bytes into the sequence, tail %zu", before, tail);
+            cr_expect(strcmp(got, want) == 0, "boundary %zu bytes into the sequence, tail %zu", before, tail);
+            cr_expect_eq(rep.counts[SAN_CAT_INVISIBLE], want_invisible,
+                         "boundary %zu bytes into the sequence: %llu invisible", before,
+                         (unsigned long long)rep.counts[SAN_CAT_INVISIBLE]);
+            free(got);
+            free(want);
+            free(in);
+        }
+    }
+}
+
+Test(strict_fastpath, sequence_split_at_piece_boundary)
+{
+    /* a visible character across the boundary is kept whole */
+    expect_long("\xC3\xA9", "\xC3\xA9", 0);
+    expect_long("\xE4\xB8\xAD", "\xE4\xB8\xAD", 0);
+    expect_long("\xF0\x9F\x8C\xB3", "\xF0\x9F\x8C\xB3", 0);
+    /* an invisible one is removed and counted once */
+    expect_long("\xE2\x80\x8B", "", 1);
+    expect_long("\xF3\xA0\x81\xA1", "", 1);
+}
+
+Test(strict_fastpath, ascii_piece_after_partial_sequence_at_piece_boundary)
+{
+    /* the first piece ends in an unfinished sequence, the second piece is all ASCII */
+    for (size_t k = 1; k <= 3; k++) {
+        const char *seq = "\xF0\x9F\x8C";
+        char part[4] = {0};
+        memcpy(part, seq, k);
+        size_t n;
+        char *in = long_text(part, k, 30, &n);
+        size_t wn;
+        char *want = long_text("", k, 30, &wn);
+        sanitizer_report rep;
+        char *got = run_strict(in, n, 0, &rep);
+        cr_expect(strcmp(got, want) == 0, "%zu carried bytes", k);
+        cr_expect_eq(rep.counts[SAN_CAT_INVISIBLE], k, "%zu carried bytes: %llu invisible", k,
+                     (unsigned long long)rep.counts[SAN_CAT_INVISIBLE]);
+        free(got);
+        free(want);
+        free(in);
+    }
+}
