@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sanitizer/sanitizer.h"
+#include "sanitizer/unicode_text.h"
 
 #include "sink_buf.h"
 
@@ -166,5 +167,59 @@ Test(strict_fastpath, ascii_piece_after_partial_sequence_at_piece_boundary)
         free(got);
         free(want);
         free(in);
+    }
+}
+
+/* ---- invisible_clean_prefix() against invisible_strip_partial() ---------------------------- */
+
+Test(strict_fastpath, clean_prefix_agrees_with_invisible_class_for_every_code_point)
+{
+    for (uint32_t cp = 0x80; cp <= 0x10FFFF; cp++) {
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            continue;
+        char in[8] = "a";
+        size_t n = 1 + utf8_encode(cp, in + 1);
+        in[n++] = 'b';
+        size_t want = unicode_is_invisible(cp) ? 1 : n;
+        size_t got = invisible_clean_prefix(in, n);
+        if (got != want)
+            cr_assert_fail("U+%04X: clean prefix %zu, want %zu", cp, got, want);
+    }
+}
+
+/* Deterministic pseudo-random bytes biased towards UTF-8 lead and continuation bytes. */
+static unsigned char next_byte(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ull + 1442695040888963407ull;
+    static const unsigned char picks[] = {'a', ' ', 0x80, 0x8B, 0xA0, 0xBF, 0xC2, 0xC3, 0xCD,
+                                          0xE0, 0xE2, 0xE4, 0xED, 0xEF, 0xF0, 0xF3, 0xF4, 0xFF,
+                                          0x80, 0x81, 0xA0, 0xAD, 0xBB, 0x9F};
+    return picks[(*state >> 33) % sizeof picks];
+}
+
+Test(strict_fastpath, clean_prefix_is_what_stripping_keeps_unchanged)
+{
+    uint64_t state = 42;
+    for (int round = 0; round < 200000; round++) {
+        unsigned char in[12];
+        size_t n = (size_t)(round % 12) + 1;
+        for (size_t i = 0; i < n; i++)
+            in[i] = next_byte(&state);
+        size_t clean = invisible_clean_prefix((const char *)in, n);
+        char out[12];
+        uint64_t removed = 0;
+        size_t consumed;
+        size_t o = invisible_strip_partial((const char *)in, n, out, &removed, &consumed);
+        /* stripping keeps the clean prefix as it is */
+        cr_assert(o >= clean && memcmp(out, in, clean) == 0, "round %d", round);
+        if (clean < n) {
+            /* and at its end meets an invalid, incomplete or invisible character */
+            uint32_t cp;
+            int k = utf8_decode(in + clean, n - clean, &cp);
+            cr_assert(k <= 0 || unicode_is_invisible(cp), "round %d: U+%04X at %zu is visible",
+                      round, cp, clean);
+        } else {
+            cr_assert(removed == 0 && o == n && consumed == n, "round %d", round);
+        }
     }
 }
