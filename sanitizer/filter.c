@@ -190,12 +190,25 @@ static bool list_has(const char *s, size_t n, const char *tokname)
 
 /* ---- report ---------------------------------------------------------------------------- */
 
+/* The detail is large (mostly cut excerpts) and most documents fill little of it: only the
+ * counts are cleared, and entries are read up to them. */
+static struct sanitizer_report_detail *detail_new(void)
+{
+    struct sanitizer_report_detail *d = malloc(sizeof *d);
+    if (d) {
+        d->nnames = 0;
+        d->ncuts = 0;
+        d->cuts_dropped = 0;
+    }
+    return d;
+}
+
 static void note(sanitizer *s, int cat, const char *name, size_t len)
 {
     s->rep.counts[cat]++;
     if (!name)
         return;
-    if (!s->detail && !(s->rep.detail = s->detail = calloc(1, sizeof *s->detail)))
+    if (!s->detail && !(s->rep.detail = s->detail = detail_new()))
         return;
     if (len >= sizeof s->detail->names[0].name)
         len = sizeof s->detail->names[0].name - 1;
@@ -960,15 +973,11 @@ static bool strict_hidden(sanitizer *s, const html_token *t)
     if (st && (css_declarations_flags(st->value, st->value_len) & CSS_HIDES))
         return true;
     if (s->sheet && css_sheet_rule_count(s->sheet) > 0) {
-        char name[32], id[128], cls[512];
-        snprintf(name, sizeof name, "%.*s", (int)(l < 31 ? l : 31), n);
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        snprintf(id, sizeof id, "%.*s", ida ? (int)(ida->value_len < 127 ? ida->value_len : 127) : 0,
-                 ida ? ida->value : "");
-        snprintf(cls, sizeof cls, "%.*s", ca ? (int)(ca->value_len < 511 ? ca->value_len : 511) : 0,
-                 ca ? ca->value : "");
-        if (css_sheet_hides(s->sheet, name, ida ? id : NULL, ca ? cls : NULL))
-            return true;
+        return css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
+                                 ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
+                                 ca ? ca->value : NULL,
+                                 ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0);
     }
     return false;
 }
