@@ -160,15 +160,17 @@ static decl_state *decl_state_new(void)
     return st;
 }
 
+/* Every declaration of every rule is looked up: the first byte rules out most names. */
 static int prop_lookup(const char *lower_name)
 {
     for (int i = 0; i < P_COUNT; i++)
-        if (strcmp(prop_names[i], lower_name) == 0) return i;
+        if (prop_names[i][0] == lower_name[0] && strcmp(prop_names[i], lower_name) == 0) return i;
     return -1;
 }
 
 static int declaration_name_dangerous(const char *lower_name)
 {
+    if (lower_name[0] != 'b' && lower_name[0] != '-') return 0;
     return strcmp(lower_name, "behavior") == 0 || strcmp(lower_name, "-ms-behavior") == 0 ||
            strcmp(lower_name, "-moz-binding") == 0;
 }
@@ -549,7 +551,10 @@ static void prelude_push(prelude *p, const css_token *t)
     d->delim = t->delim;
     d->hash_is_id = t->hash_is_id;
     d->truncated = t->text_len >= sizeof d->text;
-    snprintf(d->text, sizeof d->text, "%s", t->text);
+    /* token text holds no NUL byte (the lexer writes U+FFFD for one) */
+    size_t n = d->truncated ? sizeof d->text - 1 : t->text_len;
+    memcpy(d->text, t->text, n);
+    d->text[n] = '\0';
 }
 
 /* One compound selector from tokens [a, b): tag? (#id | .class)*; anything else -> 0. */
