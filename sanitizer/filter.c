@@ -1120,18 +1120,23 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         if (strict && (eq(an, al, "alt") || eq(an, al, "title") || eq(an, al, "aria-label") ||
                        eq(an, al, "placeholder") || eq(an, al, "value") ||
                        (is_meta && eq(an, al, "content")))) {
-            char *tmp = malloc(vl + 1);
-            if (!tmp) {
-                fail(s, "out of memory");
-                return;
+            /* most values have nothing to strip: they are used as they are */
+            char *tmp = NULL;
+            size_t o = vl;
+            if (invisible_clean_prefix(v, vl) != vl) {
+                if (!(tmp = malloc(vl + 1))) {
+                    fail(s, "out of memory");
+                    return;
+                }
+                o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
+                v = tmp;
             }
-            size_t o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
             bool read_as_text = eq(an, al, "alt") || eq(an, al, "title") ||
                                 eq(an, al, "aria-label") || (is_meta && meta_text_content(t));
             if (read_as_text && s->im)
-                write_attr_cut(s, an, al, tmp, o);
+                write_attr_cut(s, an, al, v, o);
             else
-                out_attr(&s->out, an, al, tmp, o);
+                out_attr(&s->out, an, al, v, o);
             free(tmp);
             continue;
         }

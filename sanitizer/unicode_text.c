@@ -95,6 +95,29 @@ int unicode_is_invisible(uint32_t cp)
     return 0;
 }
 
+/* Index of the first byte >= 0x80 at or after i (len if none). */
+static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    /* 64 bytes a step while the text is ASCII (one test for four loads) */
+    for (; i + 64 <= len; i += 64) {
+        const __m128i *v = (const __m128i *)(s + i);
+        __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                                   _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+        if (_mm_movemask_epi8(any))
+            break;
+    }
+    for (; i + 16 <= len; i += 16) {
+        int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)));
+        if (m)
+            return i + (size_t)__builtin_ctz((unsigned)m);
+    }
+#endif
+    while (i < len && s[i] < 0x80)
+        i++;
+    return i;
+}
+
 size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *removed,
                                size_t *consumed)
 {
@@ -103,7 +126,7 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
     while (i < len) {
         if (s[i] < 0x80) {
             size_t start = i;
-            while (i < len && s[i] < 0x80) i++;
+            i = next_non_ascii(s, i, len);
             memmove(out + o, in + start, i - start);
             o += i - start;
             continue;
@@ -126,21 +149,6 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
     }
     *consumed = i;
     return o;
-}
-
-/* Index of the first byte >= 0x80 at or after i (len if none). */
-static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
-{
-#ifdef __SSE2__
-    for (; i + 16 <= len; i += 16) {
-        int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)));
-        if (m)
-            return i + (size_t)__builtin_ctz((unsigned)m);
-    }
-#endif
-    while (i < len && s[i] < 0x80)
-        i++;
-    return i;
 }
 
 /* Bit b of word b / 64 is set when code points b * 256 .. b * 256 + 255 include an invisible

@@ -223,3 +223,39 @@ Test(strict_fastpath, clean_prefix_is_what_stripping_keeps_unchanged)
         }
     }
 }
+
+Test(strict_fastpath, clean_prefix_finds_a_character_at_every_position_of_long_ascii)
+{
+    for (size_t at = 0; at < 140; at++) {
+        char in[160];
+        memset(in, 'a', sizeof in);
+        memcpy(in + at, "\xE2\x80\x8B", 3); /* U+200B */
+        cr_expect_eq(invisible_clean_prefix(in, sizeof in), at, "U+200B at %zu", at);
+        memcpy(in + at, "\xC3\xA9" "a", 3); /* U+00E9: visible */
+        cr_expect_eq(invisible_clean_prefix(in, sizeof in), sizeof in, "U+00E9 at %zu", at);
+        in[at] = (char)0xFF;
+        cr_expect_eq(invisible_clean_prefix(in, sizeof in), at, "0xFF at %zu", at);
+    }
+}
+
+static void expect_attr(const char *in, const char *want, uint64_t want_invisible)
+{
+    sanitizer_report rep;
+    char *got = run_strict(in, strlen(in), 0, &rep);
+    cr_expect_str_eq(got, want);
+    cr_expect_eq(rep.counts[SAN_CAT_INVISIBLE], want_invisible, "%s: %llu invisible", in,
+                 (unsigned long long)rep.counts[SAN_CAT_INVISIBLE]);
+    free(got);
+}
+
+Test(strict_fastpath, attribute_values_clean_or_stripped)
+{
+    expect_attr("<img alt=\"plain words\" title=\"caf\xC3\xA9\">",
+                "<img alt=\"plain words\" title=\"caf\xC3\xA9\">", 0);
+    expect_attr("<img alt=\"a\xE2\x80\x8B" "b\" title=\"c\xC2\xAD" "d\">",
+                "<img alt=\"ab\" title=\"cd\">", 2);
+    /* an unfinished sequence at the end of a value is invalid: each byte counts */
+    expect_attr("<img alt=\"ab\xE2\x80\">", "<img alt=\"ab\">", 2);
+    expect_attr("<input placeholder=\"x\xFFy\" value=\"\xF3\xA0\x81\xA1\">",
+                "<input placeholder=\"xy\" value=\"\">", 2);
+}
