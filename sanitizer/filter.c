@@ -11,6 +11,7 @@
  * (text of a run is held back, bounded, until the matcher says it is stable). */
 #include <jansson.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,6 @@ struct sanitizer {
     tree_sim out_sim;
     const tree_sim *in_sim; /* the tokenizer's */
 
-    open_elem stack[STACK_MAX];
     size_t depth, depth_lost;
     uint16_t tag_kind; /* kind_of() the current tag's name, computed once per tag */
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
@@ -117,6 +117,11 @@ struct sanitizer {
     size_t carry_len;
     char *scratch;
     size_t scratch_cap;
+
+    /* Last, and not cleared at creation: entries are written by stack_push before they are
+     * read (below depth), and clearing the whole stack for every document cost more than
+     * most documents' use of it. */
+    open_elem stack[STACK_MAX];
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -571,7 +576,8 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     uint16_t scope = (kind & K_TABLE_PART) ? K_TABLE_SCOPE : K_DEFAULT_SCOPE;
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
-        if (e->len == l && memcmp(e->name, n, l) == 0) {
+        /* a name too long to keep (len 0xff) matches no end tag: its bytes are not all here */
+        if (e->len == l && l < sizeof e->name && memcmp(e->name, n, l) == 0) {
             stack_pop_to(s, i);
             return;
         }
@@ -1533,9 +1539,10 @@ static int on_token(void *ctx, const html_token *t)
 sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void *ctx)
 {
     pthread_once(&kind_once, kind_init);
-    sanitizer *s = calloc(1, sizeof *s);
+    sanitizer *s = malloc(sizeof *s);
     if (!s)
         return NULL;
+    memset(s, 0, offsetof(sanitizer, stack));
     if (opt)
         s->opt = *opt;
     s->max_stream = s->opt.max_stream_bytes ? s->opt.max_stream_bytes : DEFAULT_MAX_STREAM;

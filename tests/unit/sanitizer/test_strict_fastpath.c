@@ -3,6 +3,7 @@
  * from one piece to the next (text tokens split by the feed, and the filter's own 4096-byte
  * pieces inside one long token), must give the same output and the same report counts. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,4 +259,29 @@ Test(strict_fastpath, attribute_values_clean_or_stripped)
     expect_attr("<img alt=\"ab\xE2\x80\">", "<img alt=\"ab\">", 2);
     expect_attr("<input placeholder=\"x\xFFy\" value=\"\xF3\xA0\x81\xA1\">",
                 "<input placeholder=\"xy\" value=\"\">", 2);
+}
+
+/* The open-element stack is not cleared when a sanitizer is made: a full stack whose top holds
+ * a name too long to keep, closed by an end tag of the longest kept length, reads nothing
+ * past the entries written (ASan builds check this). */
+Test(strict_fastpath, long_names_on_a_full_stack)
+{
+    size_t cap = 512 * 5 + 64 + 300;
+    char *in = malloc(cap);
+    size_t n = 0;
+    for (int i = 0; i < 511; i++)
+        n += (size_t)sprintf(in + n, "<div>");
+    n += (size_t)sprintf(in + n, "<%s>", "abcdefghijklmnopqrstuvwxyz-abcdef");
+    in[n++] = '<';
+    in[n++] = '/';
+    memset(in + n, 'a', 255);
+    n += 255;
+    in[n++] = '>';
+    in[n] = '\0';
+    sanitizer_report rep;
+    char *got = run_strict(in, n, 0, &rep);
+    cr_expect_not_null(strstr(got, "<abcdefghijklmnopqrstuvwxyz-abcdef>"));
+    cr_expect_null(strstr(got, "</a"), "a stray end tag is not written");
+    free(got);
+    free(in);
 }
