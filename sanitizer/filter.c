@@ -692,10 +692,13 @@ static void emit_text_until(sanitizer *s, const char *p, uint64_t from, uint64_t
     }
 }
 
-/* Writes pending segments while their text is stable. */
+/* Writes pending segments while their text is stable. The matcher is not fed while this
+ * runs, so when the first text written finds no cut pending, none turns up for the rest: the
+ * text is then written without looking again (almost every run has no cut). */
 static void pend_drain(sanitizer *s, bool all)
 {
     uint64_t stable = all ? UINT64_MAX : instr_stable(s->im);
+    enum { CUTS_UNKNOWN, CUTS_NONE, CUTS_SOME } cuts = CUTS_UNKNOWN;
     while (s->seg_head < s->nsegs) {
         pend_seg *g = &s->segs[s->seg_head];
         if (!g->text) {
@@ -704,7 +707,12 @@ static void pend_drain(sanitizer *s, bool all)
             uint64_t end = g->run_off + g->len;
             uint64_t upto = end < stable ? end : stable;
             if (upto > g->run_off) {
-                emit_text_until(s, s->pend + g->off, g->run_off, upto);
+                if (cuts == CUTS_UNKNOWN)
+                    cuts = next_cut(s) ? CUTS_SOME : CUTS_NONE;
+                if (cuts == CUTS_NONE)
+                    out_text(&s->out, s->pend + g->off, (size_t)(upto - g->run_off));
+                else
+                    emit_text_until(s, s->pend + g->off, g->run_off, upto);
                 size_t k = (size_t)(upto - g->run_off);
                 g->off += k;
                 g->len -= k;
