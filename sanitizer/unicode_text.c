@@ -96,7 +96,7 @@ int unicode_is_invisible(uint32_t cp)
 }
 
 /* Index of the first byte >= 0x80 at or after i (len if none). */
-static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
+static inline size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
 {
 #ifdef __SSE2__
     /* 64 bytes a step while the text is ASCII (one test for four loads) */
@@ -113,6 +113,13 @@ static size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
             return i + (size_t)__builtin_ctz((unsigned)m);
     }
 #endif
+    /* short text (most text between tags) and the tail: 8 bytes a step */
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ull)
+            break;
+    }
     while (i < len && s[i] < 0x80)
         i++;
     return i;
