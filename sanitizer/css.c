@@ -160,15 +160,17 @@ static decl_state *decl_state_new(void)
     return st;
 }
 
+/* Every declaration of every rule is looked up: the first byte rules out most names. */
 static int prop_lookup(const char *lower_name)
 {
     for (int i = 0; i < P_COUNT; i++)
-        if (strcmp(prop_names[i], lower_name) == 0) return i;
+        if (prop_names[i][0] == lower_name[0] && strcmp(prop_names[i], lower_name) == 0) return i;
     return -1;
 }
 
 static int declaration_name_dangerous(const char *lower_name)
 {
+    if (lower_name[0] != 'b' && lower_name[0] != '-') return 0;
     return strcmp(lower_name, "behavior") == 0 || strcmp(lower_name, "-ms-behavior") == 0 ||
            strcmp(lower_name, "-moz-binding") == 0;
 }
@@ -549,7 +551,10 @@ static void prelude_push(prelude *p, const css_token *t)
     d->delim = t->delim;
     d->hash_is_id = t->hash_is_id;
     d->truncated = t->text_len >= sizeof d->text;
-    snprintf(d->text, sizeof d->text, "%s", t->text);
+    /* token text holds no NUL byte (the lexer writes U+FFFD for one) */
+    size_t n = d->truncated ? sizeof d->text - 1 : t->text_len;
+    memcpy(d->text, t->text, n);
+    d->text[n] = '\0';
 }
 
 /* One compound selector from tokens [a, b): tag? (#id | .class)*; anything else -> 0. */
@@ -722,7 +727,9 @@ css_sheet *css_sheet_new(size_t max_rules)
     css_sheet *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->max = max_rules ? max_rules : 256;
-    s->rules = calloc(s->max, sizeof *s->rules);
+    /* rules are written whole before they are read (up to n): nothing to clear, and a sheet
+     * is made for every strict document, most of which never add a rule */
+    s->rules = malloc(s->max * sizeof *s->rules);
     if (!s->rules) {
         free(s);
         return NULL;
@@ -745,35 +752,62 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len)
     parse_rule_list(&c, 0, 1, s, 0);
 }
 
-static int class_list_has(const char *class_attr, const char *cls)
+/* A string of n bytes reads, as a C string would, only up to a NUL byte. */
+static size_t span_len(const char *p, size_t n)
 {
-    size_t n = strlen(cls);
-    const char *p = class_attr;
-    while (p && *p) {
-        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' || *p == '\f') p++;
-        const char *e = p;
-        while (*e && *e != ' ' && *e != '\t' && *e != '\n' && *e != '\r' && *e != '\f') e++;
-        if ((size_t)(e - p) == n && n > 0 && memcmp(p, cls, n) == 0) return 1;
-        p = e;
+    const char *nul = p ? memchr(p, '\0', n) : NULL;
+    return nul ? (size_t)(nul - p) : n;
+}
+
+static int span_is(const char *p, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    return l == n && memcmp(p, lit, n) == 0;
+}
+
+static int is_html_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+static int class_list_has(const char *class_attr, size_t len, const char *cls)
+{
+    size_t n = strlen(cls), i = 0;
+    while (i < len) {
+        while (i < len && is_html_space(class_attr[i])) i++;
+        size_t st = i;
+        while (i < len && !is_html_space(class_attr[i])) i++;
+        if (i - st == n && n > 0 && memcmp(class_attr + st, cls, n) == 0) return 1;
     }
     return 0;
 }
 
-static int rule_matches(const sheet_rule *r, const char *tag, const char *id, const char *cls)
+static int rule_matches(const sheet_rule *r, const char *tag, size_t tag_len, const char *id,
+                        size_t id_len, const char *cls, size_t cls_len)
 {
-    if (r->tag[0] && (!tag || strcmp(r->tag, tag) != 0)) return 0;
-    if (r->id[0] && (!id || strcmp(r->id, id) != 0)) return 0;
+    if (r->tag[0] && !span_is(tag, tag_len, r->tag)) return 0;
+    if (r->id[0] && (!id || !span_is(id, id_len, r->id))) return 0;
     for (int i = 0; i < r->ncls; i++)
-        if (!cls || !class_list_has(cls, r->cls[i])) return 0;
+        if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
     return 1;
+}
+
+int css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
+                      size_t id_len, const char *class_attr, size_t class_len)
+{
+    if (!s) return 0;
+    tag_len = span_len(tag, tag_len);
+    id_len = span_len(id, id_len);
+    class_len = span_len(class_attr, class_len);
+    for (size_t i = 0; i < s->n; i++)
+        if (rule_matches(&s->rules[i], tag, tag_len, id, id_len, class_attr, class_len)) return 1;
+    return 0;
 }
 
 int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr)
 {
-    if (!s) return 0;
-    for (size_t i = 0; i < s->n; i++)
-        if (rule_matches(&s->rules[i], tag, id, class_attr)) return 1;
-    return 0;
+    return css_sheet_hides_n(s, tag ? tag : "", tag ? strlen(tag) : 0, id, id ? strlen(id) : 0,
+                             class_attr, class_attr ? strlen(class_attr) : 0);
 }
 
 unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len)

@@ -30,6 +30,10 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len);
 unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len);
 /* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
 int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr);
+/* The same for attribute values as they are: n bytes each (read up to a NUL byte), id or
+ * class_attr NULL when the element has no such attribute. */
+int css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
+                      size_t id_len, const char *class_attr, size_t class_len);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);
 

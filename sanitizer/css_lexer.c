@@ -88,10 +88,7 @@ static void text_put_byte(css_token *t, int c)
         text_put_cp(t, 0xFFFD);
         return;
     }
-    if (c < 0x80) {
-        text_put_cp(t, (uint32_t)c);
-        return;
-    }
+    /* an ASCII byte is its own UTF-8 encoding, as is a byte of a non-ASCII sequence */
     if (t->text_len + 1 < CSS_TOKEN_TEXT_MAX) {
         t->text[t->text_len++] = (char)c;
         t->text[t->text_len] = '\0';

@@ -11,6 +11,7 @@
  * (text of a run is held back, bounded, until the matcher says it is stable). */
 #include <jansson.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,7 +87,6 @@ struct sanitizer {
     tree_sim out_sim;
     const tree_sim *in_sim; /* the tokenizer's */
 
-    open_elem stack[STACK_MAX];
     size_t depth, depth_lost;
     uint16_t tag_kind; /* kind_of() the current tag's name, computed once per tag */
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
@@ -117,6 +117,11 @@ struct sanitizer {
     size_t carry_len;
     char *scratch;
     size_t scratch_cap;
+
+    /* Last, and not cleared at creation: entries are written by stack_push before they are
+     * read (below depth), and clearing the whole stack for every document cost more than
+     * most documents' use of it. */
+    open_elem stack[STACK_MAX];
 };
 
 /* ---- small helpers --------------------------------------------------------------------- */
@@ -190,12 +195,25 @@ static bool list_has(const char *s, size_t n, const char *tokname)
 
 /* ---- report ---------------------------------------------------------------------------- */
 
+/* The detail is large (mostly cut excerpts) and most documents fill little of it: only the
+ * counts are cleared, and entries are read up to them. */
+static struct sanitizer_report_detail *detail_new(void)
+{
+    struct sanitizer_report_detail *d = malloc(sizeof *d);
+    if (d) {
+        d->nnames = 0;
+        d->ncuts = 0;
+        d->cuts_dropped = 0;
+    }
+    return d;
+}
+
 static void note(sanitizer *s, int cat, const char *name, size_t len)
 {
     s->rep.counts[cat]++;
     if (!name)
         return;
-    if (!s->detail && !(s->rep.detail = s->detail = calloc(1, sizeof *s->detail)))
+    if (!s->detail && !(s->rep.detail = s->detail = detail_new()))
         return;
     if (len >= sizeof s->detail->names[0].name)
         len = sizeof s->detail->names[0].name - 1;
@@ -558,7 +576,8 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     uint16_t scope = (kind & K_TABLE_PART) ? K_TABLE_SCOPE : K_DEFAULT_SCOPE;
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
-        if (e->len == l && memcmp(e->name, n, l) == 0) {
+        /* a name too long to keep (len 0xff) matches no end tag: its bytes are not all here */
+        if (e->len == l && l < sizeof e->name && memcmp(e->name, n, l) == 0) {
             stack_pop_to(s, i);
             return;
         }
@@ -673,10 +692,13 @@ static void emit_text_until(sanitizer *s, const char *p, uint64_t from, uint64_t
     }
 }
 
-/* Writes pending segments while their text is stable. */
+/* Writes pending segments while their text is stable. The matcher is not fed while this
+ * runs, so when the first text written finds no cut pending, none turns up for the rest: the
+ * text is then written without looking again (almost every run has no cut). */
 static void pend_drain(sanitizer *s, bool all)
 {
     uint64_t stable = all ? UINT64_MAX : instr_stable(s->im);
+    enum { CUTS_UNKNOWN, CUTS_NONE, CUTS_SOME } cuts = CUTS_UNKNOWN;
     while (s->seg_head < s->nsegs) {
         pend_seg *g = &s->segs[s->seg_head];
         if (!g->text) {
@@ -685,7 +707,12 @@ static void pend_drain(sanitizer *s, bool all)
             uint64_t end = g->run_off + g->len;
             uint64_t upto = end < stable ? end : stable;
             if (upto > g->run_off) {
-                emit_text_until(s, s->pend + g->off, g->run_off, upto);
+                if (cuts == CUTS_UNKNOWN)
+                    cuts = next_cut(s) ? CUTS_SOME : CUTS_NONE;
+                if (cuts == CUTS_NONE)
+                    out_text(&s->out, s->pend + g->off, (size_t)(upto - g->run_off));
+                else
+                    emit_text_until(s, s->pend + g->off, g->run_off, upto);
                 size_t k = (size_t)(upto - g->run_off);
                 g->off += k;
                 g->len -= k;
@@ -788,6 +815,46 @@ static int unfed_append(sanitizer *s, const char *p, size_t n)
     return AG_OK;
 }
 
+/* Strips one piece of text (with the carried UTF-8 bytes before it) and sets *text to the
+ * result: the piece itself when nothing in it changes, which is almost all text (every
+ * invisible character and invalid byte is non-ASCII, and most pieces are clean), otherwise a
+ * stripped copy in scratch. An incomplete sequence at the end is carried to the next piece.
+ * Returns the length of *text, or SIZE_MAX when memory ran out. */
+static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char **text)
+{
+    if (s->carry_len == 0) {
+        size_t clean = invisible_clean_prefix(p, take);
+        uint32_t cp;
+        if (clean == take ||
+            utf8_decode((const unsigned char *)p + clean, take - clean, &cp) == 0) {
+            memcpy(s->utf8_carry, p + clean, take - clean);
+            s->carry_len = take - clean;
+            *text = p;
+            return clean;
+        }
+    }
+    size_t need = s->carry_len + take;
+    if (s->scratch_cap < need * 2) {
+        char *ns = realloc(s->scratch, need * 2);
+        if (!ns)
+            return SIZE_MAX;
+        s->scratch = ns;
+        s->scratch_cap = need * 2;
+    }
+    char *in = s->scratch, *outp = s->scratch + need;
+    memcpy(in, s->utf8_carry, s->carry_len);
+    memcpy(in + s->carry_len, p, take);
+    uint64_t removed = 0;
+    size_t consumed;
+    size_t o = invisible_strip_partial(in, need, outp, &removed, &consumed);
+    s->rep.counts[SAN_CAT_INVISIBLE] += removed;
+    size_t left = need - consumed; /* an incomplete sequence: at most 3 bytes */
+    memcpy(s->utf8_carry, in + consumed, left);
+    s->carry_len = left;
+    *text = outp;
+    return o;
+}
+
 /* Visible text: invisible characters stripped (strict), fed to the matcher (match) and held
  * back. Raw text (title, textarea, ...) is stripped the same way but not matched. */
 static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
@@ -799,36 +866,18 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
     while (n > 0) {
         /* strip in pieces, keeping an incomplete UTF-8 sequence for the next piece */
         size_t take = n < 4096 ? n : 4096;
-        size_t need = s->carry_len + take;
-        if (s->scratch_cap < need * 2) {
-            char *ns = realloc(s->scratch, need * 2);
-            if (!ns) {
-                fail(s, "out of memory");
-                return;
-            }
-            s->scratch = ns;
-            s->scratch_cap = need * 2;
+        const char *text;
+        size_t o = strip_piece(s, p, take, &text);
+        if (o == SIZE_MAX) {
+            fail(s, "out of memory");
+            return;
         }
-        char *in = s->scratch, *outp = s->scratch + need;
-        memcpy(in, s->utf8_carry, s->carry_len);
-        memcpy(in + s->carry_len, p, take);
-        uint64_t removed = 0;
-        size_t consumed;
-        size_t o = invisible_strip_partial(in, need, outp, &removed, &consumed);
-        s->rep.counts[SAN_CAT_INVISIBLE] += removed;
-        size_t left = need - consumed;
-        if (left > 3) { /* cannot happen for a valid prefix; be safe */
-            removed++;
-            left = 0;
-        }
-        memcpy(s->utf8_carry, in + consumed, left);
-        s->carry_len = left;
         p += take;
         n -= take;
         if (o > 0) {
             if (match && matching(s)) {
-                if (pend_append(s, outp, o, true) != AG_OK ||
-                    unfed_append(s, outp, o) != AG_OK) {
+                if (pend_append(s, text, o, true) != AG_OK ||
+                    unfed_append(s, text, o) != AG_OK) {
                     fail(s, "out of memory holding back text");
                     return;
                 }
@@ -842,7 +891,7 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
             } else {
                 size_t mark;
                 emit_markup_begin(s, &mark);
-                out_text(&s->out, outp, o);
+                out_text(&s->out, text, o);
                 emit_markup_end(s, mark);
             }
         }
@@ -938,15 +987,11 @@ static bool strict_hidden(sanitizer *s, const html_token *t)
     if (st && (css_declarations_flags(st->value, st->value_len) & CSS_HIDES))
         return true;
     if (s->sheet && css_sheet_rule_count(s->sheet) > 0) {
-        char name[32], id[128], cls[512];
-        snprintf(name, sizeof name, "%.*s", (int)(l < 31 ? l : 31), n);
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        snprintf(id, sizeof id, "%.*s", ida ? (int)(ida->value_len < 127 ? ida->value_len : 127) : 0,
-                 ida ? ida->value : "");
-        snprintf(cls, sizeof cls, "%.*s", ca ? (int)(ca->value_len < 511 ? ca->value_len : 511) : 0,
-                 ca ? ca->value : "");
-        if (css_sheet_hides(s->sheet, name, ida ? id : NULL, ca ? cls : NULL))
-            return true;
+        return css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
+                                 ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
+                                 ca ? ca->value : NULL,
+                                 ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0);
     }
     return false;
 }
@@ -1089,18 +1134,23 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         if (strict && (eq(an, al, "alt") || eq(an, al, "title") || eq(an, al, "aria-label") ||
                        eq(an, al, "placeholder") || eq(an, al, "value") ||
                        (is_meta && eq(an, al, "content")))) {
-            char *tmp = malloc(vl + 1);
-            if (!tmp) {
-                fail(s, "out of memory");
-                return;
+            /* most values have nothing to strip: they are used as they are */
+            char *tmp = NULL;
+            size_t o = vl;
+            if (invisible_clean_prefix(v, vl) != vl) {
+                if (!(tmp = malloc(vl + 1))) {
+                    fail(s, "out of memory");
+                    return;
+                }
+                o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
+                v = tmp;
             }
-            size_t o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
             bool read_as_text = eq(an, al, "alt") || eq(an, al, "title") ||
                                 eq(an, al, "aria-label") || (is_meta && meta_text_content(t));
             if (read_as_text && s->im)
-                write_attr_cut(s, an, al, tmp, o);
+                write_attr_cut(s, an, al, v, o);
             else
-                out_attr(&s->out, an, al, tmp, o);
+                out_attr(&s->out, an, al, v, o);
             free(tmp);
             continue;
         }
@@ -1497,9 +1547,10 @@ static int on_token(void *ctx, const html_token *t)
 sanitizer *sanitizer_new(const sanitizer_options *opt, sanitizer_sink sink, void *ctx)
 {
     pthread_once(&kind_once, kind_init);
-    sanitizer *s = calloc(1, sizeof *s);
+    sanitizer *s = malloc(sizeof *s);
     if (!s)
         return NULL;
+    memset(s, 0, offsetof(sanitizer, stack));
     if (opt)
         s->opt = *opt;
     s->max_stream = s->opt.max_stream_bytes ? s->opt.max_stream_bytes : DEFAULT_MAX_STREAM;

@@ -7,6 +7,9 @@
 #include "sanitizer/unicode_text.h"
 
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 int utf8_decode(const unsigned char *s, size_t avail, uint32_t *cp)
 {
@@ -92,6 +95,36 @@ int unicode_is_invisible(uint32_t cp)
     return 0;
 }
 
+/* Index of the first byte >= 0x80 at or after i (len if none). */
+static inline size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
+{
+#ifdef __SSE2__
+    /* 64 bytes a step while the text is ASCII (one test for four loads) */
+    for (; i + 64 <= len; i += 64) {
+        const __m128i *v = (const __m128i *)(s + i);
+        __m128i any = _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                                   _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+        if (_mm_movemask_epi8(any))
+            break;
+    }
+    for (; i + 16 <= len; i += 16) {
+        int m = _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(s + i)));
+        if (m)
+            return i + (size_t)__builtin_ctz((unsigned)m);
+    }
+#endif
+    /* short text (most text between tags) and the tail: 8 bytes a step */
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        if (w & 0x8080808080808080ull)
+            break;
+    }
+    while (i < len && s[i] < 0x80)
+        i++;
+    return i;
+}
+
 size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *removed,
                                size_t *consumed)
 {
@@ -100,7 +133,7 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
     while (i < len) {
         if (s[i] < 0x80) {
             size_t start = i;
-            while (i < len && s[i] < 0x80) i++;
+            i = next_non_ascii(s, i, len);
             memmove(out + o, in + start, i - start);
             o += i - start;
             continue;
@@ -123,6 +156,62 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
     }
     *consumed = i;
     return o;
+}
+
+/* Bit b of word b / 64 is set when code points b * 256 .. b * 256 + 255 include an invisible
+ * one (in the Basic Multilingual Plane; see unicode_is_invisible()). */
+static const uint64_t BMP_BLOCKS_WITH_INVISIBLE[4] = {
+    (1ull << 0x00) | (1ull << 0x03) | (1ull << 0x06) | (1ull << 0x11) | (1ull << 0x17) |
+        (1ull << 0x18) | (1ull << 0x20) | (1ull << 0x31),
+    0, 0, (1ull << (0xFE - 0xC0)) | (1ull << (0xFF - 0xC0))};
+
+/* Most non-ASCII text is letters and punctuation in blocks without invisible characters. */
+static inline int may_be_invisible(uint32_t cp)
+{
+    if (cp >= 0x10000)
+        return 1;
+    unsigned block = cp >> 8;
+    return (int)((BMP_BLOCKS_WITH_INVISIBLE[block >> 6] >> (block & 63)) & 1);
+}
+
+/* Two- and three-byte sequences whose lead byte allows every continuation byte (no overlong or
+ * surrogate form is possible), decoded inline; 0 for anything else (the caller then asks
+ * utf8_decode()). */
+static inline int utf8_decode_common(const unsigned char *s, size_t avail, uint32_t *cp)
+{
+    unsigned c = s[0];
+    if (c >= 0xC2 && c <= 0xDF && avail >= 2 && (s[1] & 0xC0) == 0x80) {
+        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
+        return 2;
+    }
+    if (c >= 0xE1 && c <= 0xEF && c != 0xED && avail >= 3 && (s[1] & 0xC0) == 0x80 &&
+        (s[2] & 0xC0) == 0x80) {
+        *cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
+        return 3;
+    }
+    return 0;
+}
+
+size_t invisible_clean_prefix(const char *in, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    size_t i = next_non_ascii(s, 0, len);
+    while (i < len) {
+        uint32_t cp;
+        int n = utf8_decode_common(s + i, len - i, &cp);
+        if (n == 0) {
+            n = utf8_decode(s + i, len - i, &cp);
+            if (n <= 0)
+                return i;
+        }
+        if (may_be_invisible(cp) && unicode_is_invisible(cp))
+            return i;
+        i += (size_t)n;
+        if (i < len && s[i] >= 0x80)
+            continue; /* text in another script: one character after the other */
+        i = next_non_ascii(s, i, len);
+    }
+    return i;
 }
 
 size_t invisible_strip(const char *in, size_t len, char *out, uint64_t *removed)

@@ -24,4 +24,10 @@ int unicode_is_invisible(uint32_t cp);
 size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *removed,
                                size_t *consumed);
 
+/* Length of the longest prefix of in that invisible_strip_partial() would copy unchanged and
+ * consume: complete, valid UTF-8 without invisible characters. When it is len, or the rest is
+ * an incomplete sequence (utf8_decode() returns 0 there), a caller can use in itself as the
+ * stripped text and need not copy it. ASCII is skipped 16 bytes at a time where SSE2 exists. */
+size_t invisible_clean_prefix(const char *in, size_t len);
+
 #endif
