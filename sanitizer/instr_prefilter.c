@@ -1286,44 +1286,57 @@ static int emit_at(prefilter_scan *s, const instr_prefilter *p, uint32_t st, siz
 #define SCAN_STREAMS 4
 #define STREAM_MIN 8 /* shorter segments are not worth a stream of their own */
 
+/* One stream of the automaton from state st over t[from, stop), reporting strings that start
+ * before limit. The state stays in a register: the step's latency is one table load. Returns
+ * the state, or UINT32_MAX on allocation failure. */
+static uint32_t walk_stream(prefilter_scan *s, const instr_prefilter *p, const unsigned char *t,
+                            size_t from, size_t stop, size_t limit, uint32_t st)
+{
+    const uint16_t *delta = p->delta;
+    const uint8_t *cls = p->cls;
+    const unsigned shift = p->class_shift;
+    const uint32_t fe = p->first_emitting;
+    for (size_t i = from; i < stop; i++) {
+        st = delta[((size_t)st << shift) + cls[t[i]]];
+        if (st >= fe && emit_at(s, p, st, i, limit) != 0) return UINT32_MAX;
+    }
+    return st;
+}
+
 /* The automaton over t[0, len). A step depends on the previous state, so one stream runs at
- * the latency of a table load; longer windows are cut into SCAN_STREAMS segments walked in
- * lockstep. Segment k is walked from the root at its start (so every string starting in it is
- * found) until SCAN_LEN - 1 bytes past its end (to finish strings that start in it), and
+ * the latency of a table load; longer windows are cut into SCAN_STREAMS (4) segments walked
+ * in lockstep. Segment k is walked from the root at its start (so every string starting in it
+ * is found) until SCAN_LEN - 1 bytes past its end (to finish strings that start in it), and
  * reports only strings starting in it. */
 static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const unsigned char *t,
                           size_t len)
 {
+    if (len < STREAM_MIN * SCAN_STREAMS)
+        return walk_stream(s, p, t, 0, len, len, 0) == UINT32_MAX ? -1 : 0;
     const uint16_t *delta = p->delta;
-    const uint32_t fe = p->first_emitting;
     const uint8_t *cls = p->cls;
-    unsigned shift = p->class_shift;
-    size_t nstreams = len >= STREAM_MIN * SCAN_STREAMS ? SCAN_STREAMS : 1;
-    size_t seg = len / nstreams;
-    size_t pos[SCAN_STREAMS], limit[SCAN_STREAMS], stop[SCAN_STREAMS];
-    uint32_t st[SCAN_STREAMS] = {0};
-    for (size_t k = 0; k < nstreams; k++) {
-        pos[k] = k * seg;
-        limit[k] = k + 1 == nstreams ? len : (k + 1) * seg;
-        stop[k] = limit[k] + SCAN_LEN - 1 < len ? limit[k] + SCAN_LEN - 1 : len;
+    const unsigned shift = p->class_shift;
+    const uint32_t fe = p->first_emitting;
+    const size_t seg = len / SCAN_STREAMS;
+    const unsigned char *t1 = t + seg, *t2 = t + 2 * seg, *t3 = t + 3 * seg;
+    uint32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t n = 0; n < seg; n++) {
+        s0 = delta[((size_t)s0 << shift) + cls[t[n]]];
+        s1 = delta[((size_t)s1 << shift) + cls[t1[n]]];
+        s2 = delta[((size_t)s2 << shift) + cls[t2[n]]];
+        s3 = delta[((size_t)s3 << shift) + cls[t3[n]]];
+        if (s0 < fe && s1 < fe && s2 < fe && s3 < fe) continue;
+        if ((s0 >= fe && emit_at(s, p, s0, n, seg) != 0) ||
+            (s1 >= fe && emit_at(s, p, s1, seg + n, 2 * seg) != 0) ||
+            (s2 >= fe && emit_at(s, p, s2, 2 * seg + n, 3 * seg) != 0) ||
+            (s3 >= fe && emit_at(s, p, s3, 3 * seg + n, len) != 0))
+            return -1;
     }
-    if (nstreams == SCAN_STREAMS) {
-        for (size_t n = 0; n < seg; n++) {
-            for (size_t k = 0; k < SCAN_STREAMS; k++) {
-                size_t i = pos[k] + n;
-                st[k] = delta[((size_t)st[k] << shift) + cls[t[i]]];
-            }
-            for (size_t k = 0; k < SCAN_STREAMS; k++)
-                if (st[k] >= fe && emit_at(s, p, st[k], pos[k] + n, limit[k]) != 0)
-                    return -1;
-        }
-        for (size_t k = 0; k < SCAN_STREAMS; k++) pos[k] += seg;
-    }
-    for (size_t k = 0; k < nstreams; k++) {
-        for (size_t i = pos[k]; i < stop[k]; i++) {
-            st[k] = delta[((size_t)st[k] << shift) + cls[t[i]]];
-            if (st[k] >= fe && emit_at(s, p, st[k], i, limit[k]) != 0) return -1;
-        }
+    const uint32_t end[SCAN_STREAMS] = {s0, s1, s2, s3};
+    for (size_t k = 0; k < SCAN_STREAMS; k++) {
+        size_t limit = k + 1 == SCAN_STREAMS ? len : (k + 1) * seg;
+        size_t stop = limit + SCAN_LEN - 1 < len ? limit + SCAN_LEN - 1 : len;
+        if (walk_stream(s, p, t, (k + 1) * seg, stop, limit, end[k]) == UINT32_MAX) return -1;
     }
     return 0;
 }
