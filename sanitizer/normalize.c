@@ -194,22 +194,11 @@ static int emit_char(norm_state *st, norm_buf *b, uint32_t cp, uint64_t from, si
     return 0;
 }
 
-/* utf8_decode, with the common two- and three-byte forms decoded in line: no overlong,
- * surrogate or out-of-range form starts with the lead bytes taken here, so well-formed
- * continuation bytes are all they need. */
+/* utf8_decode, with the common two- and three-byte forms decoded in line. */
 static inline int decode_char(const unsigned char *s, size_t avail, uint32_t *cp)
 {
-    unsigned c = s[0];
-    if (c >= 0xC2 && c <= 0xDF && avail >= 2 && (s[1] & 0xC0) == 0x80) {
-        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-        return 2;
-    }
-    if (c >= 0xE1 && c <= 0xEF && c != 0xED && avail >= 3 && (s[1] & 0xC0) == 0x80 &&
-        (s[2] & 0xC0) == 0x80) {
-        *cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        return 3;
-    }
-    return utf8_decode(s, avail, cp);
+    int n = utf8_decode_common(s, avail, cp);
+    return n ? n : utf8_decode(s, avail, cp);
 }
 
 static inline int is_ascii_space(unsigned c)

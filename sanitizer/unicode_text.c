@@ -174,24 +174,6 @@ static inline int may_be_invisible(uint32_t cp)
     return (int)((BMP_BLOCKS_WITH_INVISIBLE[block >> 6] >> (block & 63)) & 1);
 }
 
-/* Two- and three-byte sequences whose lead byte allows every continuation byte (no overlong or
- * surrogate form is possible), decoded inline; 0 for anything else (the caller then asks
- * utf8_decode()). */
-static inline int utf8_decode_common(const unsigned char *s, size_t avail, uint32_t *cp)
-{
-    unsigned c = s[0];
-    if (c >= 0xC2 && c <= 0xDF && avail >= 2 && (s[1] & 0xC0) == 0x80) {
-        *cp = ((c & 0x1Fu) << 6) | (s[1] & 0x3Fu);
-        return 2;
-    }
-    if (c >= 0xE1 && c <= 0xEF && c != 0xED && avail >= 3 && (s[1] & 0xC0) == 0x80 &&
-        (s[2] & 0xC0) == 0x80) {
-        *cp = ((c & 0x0Fu) << 12) | ((s[1] & 0x3Fu) << 6) | (s[2] & 0x3Fu);
-        return 3;
-    }
-    return 0;
-}
-
 size_t invisible_clean_prefix(const char *in, size_t len)
 {
     const unsigned char *s = (const unsigned char *)in;

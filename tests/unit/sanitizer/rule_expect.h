@@ -9,11 +9,12 @@
 
 #include "sanitizer/instr.h"
 
-/* The rule id of the first cut in text, or NULL when nothing is cut. */
-static inline const char *first_rule(const char *text)
+/* The rule id of the first cut in text by rule set r (NULL: the built-in rules), or NULL when
+ * nothing is cut. */
+static inline const char *first_rule_with(const sanitizer_rules *r, const char *text)
 {
     static char id[64];
-    instr_matcher *m = instr_matcher_new(NULL, 0);
+    instr_matcher *m = instr_matcher_new(r, 0);
     cr_assert_not_null(m);
     instr_feed(m, text, strlen(text));
     instr_end_run(m);
@@ -25,6 +26,11 @@ static inline const char *first_rule(const char *text)
     }
     instr_matcher_free(m);
     return found;
+}
+
+static inline const char *first_rule(const char *text)
+{
+    return first_rule_with(NULL, text);
 }
 
 #define CAUGHT(text) cr_expect_not_null(first_rule(text), "not caught: %s", text)

@@ -54,23 +54,6 @@ Test(instr_split, fake_turn_boundary)
 
 /* The encoded-word rules are an optional file (bench/eval/optional-encoded-words.rules): loaded
  * after the built-in rules, they catch the encodings; the built-in set alone leaves them. */
-static const char *first_rule_with(const sanitizer_rules *r, const char *text)
-{
-    static char id[64];
-    instr_matcher *m = instr_matcher_new(r, 0);
-    cr_assert_not_null(m);
-    instr_feed(m, text, strlen(text));
-    instr_end_run(m);
-    instr_cut c;
-    const char *found = NULL;
-    if (instr_next_cut(m, &c)) {
-        snprintf(id, sizeof id, "%s", c.rule_id);
-        found = id;
-    }
-    instr_matcher_free(m);
-    return found;
-}
-
 #define ENC_CAUGHT(text, prefix)                                                             \
     do {                                                                                     \
         const char *e_ = first_rule_with(enc, text);                                         \
