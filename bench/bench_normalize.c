@@ -16,33 +16,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_corpus.h"
 #include "common/common.h"
 #include "sanitizer/normalize.h"
 #include "sanitizer/tokenizer.h"
-
-typedef struct doc {
-    const char *p;
-    size_t n;
-} doc;
-
-typedef struct corpus {
-    doc *d;
-    size_t n, cap, bytes;
-} corpus;
-
-static void corpus_add(corpus *c, const char *p, size_t n)
-{
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 256;
-        c->d = realloc(c->d, c->cap * sizeof *c->d);
-        if (!c->d) {
-            fprintf(stderr, "bench_normalize: out of memory\n");
-            exit(2);
-        }
-    }
-    c->d[c->n++] = (doc){p, n};
-    c->bytes += n;
-}
 
 /* Documents own their bytes; text runs point into one arena (freed by the caller). */
 static void corpus_free(corpus *c, int owns_docs)
@@ -50,40 +27,6 @@ static void corpus_free(corpus *c, int owns_docs)
     for (size_t i = 0; owns_docs && i < c->n; i++) free((void *)c->d[i].p);
     free(c->d);
     memset(c, 0, sizeof *c);
-}
-
-static char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = sz > 0 && p ? fread(p, 1, (size_t)sz, f) : 0;
-    fclose(f);
-    return p;
-}
-
-static void load_list(corpus *c, const char *list, size_t max_bytes)
-{
-    size_t ln;
-    char *names = read_file(list, &ln);
-    if (!names) {
-        fprintf(stderr, "bench_normalize: cannot read %s\n", list);
-        exit(2);
-    }
-    for (size_t i = 0; i < ln && c->bytes < max_bytes;) {
-        const char *name = names + i;
-        size_t l = strnlen(name, ln - i);
-        char path[4096];
-        snprintf(path, sizeof path, "%.*s", (int)l, name);
-        size_t n;
-        char *p = read_file(path, &n);
-        if (p) corpus_add(c, p, n);
-        i += l + 1;
-    }
-    free(names);
 }
 
 /* Text runs as the sanitizer gives them to the instruction matcher: character tokens up to a
@@ -295,7 +238,7 @@ int main(int argc, char **argv)
     if (runs < 1 || runs > 64) runs = 5;
     if (slice < 1) slice = 4096;
     corpus html = {0}, text = {0};
-    load_list(&html, list, max_mb * 1048576);
+    corpus_load_list(&html, list, max_mb * 1048576);
     char *arena = extract_text_runs(&html, &text);
 
     printf("norm_feed in %zu-byte slices, median of %d runs (thread CPU time)\n", slice, runs);

@@ -14,65 +14,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_corpus.h"
 #include "common/common.h"
 #include "sanitizer/sanitizer.h"
 #include "sanitizer/tokenizer.h"
-
-typedef struct doc {
-    char *p;
-    size_t n;
-} doc;
-
-typedef struct corpus {
-    doc *d;
-    size_t n, cap, bytes;
-} corpus;
-
-static void corpus_add(corpus *c, char *p, size_t n)
-{
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 256;
-        c->d = realloc(c->d, c->cap * sizeof *c->d);
-    }
-    c->d[c->n++] = (doc){p, n};
-    c->bytes += n;
-}
-
-static char *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc(sz > 0 ? (size_t)sz : 1);
-    *n = sz > 0 ? fread(p, 1, (size_t)sz, f) : 0;
-    fclose(f);
-    return p;
-}
-
-static void load_list(corpus *c, const char *list, size_t max_bytes)
-{
-    size_t ln;
-    char *names = read_file(list, &ln);
-    if (!names) {
-        fprintf(stderr, "bench_sanitizer: cannot read %s\n", list);
-        exit(2);
-    }
-    for (size_t i = 0; i < ln && c->bytes < max_bytes;) {
-        const char *name = names + i;
-        size_t l = strnlen(name, ln - i);
-        char path[4096];
-        snprintf(path, sizeof path, "%.*s", (int)l, name);
-        size_t n;
-        char *p = read_file(path, &n);
-        if (p)
-            corpus_add(c, p, n);
-        i += l + 1;
-    }
-    free(names);
-}
 
 /* Adversarial input: tag soup, unterminated constructs, entity storms, attribute floods,
  * script-data escapes, deep nesting, comment look-alikes, foreign content switches. */
@@ -303,7 +248,7 @@ int main(int argc, char **argv)
     ag_log_set_level(AG_LOG_ERROR);
     if (list) {
         corpus real = {0};
-        load_list(&real, list, max_mb * 1048576);
+        corpus_load_list(&real, list, max_mb * 1048576);
         if (digest_mode >= 0) return print_digest(&real, (sanitize_mode)digest_mode);
         measure("benign corpus (Debian documentation HTML)", &real, runs);
     } else {

@@ -1,0 +1,71 @@
+/* bench (private): the document corpus the sanitizer benchmarks share: a NUL-separated file
+ * list (as bench/build-benign-corpus.sh writes) loaded into memory up to a byte budget.
+ * Header-only, as each benchmark is its own program; failures end the program with status 2. */
+#ifndef AG_BENCH_CORPUS_H
+#define AG_BENCH_CORPUS_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct doc {
+    const char *p;
+    size_t n;
+} doc;
+
+typedef struct corpus {
+    doc *d;
+    size_t n, cap, bytes;
+} corpus;
+
+static inline void corpus_add(corpus *c, const char *p, size_t n)
+{
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 256;
+        c->d = realloc(c->d, c->cap * sizeof *c->d);
+        if (!c->d) {
+            fprintf(stderr, "bench: out of memory\n");
+            exit(2);
+        }
+    }
+    c->d[c->n++] = (doc){p, n};
+    c->bytes += n;
+}
+
+/* The whole file in a malloc'd buffer (*n bytes); NULL when it cannot be opened. */
+static inline char *corpus_read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *p = malloc(sz > 0 ? (size_t)sz : 1);
+    *n = sz > 0 && p ? fread(p, 1, (size_t)sz, f) : 0;
+    fclose(f);
+    return p;
+}
+
+/* Adds every listed file (each owning its bytes) until max_bytes are loaded. */
+static inline void corpus_load_list(corpus *c, const char *list, size_t max_bytes)
+{
+    size_t ln;
+    char *names = corpus_read_file(list, &ln);
+    if (!names) {
+        fprintf(stderr, "bench: cannot read the file list %s\n", list);
+        exit(2);
+    }
+    for (size_t i = 0; i < ln && c->bytes < max_bytes;) {
+        const char *name = names + i;
+        size_t l = strnlen(name, ln - i);
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s", (int)l, name);
+        size_t n;
+        char *p = corpus_read_file(path, &n);
+        if (p) corpus_add(c, p, n);
+        i += l + 1;
+    }
+    free(names);
+}
+
+#endif
