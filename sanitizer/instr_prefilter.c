@@ -332,6 +332,9 @@ static void info_concat(info *out, info *a, info *b)
     info_any(&r, sat_add(a->wmax, b->wmax));
     if (a->exact_ok && b->exact_ok && set_cross(&r.exact, &a->exact, &b->exact) == 0) {
         r.exact_ok = 1;
+        /* sets already required on either side stay required */
+        for (size_t i = 0; i < a->nclause; i++) info_add_clause(&r, &a->clause[i]);
+        for (size_t i = 0; i < b->nclause; i++) info_add_clause(&r, &b->clause[i]);
     } else {
         info_add_all_clauses(&r, a);
         info_add_all_clauses(&r, b);
@@ -863,6 +866,29 @@ static void flush_run(info *acc, info *run)
     info_exact1(run, "", 0);
 }
 
+/* A run followed by an exact atom whose product is too large ("for (?:the |any )?" then
+ * seventeen names): the run's strings followed by the atom's strings cut to their first k
+ * bytes, for the largest k that fits, are still required, and rarer than the run alone. */
+static void extend_run_clause(info *acc, const strset *run, const strset *atom)
+{
+    for (size_t k = SCAN_LEN; k > 0; k--) {
+        strset cut = {0}, joined;
+        int ok = 1;
+        for (size_t i = 0; ok && i < atom->n; i++) {
+            char buf[SCAN_LEN + 1];
+            snprintf(buf, k + 1, "%s", atom->s[i]);
+            ok = set_add(&cut, buf) == 0;
+        }
+        if (ok && set_cross(&joined, run, &cut) == 0) {
+            set_free(&cut);
+            info_add_clause(acc, &joined);
+            set_free(&joined);
+            return;
+        }
+        set_free(&cut);
+    }
+}
+
 static void parse_concat(parser *ps, info *out)
 {
     info acc, run;
@@ -895,6 +921,7 @@ static void parse_concat(parser *ps, info *out)
                 info_free(&atom);
                 continue;
             }
+            extend_run_clause(&acc, &run.exact, &atom.exact);
             flush_run(&acc, &run);
             info_free(&run);
             run = atom;
@@ -922,6 +949,36 @@ static void parse_alt(parser *ps, info *out)
         acc = alt;
     }
     *out = acc;
+}
+
+/* Does every string of a contain a member of b? Then a text holding a holds b. */
+static int set_implies(const strset *a, const strset *b)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        int has = 0;
+        for (size_t j = 0; j < b->n && !has; j++) has = strstr(a->s[i], b->s[j]) != NULL;
+        if (!has) return 0;
+    }
+    return 1;
+}
+
+/* A set implied by another ("for " beside "for the ai") narrows nothing more, and its
+ * strings cost hits the scan must record. Of two equivalent sets the first stays. */
+static void drop_implied_clauses(info *r)
+{
+    for (size_t j = 0; j < r->nclause;) {
+        int implied = 0;
+        for (size_t i = 0; i < r->nclause && !implied; i++)
+            implied = i != j && set_implies(&r->clause[i], &r->clause[j]) &&
+                      (!set_implies(&r->clause[j], &r->clause[i]) || i < j);
+        if (!implied) {
+            j++;
+            continue;
+        }
+        set_free(&r->clause[j]);
+        memmove(&r->clause[j], &r->clause[j + 1], (r->nclause - j - 1) * sizeof r->clause[0]);
+        r->nclause--;
+    }
 }
 
 /* The rule's required sets, cheapest first, each with strings of at least MIN_LITERAL bytes;
@@ -960,6 +1017,7 @@ static void analyse(const char *pattern, info *out)
         r.clause[o++] = cut;
     }
     r.nclause = o;
+    drop_implied_clauses(&r);
     for (size_t i = 1; i < r.nclause; i++)
         for (size_t j = i; j > 0 && set_cost(&r.clause[j]) < set_cost(&r.clause[j - 1]); j--) {
             strset t = r.clause[j];
@@ -999,16 +1057,36 @@ static long string_id(instr_prefilter *p, const char *s)
 }
 
 /* Builds the DFA over the strings; clause_of lists, per string, its clauses. */
+/* Bytes other than letters and the space share a few classes. The automaton only lets
+ * positions through, so "api-key" also found at "api_key" costs at most one more position
+ * tried, while 32 columns instead of 64 halve the table (1.9 to 1.0 MiB with the built-in
+ * rules). */
+#define BYTE_GROUPS 5
+static int byte_group(unsigned char c)
+{
+    if ((c >= 'a' && c <= 'z') || c == ' ') return 0; /* a class of its own */
+    if (c == '\'') return 1;
+    if (c >= '0' && c <= '9') return 2;
+    if (c == '.' || c == ',' || c == ':' || c == ';' || c == '!' || c == '?') return 3;
+    return 4;
+}
+
 static int build_automaton(instr_prefilter *p)
 {
     size_t total = 1;
     for (size_t i = 0; i < p->nstrings; i++) total += strlen(p->strings[i]);
-    /* byte classes: 0 for bytes no string uses */
+    /* byte classes: 0 for bytes no string uses; letters and the space one each; other bytes
+     * a few shared ones (byte_group) */
     size_t nc = 1;
+    uint8_t group_class[BYTE_GROUPS] = {0};
     memset(p->cls, 0, sizeof p->cls);
     for (size_t i = 0; i < p->nstrings; i++)
-        for (const unsigned char *s = (const unsigned char *)p->strings[i]; *s; s++)
-            if (!p->cls[*s]) p->cls[*s] = (uint8_t)nc++;
+        for (const unsigned char *s = (const unsigned char *)p->strings[i]; *s; s++) {
+            if (p->cls[*s]) continue;
+            int g = byte_group(*s);
+            if (g && !group_class[g]) group_class[g] = (uint8_t)nc++;
+            p->cls[*s] = g ? group_class[g] : (uint8_t)nc++;
+        }
     for (int b = 0; b < 256; b++) p->cls[b] = p->cls[fold((unsigned char)b)];
     p->nclasses = nc;
     uint32_t *go = malloc(total * nc * sizeof *go);
@@ -1108,7 +1186,6 @@ static int build_automaton(instr_prefilter *p)
     free(term_head);
     free(term_next);
     free(fail);
-    free(queue);
     p->nstates = ns;
     /* rows of a power-of-two width and 16-bit states keep the table small and cheap to index */
     unsigned shift = 0;
@@ -1117,6 +1194,7 @@ static int build_automaton(instr_prefilter *p)
     p->delta = ns <= 65536 ? calloc(ns << shift, sizeof *p->delta) : NULL;
     if (!p->delta) {
         free(go);
+        free(queue);
         free(eb);
         free(ec);
         free(el);
@@ -1133,6 +1211,7 @@ static int build_automaton(instr_prefilter *p)
         free(ec2);
         free(el2);
         free(go);
+        free(queue);
         free(eb);
         free(ec);
         free(el);
@@ -1141,7 +1220,8 @@ static int build_automaton(instr_prefilter *p)
     size_t next = 0, at = 0;
     for (int emitting = 0; emitting < 2; emitting++) {
         if (emitting) p->first_emitting = (uint32_t)next;
-        for (size_t st = 0; st < ns; st++) {
+        for (size_t q = 0; q < ns; q++) { /* breadth-first: the shallow, hot rows together */
+            size_t st = q == 0 ? 0 : queue[q - 1];
             if ((eb[st] != eb[st + 1]) != emitting) continue;
             rank[st] = (uint32_t)next;
             eb2[next++] = (uint32_t)at;
@@ -1156,6 +1236,7 @@ static int build_automaton(instr_prefilter *p)
         for (size_t c = 0; c < nc; c++)
             p->delta[((size_t)rank[st] << shift) + c] = (uint16_t)rank[go[st * nc + c]];
     free(go);
+    free(queue);
     free(rank);
     free(eb);
     free(ec);

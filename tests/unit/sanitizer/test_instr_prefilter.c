@@ -116,6 +116,33 @@ Test(prefilter_analysis, required_literals_come_from_the_pattern)
     cr_expect(strstr(d, "alpha omega") != NULL, "%s", d);
 }
 
+/* A run whose product with the next alternation is too large still yields its longer strings:
+ * the run followed by the alternation's strings cut short. The run alone ("for "), implied by
+ * them, is not kept as a second set. */
+Test(prefilter_analysis, long_products_are_cut_not_dropped)
+{
+    char d[8192];
+    describe("\\bfor (?:the |any |all )?(?:ai|llm|llms|language model|large language model|"
+             "ai assistant|ai agent|ai model|translation model|summari[sz]ation model|"
+             "summari[sz]er|code review model|review model|browsing agent|web agent)s?\\s?:",
+             d, sizeof d);
+    cr_expect(strstr(d, "for the ai") && strstr(d, "for all web") && strstr(d, "for llm"), "%s", d);
+    cr_expect(strstr(d, "{for }") == NULL && strstr(d, "|for |") == NULL, "'for ' alone: %s", d);
+    cr_expect(strchr(d, '&') == NULL, "one set: %s", d);
+}
+
+/* Bytes other than letters and the space share classes in the automaton: a literal with '-'
+ * also lets '_' through, which costs a position tried and never a different cut. */
+Test(prefilter_rules, shared_byte_classes_change_no_cut)
+{
+    sanitizer_rules *r = rules_from("id: t.key\npattern: \\bapi-key\\s?[:=]\\s?\\S+\ndescription: d\n\n"
+                                    "id: t.tag\npattern: <\\|im_start\\|>\\s?system\ndescription: d\n");
+    cr_expect_eq(compare_on_off(r, "set api-key: abc and api_key: def and api.key=1", 0), 1);
+    cr_expect_eq(compare_on_off(r, "x <|im_start|>system y <_im_start_>system z", 0), 1);
+    cr_expect_eq(compare_on_off(r, "api-key= api-key:q <|im_start|> system", 0), 2);
+    sanitizer_rules_free(r);
+}
+
 Test(prefilter_rules, repeated_whitespace_is_one_space)
 {
     sanitizer_rules *r = rules_from("id: t.ws\npattern: \\balpha\\s+omega\\b\ndescription: d\n");
