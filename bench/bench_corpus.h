@@ -68,4 +68,13 @@ static inline void corpus_load_list(corpus *c, const char *list, size_t max_byte
     free(names);
 }
 
+/* Frees the list, and each document's bytes when the documents own them (a corpus of pieces
+ * of one arena does not). */
+static inline void corpus_free(corpus *c, int owns_docs)
+{
+    for (size_t i = 0; owns_docs && i < c->n; i++) free((void *)c->d[i].p);
+    free(c->d);
+    memset(c, 0, sizeof *c);
+}
+
 #endif

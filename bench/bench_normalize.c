@@ -21,14 +21,6 @@
 #include "sanitizer/normalize.h"
 #include "sanitizer/tokenizer.h"
 
-/* Documents own their bytes; text runs point into one arena (freed by the caller). */
-static void corpus_free(corpus *c, int owns_docs)
-{
-    for (size_t i = 0; owns_docs && i < c->n; i++) free((void *)c->d[i].p);
-    free(c->d);
-    memset(c, 0, sizeof *c);
-}
-
 /* Text runs as the sanitizer gives them to the instruction matcher: character tokens up to a
  * tag that is not inline (inline elements, as sanitizer/filter.c lists them, do not end a
  * run). The runs are copied into one arena (sized up front, so it never moves) and each

@@ -5,9 +5,11 @@
  * Optionally measures cuts per MB of visible text extracted from a real HTML corpus, and the
  * matcher's own throughput on that text.
  *
- *   bench_rules_eval [--corpus DIR] [--heldout DIR] [--html DIR|FILE] [--rules FILE]...
+ *   bench_rules_eval [--corpus DIR] [--heldout DIR] [--html DIR|FILE|LIST0] [--rules FILE]...
  *                    [--show N] [--max-mb N]
  *
+ * --html takes a tree of .html files, one .html file, or a NUL-separated list of files (the
+ * html-files.lst0 that bench/build-benign-corpus.sh writes, which bench_sanitizer reads too).
  * --show N prints up to N misses and N wrongly cut strings per file (rule id and excerpt). */
 #include <dirent.h>
 #include <ftw.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "bench_corpus.h"
 #include "common/common.h"
 #include "sanitizer/instr.h"
 #include "sanitizer/instr_rules.h"
@@ -272,23 +275,46 @@ static void extract_and_match(html_stats *h, const char *s, size_t n)
     flush_run(h);
 }
 
-static int html_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Reads one HTML file into the corpus; 1 once the --max-mb budget is reached. */
+static int html_add_file(html_stats *h, const char *path)
 {
-    html_stats *h = g_html;
-    size_t l = strlen(path);
-    (void)ftw;
-    if (type != FTW_F || l < 5 || strcasecmp(path + l - 5, ".html") != 0) return 0;
     if ((double)h->html_bytes / 1e6 >= h->o->max_mb) return 1;
-    FILE *f = fopen(path, "rb");
-    if (!f) return 0;
-    char *buf = malloc((size_t)st->st_size + 1);
-    size_t n = fread(buf, 1, (size_t)st->st_size, f);
-    fclose(f);
+    size_t n;
+    char *buf = corpus_read_file(path, &n);
+    if (!buf) {
+        fprintf(stderr, "%s: cannot read (skipped)\n", path);
+        return 0;
+    }
     h->html_bytes += n;
     h->files++;
     extract_and_match(h, buf, n);
     free(buf);
     return 0;
+}
+
+static int html_visit(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    size_t l = strlen(path);
+    (void)st;
+    (void)ftw;
+    if (type != FTW_F || l < 5 || strcasecmp(path + l - 5, ".html") != 0) return 0;
+    return html_add_file(g_html, path);
+}
+
+/* Every file named in a NUL-separated list. */
+static void html_add_list(html_stats *h, const char *list)
+{
+    size_t ln;
+    char *names = corpus_read_file(list, &ln);
+    if (!names) return;
+    for (size_t i = 0; i < ln;) {
+        size_t l = strnlen(names + i, ln - i);
+        char path[4096];
+        snprintf(path, sizeof path, "%.*s", (int)l, names + i);
+        if (l > 0 && html_add_file(h, path)) break;
+        i += l + 1;
+    }
+    free(names);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -337,7 +363,7 @@ static uint64_t memchr_pass(const html_stats *h, uint64_t *found)
     return ag_monotonic_us() - t0;
 }
 
-static void eval_html(const char *root, const sanitizer_rules *rules, const eval_opts *o)
+static int eval_html(const char *root, const sanitizer_rules *rules, const eval_opts *o)
 {
     html_stats h;
     memset(&h, 0, sizeof h);
@@ -346,9 +372,18 @@ static void eval_html(const char *root, const sanitizer_rules *rules, const eval
     struct stat st;
     if (stat(root, &st) != 0) {
         fprintf(stderr, "%s: not found\n", root);
-        return;
+        return 1;
     }
-    nftw(root, html_visit, 32, FTW_PHYS);
+    size_t rl = strlen(root);
+    if (S_ISREG(st.st_mode) && !(rl >= 5 && strcasecmp(root + rl - 5, ".html") == 0))
+        html_add_list(&h, root);
+    else
+        nftw(root, html_visit, 32, FTW_PHYS);
+    if (h.files == 0) {
+        fprintf(stderr, "%s: no HTML files (give a directory of .html files, one .html file, "
+                        "or a NUL-separated list such as html-files.lst0)\n", root);
+        return 1;
+    }
     /* The same matcher with no rules: normalisation and bookkeeping only. */
     sanitizer_rules *none = NULL;
     ag_error err;
@@ -382,6 +417,7 @@ static void eval_html(const char *root, const sanitizer_rules *rules, const eval
     free(h.text);
     free(h.all);
     free(h.runs);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -398,10 +434,14 @@ int main(int argc, char **argv)
         else if (strcmp(a, "--heldout") == 0 && v) o.heldout = argv[++i];
         else if (strcmp(a, "--html") == 0 && v) o.html = argv[++i];
         else if (strcmp(a, "--rules") == 0 && v && o.nrules < 16) o.rule_paths[o.nrules++] = argv[++i];
+        else if (strcmp(a, "--rules") == 0 && v) {
+            fprintf(stderr, "%s: at most 16 --rules files\n", argv[0]);
+            return 2;
+        }
         else if (strcmp(a, "--show") == 0 && v) o.show = atoi(argv[++i]);
         else if (strcmp(a, "--max-mb") == 0 && v) o.max_mb = atof(argv[++i]);
         else {
-            fprintf(stderr, "usage: %s [--corpus DIR] [--heldout DIR] [--html DIR|FILE] "
+            fprintf(stderr, "usage: %s [--corpus DIR] [--heldout DIR] [--html DIR|FILE|LIST0] "
                             "[--rules FILE]... [--show N] [--max-mb N]\n", argv[0]);
             return 2;
         }
@@ -416,7 +456,7 @@ int main(int argc, char **argv)
     printf("| --- | --- | ---: | ---: | ---: |\n");
     eval_dir(o.corpus, "", rules, &o);
     if (o.heldout && *o.heldout) eval_dir(o.heldout, "held-out/", rules, &o);
-    if (o.html) eval_html(o.html, rules, &o);
+    int rc = o.html ? eval_html(o.html, rules, &o) : 0;
     sanitizer_rules_free(rules);
-    return 0;
+    return rc;
 }

@@ -37,6 +37,10 @@ static void make_adversarial(corpus *c, size_t bytes)
         "<div class=h id=i>x</div>", "<", "&", "<!", "</", "<a ", "=\"", "'"};
     size_t np = sizeof parts / sizeof parts[0];
     char *p = malloc(bytes + 256);
+    if (!p) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(2);
+    }
     size_t n = 0;
     unsigned seed = 7;
     while (n < bytes) {
@@ -249,8 +253,13 @@ int main(int argc, char **argv)
     if (list) {
         corpus real = {0};
         corpus_load_list(&real, list, max_mb * 1048576);
-        if (digest_mode >= 0) return print_digest(&real, (sanitize_mode)digest_mode);
+        if (digest_mode >= 0) {
+            int rc = print_digest(&real, (sanitize_mode)digest_mode);
+            corpus_free(&real, 1);
+            return rc;
+        }
         measure("benign corpus (Debian documentation HTML)", &real, runs);
+        corpus_free(&real, 1);
     } else {
         printf("(no corpus list given: run bench/build-benign-corpus.sh, then pass "
                "DEST/html-files.lst0)\n");
@@ -260,5 +269,6 @@ int main(int argc, char **argv)
     corpus adv = {0};
     make_adversarial(&adv, 16 * 1048576);
     measure("adversarial (generated tag soup)", &adv, runs);
+    corpus_free(&adv, 1);
     return 0;
 }
