@@ -35,9 +35,15 @@
 #define SCAN_LEN 12      /* required strings are scanned for by their first SCAN_LEN bytes */
 #define DEPTH_MAX 200
 
+/* The analysis builds and compares thousands of sets at every rule load: members carry their
+ * hash (membership tests compare hashes before bytes) and the set its cost, kept as members
+ * come and go. */
 typedef struct strset {
     char **s;
+    uint32_t *h;  /* hash of each member */
     size_t n;
+    double cost;  /* set_cost, once asked for (cost_ok) */
+    int cost_ok;
 } strset;
 
 typedef struct info {
@@ -76,6 +82,7 @@ struct instr_prefilter {
     uint8_t *emit_len;
     /* for describe() */
     char **strings;
+    uint32_t *string_hash;
     size_t nstrings;
     uint32_t *clause_rule;      /* [nclauses]: the rule each set belongs to */
     uint64_t *setless;          /* [mask words]: rules without sets (always candidates) */
@@ -106,33 +113,53 @@ static uint32_t sat_mul(uint32_t a, uint32_t b)
 
 /* ---- string sets ---- */
 
+static double string_freq(const char *s);
+
 static void set_free(strset *s)
 {
     for (size_t i = 0; i < s->n; i++) free(s->s[i]);
     free(s->s);
-    s->s = NULL;
-    s->n = 0;
+    free(s->h);
+    memset(s, 0, sizeof *s);
+}
+
+static uint32_t str_hash(const char *v)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+static int set_has_hashed(const strset *s, const char *v, uint32_t h)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (s->h[i] == h && strcmp(s->s[i], v) == 0) return 1;
+    return 0;
 }
 
 static int set_has(const strset *s, const char *v)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->s[i], v) == 0) return 1;
-    return 0;
+    return set_has_hashed(s, v, str_hash(v));
 }
 
 /* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX or on OOM. */
 static int set_add(strset *s, const char *v)
 {
-    if (set_has(s, v)) return 0;
+    uint32_t h = str_hash(v);
+    if (set_has_hashed(s, v, h)) return 0;
     if (s->n >= SET_MAX) return -1;
     if (s->n % 8 == 0) {
         char **g = realloc(s->s, (s->n + 8) * sizeof *g);
         if (!g) return -1;
         s->s = g;
+        uint32_t *gh = realloc(s->h, (s->n + 8) * sizeof *gh);
+        if (!gh) return -1;
+        s->h = gh;
     }
     s->s[s->n] = strdup(v);
     if (!s->s[s->n]) return -1;
+    s->h[s->n] = h;
+    s->cost_ok = 0;
     s->n++;
     return 0;
 }
@@ -146,8 +173,7 @@ static int set_union(strset *dst, const strset *src)
 
 static int set_copy(strset *dst, const strset *src)
 {
-    dst->s = NULL;
-    dst->n = 0;
+    memset(dst, 0, sizeof *dst);
     if (set_union(dst, src) != 0) {
         set_free(dst);
         return -1;
@@ -158,8 +184,7 @@ static int set_copy(strset *dst, const strset *src)
 /* {a b : a in x, b in y}; -1 when too many or too long. */
 static int set_cross(strset *out, const strset *x, const strset *y)
 {
-    out->s = NULL;
-    out->n = 0;
+    memset(out, 0, sizeof *out);
     if (x->n * y->n > CROSS_MAX) return -1;
     for (size_t i = 0; i < x->n; i++) {
         for (size_t j = 0; j < y->n; j++) {
@@ -184,20 +209,25 @@ static int set_cross(strset *out, const strset *x, const strset *y)
  * member that contains another member adds nothing. */
 static void set_drop_superstrings(strset *s)
 {
-    size_t o = 0;
+    size_t o = 0, len[SET_MAX];
+    for (size_t i = 0; i < s->n; i++) len[i] = strlen(s->s[i]);
     for (size_t i = 0; i < s->n; i++) {
         int redundant = 0;
         for (size_t j = 0; j < s->n && !redundant; j++)
-            if (j != i && s->s[j] && strstr(s->s[i], s->s[j]) &&
-                (strlen(s->s[j]) < strlen(s->s[i]) || j < i))
+            if (j != i && s->s[j] && (len[j] < len[i] || (len[j] == len[i] && j < i)) &&
+                strstr(s->s[i], s->s[j]))
                 redundant = 1;
         if (redundant) {
             free(s->s[i]);
             s->s[i] = NULL;
         }
     }
-    for (size_t i = 0; i < s->n; i++)
-        if (s->s[i]) s->s[o++] = s->s[i];
+    for (size_t i = 0; i < s->n; i++) {
+        if (!s->s[i]) continue;
+        s->h[o] = s->h[i];
+        s->s[o++] = s->s[i];
+    }
+    s->cost_ok = s->cost_ok && o == s->n;
     s->n = o;
 }
 
@@ -236,7 +266,8 @@ static double common_word_freq(const char *w, size_t n)
         {"me", .002}, {"my", .002}, {"has", .002}, {"any", .002}, {"new", .001}, {"no", .002},
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (strlen(words[i].w) == n && memcmp(words[i].w, w, n) == 0) return words[i].f;
+        if (words[i].w[0] == w[0] && strncmp(words[i].w, w, n) == 0 && words[i].w[n] == '\0')
+            return words[i].f;
     return 0;
 }
 
@@ -259,11 +290,16 @@ static double string_freq(const char *s)
     return p;
 }
 
-static double set_cost(const strset *s)
+/* The cost is cached in the set, which the analysis otherwise treats as read-only here. */
+static double set_cost(const strset *cs)
 {
-    double c = 0;
-    for (size_t i = 0; i < s->n; i++) c += string_freq(s->s[i]);
-    return c;
+    strset *s = (strset *)cs;
+    if (!s->cost_ok) {
+        s->cost = 0;
+        for (size_t i = 0; i < s->n; i++) s->cost += string_freq(s->s[i]);
+        s->cost_ok = 1;
+    }
+    return s->cost;
 }
 
 /* ---- node information ---- */
@@ -344,6 +380,21 @@ static void info_concat(info *out, info *a, info *b)
     *out = r;
 }
 
+/* set_cost of a's union with b, without building it (the sum runs in the order set_union
+ * would add the members, so the figure is the same); -1 when the union exceeds SET_MAX. */
+static int union_cost(const strset *a, const strset *b, double *cost)
+{
+    double c = set_cost(a);
+    size_t n = a->n;
+    for (size_t j = 0; j < b->n; j++) {
+        if (set_has_hashed(a, b->s[j], b->h[j])) continue;
+        if (++n > SET_MAX) return -1;
+        c += string_freq(b->s[j]);
+    }
+    *cost = c;
+    return 0;
+}
+
 /* a or b; a and b are consumed. */
 static void info_alt(info *out, info *a, info *b)
 {
@@ -361,23 +412,24 @@ static void info_alt(info *out, info *a, info *b)
         for (size_t i = 0; i < a->nclause; i++) ca[na++] = &a->clause[i];
         if (b->exact_ok && usable_clause(&b->exact)) cb[nb++] = &b->exact;
         for (size_t i = 0; i < b->nclause; i++) cb[nb++] = &b->clause[i];
-        strset best = {0};
+        size_t bi = 0, bj = 0;
+        double best_cost = 0;
         int have = 0;
         for (size_t i = 0; i < na; i++) {
             for (size_t j = 0; j < nb; j++) {
-                strset u;
-                if (set_copy(&u, ca[i]) != 0) continue;
-                if (set_union(&u, cb[j]) != 0 || (have && set_cost(&u) >= set_cost(&best))) {
-                    set_free(&u);
-                    continue;
-                }
-                set_free(&best);
-                best = u;
+                double c;
+                if (union_cost(ca[i], cb[j], &c) != 0 || (have && c >= best_cost)) continue;
+                bi = i;
+                bj = j;
+                best_cost = c;
                 have = 1;
             }
         }
-        if (have) info_add_clause(&r, &best);
-        set_free(&best);
+        strset best;
+        if (have && set_copy(&best, ca[bi]) == 0) {
+            if (set_union(&best, cb[bj]) == 0) info_add_clause(&r, &best);
+            set_free(&best);
+        }
     }
     info_free(a);
     info_free(b);
@@ -1046,17 +1098,21 @@ static int grow_u32(uint32_t **a, size_t *cap, size_t need)
 
 static long string_id(instr_prefilter *p, const char *s)
 {
+    uint32_t h = str_hash(s);
     for (size_t i = 0; i < p->nstrings; i++)
-        if (strcmp(p->strings[i], s) == 0) return (long)i;
+        if (p->string_hash[i] == h && strcmp(p->strings[i], s) == 0) return (long)i;
     char **g = realloc(p->strings, (p->nstrings + 1) * sizeof *g);
     if (!g) return -1;
     p->strings = g;
+    uint32_t *gh = realloc(p->string_hash, (p->nstrings + 1) * sizeof *gh);
+    if (!gh) return -1;
+    p->string_hash = gh;
     p->strings[p->nstrings] = strdup(s);
     if (!p->strings[p->nstrings]) return -1;
+    p->string_hash[p->nstrings] = h;
     return (long)p->nstrings++;
 }
 
-/* Builds the DFA over the strings; clause_of lists, per string, its clauses. */
 /* Bytes other than letters and the space share a few classes. The automaton only lets
  * positions through, so "api-key" also found at "api_key" costs at most one more position
  * tried, while 32 columns instead of 64 halve the table (1.9 to 1.0 MiB with the built-in
@@ -1071,6 +1127,30 @@ static int byte_group(unsigned char c)
     return 4;
 }
 
+/* Per string, the sets holding it, in increasing order: one array, the first nstrings + 1
+ * entries index the lists that follow. NULL when out of memory. */
+static uint32_t *clauses_by_string(const instr_prefilter *p)
+{
+    size_t ns = p->nstrings, total = p->clause_str_begin[p->nclauses];
+    uint32_t *sc = calloc(ns + 1 + total, sizeof *sc);
+    if (!sc) return NULL;
+    for (size_t q = 0; q < total; q++) sc[p->clause_str[q] + 1]++;
+    sc[0] = (uint32_t)(ns + 1);
+    for (size_t i = 0; i < ns; i++) sc[i + 1] += sc[i];
+    uint32_t *next = malloc((ns + 1) * sizeof *next);
+    if (!next) {
+        free(sc);
+        return NULL;
+    }
+    memcpy(next, sc, (ns + 1) * sizeof *next);
+    for (size_t c = 0; c < p->nclauses; c++)
+        for (uint32_t q = p->clause_str_begin[c]; q < p->clause_str_begin[c + 1]; q++)
+            sc[next[p->clause_str[q]]++] = (uint32_t)c;
+    free(next);
+    return sc;
+}
+
+/* Builds the DFA over the strings. */
 static int build_automaton(instr_prefilter *p)
 {
     size_t total = 1;
@@ -1143,10 +1223,12 @@ static int build_automaton(instr_prefilter *p)
     uint32_t *eb = malloc((ns + 1) * sizeof *eb);
     uint32_t *ec = malloc(cap * sizeof *ec);
     uint8_t *el = malloc(cap);
-    if (!eb || !ec || !el) {
+    uint32_t *sc = clauses_by_string(p);
+    if (!eb || !ec || !el || !sc) {
         free(eb);
         free(ec);
         free(el);
+        free(sc);
         free(term_head);
         free(term_next);
         goto oom;
@@ -1155,11 +1237,8 @@ static int build_automaton(instr_prefilter *p)
         eb[st] = (uint32_t)n;
         for (uint32_t a = (uint32_t)st; a != 0; a = fail[a]) {
             for (uint32_t si = term_head[a]; si != UINT32_MAX; si = term_next[si]) {
-                for (size_t c = 0; c < p->nclauses; c++) {
-                    int member = 0;
-                    for (uint32_t q = p->clause_str_begin[c]; q < p->clause_str_begin[c + 1]; q++)
-                        if (p->clause_str[q] == si) member = 1;
-                    if (!member) continue;
+                for (uint32_t k = sc[si]; k < sc[si + 1]; k++) {
+                    uint32_t c = sc[k];
                     if (n == cap) {
                         cap *= 2;
                         uint32_t *g1 = realloc(ec, cap * sizeof *g1);
@@ -1170,12 +1249,13 @@ static int build_automaton(instr_prefilter *p)
                             free(eb);
                             free(ec);
                             free(el);
+                            free(sc);
                             free(term_head);
                             free(term_next);
                             goto oom;
                         }
                     }
-                    ec[n] = (uint32_t)c;
+                    ec[n] = c;
                     el[n] = (uint8_t)strlen(p->strings[si]);
                     n++;
                 }
@@ -1183,6 +1263,7 @@ static int build_automaton(instr_prefilter *p)
         }
     }
     eb[ns] = (uint32_t)n;
+    free(sc);
     free(term_head);
     free(term_next);
     free(fail);
@@ -1302,6 +1383,7 @@ void instr_prefilter_free(instr_prefilter *p)
     if (!p) return;
     for (size_t i = 0; i < p->nstrings; i++) free(p->strings[i]);
     free(p->strings);
+    free(p->string_hash);
     free(p->rule);
     free(p->delta);
     free(p->emit_begin);
