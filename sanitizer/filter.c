@@ -1038,28 +1038,44 @@ static void write_attr_cut(sanitizer *s, const char *an, size_t al, const char *
     if (!s->attr_im)
         s->attr_im = instr_matcher_new(s->opt.rules ? s->opt.rules : sanitizer_rules_default(),
                                        4096);
-    if (!s->attr_im || vl > 65536 || instr_feed(s->attr_im, v, vl) != AG_OK) {
-        out_attr(&s->out, an, al, v, vl);
+    /* a value that cannot be searched is not passed on unsearched */
+    if (!s->attr_im || instr_feed(s->attr_im, v, vl) != AG_OK) {
+        fail(s, "out of memory");
         return;
     }
     instr_end_run(s->attr_im);
-    char *o = malloc(vl + 64 * (sizeof MARKER));
+    instr_cut c;
+    if (!instr_next_cut(s->attr_im, &c)) { /* the common case: nothing to cut */
+        out_attr(&s->out, an, al, v, vl);
+        return;
+    }
+    size_t cap = vl + sizeof MARKER, on = 0, at = 0;
+    char *o = malloc(cap);
     if (!o) {
         fail(s, "out of memory");
         return;
     }
-    size_t on = 0, at = 0;
-    instr_cut c;
-    while (instr_next_cut(s->attr_im, &c)) {
+    do {
+        if (c.start < at || c.end > vl || c.end < c.start)
+            continue; /* the matcher's cuts are ordered and inside the value */
         record_cut(s, &c);
-        if (c.start < at || c.end > vl || on + (c.start - at) + sizeof MARKER > vl + 64 * sizeof MARKER)
-            continue;
+        size_t need = on + (size_t)(c.start - at) + (sizeof MARKER - 1) + (vl - (size_t)c.end);
+        if (need > cap) {
+            char *g = realloc(o, need + sizeof MARKER);
+            if (!g) {
+                free(o);
+                fail(s, "out of memory");
+                return;
+            }
+            o = g;
+            cap = need + sizeof MARKER;
+        }
         memcpy(o + on, v + at, (size_t)(c.start - at));
         on += (size_t)(c.start - at);
         memcpy(o + on, MARKER, sizeof MARKER - 1);
         on += sizeof MARKER - 1;
         at = (size_t)c.end;
-    }
+    } while (instr_next_cut(s->attr_im, &c));
     memcpy(o + on, v + at, vl - at);
     on += vl - at;
     out_attr(&s->out, an, al, o, on);
