@@ -1860,17 +1860,23 @@ int tokenizer_feed(tokenizer *t, const char *data, size_t len)
     while (i < len && !t->stop) {
         size_t o = 0;
         while (i < len && o < PREPROCESS_CHUNK) {
-            char c = data[i++];
-            if (c == '\r') {
-                t->scratch[o++] = '\n';
-                if (i < len) {
-                    if (data[i] == '\n')
-                        i++;
-                } else {
-                    t->skip_lf = true;
-                }
+            /* the bytes up to the next CR are copied as they are */
+            const char *cr = memchr(data + i, '\r', len - i);
+            size_t span = (cr ? (size_t)(cr - data) : len) - i;
+            if (span > PREPROCESS_CHUNK - o)
+                span = PREPROCESS_CHUNK - o;
+            memcpy(t->scratch + o, data + i, span);
+            o += span;
+            i += span;
+            if (i == len || o == PREPROCESS_CHUNK)
+                break;
+            i++; /* the CR: a line feed, and a line feed right after it is dropped */
+            t->scratch[o++] = '\n';
+            if (i < len) {
+                if (data[i] == '\n')
+                    i++;
             } else {
-                t->scratch[o++] = c;
+                t->skip_lf = true;
             }
         }
         run(t, t->scratch, t->scratch + o);
