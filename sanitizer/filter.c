@@ -855,9 +855,9 @@ static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char *
     return o;
 }
 
-/* Visible text: invisible characters stripped (strict), fed to the matcher (match) and held
- * back. Raw text (title, textarea, ...) is stripped the same way but not matched. */
-static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
+/* Visible text: invisible characters stripped (strict), fed to the matcher and held
+ * back. */
+static void emit_visible_text(sanitizer *s, const char *p, size_t n)
 {
     if (s->opt.mode != SANITIZE_STRICT) {
         out_text(&s->out, p, n);
@@ -875,7 +875,7 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n, bool match)
         p += take;
         n -= take;
         if (o > 0) {
-            if (match && matching(s)) {
+            if (matching(s)) {
                 if (pend_append(s, text, o, true) != AG_OK ||
                     unfed_append(s, text, o) != AG_OK) {
                     fail(s, "out of memory holding back text");
@@ -1082,6 +1082,19 @@ static void write_attr_cut(sanitizer *s, const char *an, size_t al, const char *
     free(o);
 }
 
+/* Attributes a person sees or an agent reads as the element's text: alternative text, tool
+ * tips, accessible names and descriptions, placeholders, labels and form values. */
+static bool read_as_text_attr(const char *an, size_t al)
+{
+    static const char *const names[] = {"alt", "title", "aria-label", "aria-description",
+                                        "aria-roledescription", "aria-placeholder",
+                                        "aria-valuetext", "placeholder", "label", "value", NULL};
+    for (size_t i = 0; names[i]; i++)
+        if (eq(an, al, names[i]))
+            return true;
+    return false;
+}
+
 /* meta description, og:* and twitter:* content is read by agents like text */
 static bool meta_text_content(const html_token *t)
 {
@@ -1147,9 +1160,8 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_HIDDEN, "input[type=hidden] value", 24);
             continue;
         }
-        if (strict && (eq(an, al, "alt") || eq(an, al, "title") || eq(an, al, "aria-label") ||
-                       eq(an, al, "placeholder") || eq(an, al, "value") ||
-                       (is_meta && eq(an, al, "content")))) {
+        bool read_as_text = read_as_text_attr(an, al) || (is_meta && meta_text_content(t));
+        if (strict && (read_as_text || (is_meta && eq(an, al, "content")))) {
             /* most values have nothing to strip: they are used as they are */
             char *tmp = NULL;
             size_t o = vl;
@@ -1161,8 +1173,6 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
                 o = invisible_strip(v, vl, tmp, &s->rep.counts[SAN_CAT_INVISIBLE]);
                 v = tmp;
             }
-            bool read_as_text = eq(an, al, "alt") || eq(an, al, "title") ||
-                                eq(an, al, "aria-label") || (is_meta && meta_text_content(t));
             if (read_as_text && s->im)
                 write_attr_cut(s, an, al, v, o);
             else
@@ -1455,6 +1465,8 @@ static void on_end_tag(sanitizer *s, const html_token *t)
     if (s->raw != RAW_NONE) {
         raw_mode r = s->raw;
         s->raw = RAW_NONE;
+        if (r == RAW_TEXT)
+            run_end(s); /* the element's text is a run of its own */
         if (r == RAW_STYLE) {
             style_end(s);
         } else if ((r == RAW_TEXT || r == RAW_VERBATIM) && s->raw_name_len) {
@@ -1499,8 +1511,8 @@ static void on_chars(sanitizer *s, const html_token *t)
     case RAW_VERBATIM:
         out_raw(&s->out, t->data, t->data_len);
         return;
-    case RAW_TEXT:
-        emit_visible_text(s, t->data, t->data_len, false);
+    case RAW_TEXT: /* a title or a text area is read like any text */
+        emit_visible_text(s, t->data, t->data_len);
         return;
     case RAW_NONE:
         break;
@@ -1510,7 +1522,7 @@ static void on_chars(sanitizer *s, const html_token *t)
     if (s->opt.mode == SANITIZE_OFF)
         out_text(&s->out, t->data, t->data_len);
     else
-        emit_visible_text(s, t->data, t->data_len, true);
+        emit_visible_text(s, t->data, t->data_len);
 }
 
 static int on_token(void *ctx, const html_token *t)
