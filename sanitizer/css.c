@@ -25,6 +25,8 @@
 typedef struct css_ctx {
     css_lexer lx;
     unsigned flags;
+    css_text_fn text_fn; /* given the strings of `content` declarations (NULL: not asked) */
+    void *text_ctx;
     int fn_depth;
     unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
     css_token_type prev_type;
@@ -239,6 +241,53 @@ static value_end skip_declaration(css_ctx *c, int in_block)
     return consume_value(c, in_block, &scratch, &overflow);
 }
 
+/* The value of a `content` declaration: each string is generated text a person sees, handed
+ * whole (escapes decoded) to the text callback; CSS_TEXT_CUT when it asks for removal. */
+static value_end consume_content(css_ctx *c, int in_block)
+{
+    css_token t;
+    int depth = 0;
+    for (;;) {
+        next_tok(c, &t);
+        switch (t.type) {
+        case CT_EOF:
+            return VALUE_END_EOF;
+        case CT_SEMICOLON:
+            if (depth == 0) return VALUE_END_SEMI;
+            break;
+        case CT_FUNCTION:
+        case CT_LPAREN:
+        case CT_LBRACKET:
+        case CT_LBRACE:
+            depth++;
+            break;
+        case CT_RPAREN:
+        case CT_RBRACKET:
+            if (depth > 0) depth--;
+            break;
+        case CT_RBRACE:
+            if (depth == 0 && in_block) return VALUE_END_BLOCK;
+            if (depth > 0) depth--;
+            break;
+        case CT_STRING:
+        case CT_BAD_STRING: {
+            size_t n = c->lx.pos - t.start;
+            char *text = malloc(4 * n + 1);
+            if (!text) { /* cannot be read: not passed on as if it had been */
+                c->flags |= CSS_TEXT_CUT;
+                break;
+            }
+            size_t tl = css_string_decode((const char *)c->lx.s + t.start, n, text);
+            if (tl > 0 && c->text_fn(c->text_ctx, text, tl)) c->flags |= CSS_TEXT_CUT;
+            free(text);
+            break;
+        }
+        default:
+            break;
+        }
+    }
+}
+
 /* Parses a declaration list (style attribute, or a block after its '{'). */
 static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
 {
@@ -263,6 +312,10 @@ static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
             continue;
         }
         if (declaration_name_dangerous(name)) c->flags |= CSS_DANGEROUS;
+        if (c->text_fn && strcmp(name, "content") == 0) {
+            if (consume_content(c, in_block) != VALUE_END_SEMI) return;
+            continue;
+        }
         prop_value v;
         int overflow;
         v.set = v.important = 0;
@@ -490,10 +543,17 @@ static int declarations_hide(const decl_state *st)
 
 unsigned css_declarations_flags(const char *decls, size_t len)
 {
+    return css_declarations_flags_text(decls, len, NULL, NULL);
+}
+
+unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn fn, void *ctx)
+{
     css_ctx c;
     decl_state *st = decl_state_new();
     unsigned flags;
     ctx_init(&c, decls, len);
+    c.text_fn = fn;
+    c.text_ctx = ctx;
     parse_declarations(&c, 0, st);
     flags = c.flags;
     if (st && declarations_hide(st)) flags |= CSS_HIDES;
@@ -812,12 +872,21 @@ int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const c
 
 unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len)
 {
+    return css_sheet_add_judged_text(s, css, len, NULL, NULL);
+}
+
+unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
+                                   void *ctx)
+{
     css_ctx c;
     size_t before = s ? s->n : 0;
     ctx_init(&c, css, len);
+    c.text_fn = fn;
+    c.text_ctx = ctx;
     parse_rule_list(&c, 0, s != NULL, s, 0);
-    if (s && (c.flags & CSS_DANGEROUS)) s->n = before; /* a dropped block hides nothing */
-    return c.flags & CSS_DANGEROUS;
+    unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT);
+    if (s && drop) s->n = before; /* a dropped block hides nothing */
+    return drop;
 }
 
 size_t css_sheet_rule_count(const css_sheet *s)

@@ -9,11 +9,18 @@
 
 enum {
     CSS_HIDES = 1u << 0,     /* display:none, visibility:hidden, opacity:0, font-size:0, ... */
-    CSS_DANGEROUS = 1u << 1  /* expression(, javascript: in url(), behavior, -moz-binding, @import of script */
+    CSS_DANGEROUS = 1u << 1, /* expression(, javascript: in url(), behavior, -moz-binding, @import of script */
+    CSS_TEXT_CUT = 1u << 2   /* the text callback asked to remove a `content` string */
 };
+
+/* Receives each string of a `content` declaration (text the page shows, ::before/::after),
+ * whole and with escapes decoded; returns nonzero when that text must not be shown. */
+typedef int (*css_text_fn)(void *ctx, const char *text, size_t len);
 
 /* Flags for a declaration list (a style attribute's value). */
 unsigned css_declarations_flags(const char *decls, size_t len);
+/* The same, handing generated text to fn (NULL: as css_declarations_flags). */
+unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn fn, void *ctx);
 /* Flags for a whole style sheet (<style> body): CSS_DANGEROUS only. */
 unsigned css_sheet_text_flags(const char *css, size_t len);
 
@@ -28,6 +35,10 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len);
  * (the caller then drops the block, so its rules hide nothing), keeps its hiding rules as
  * css_sheet_add() does. s may be NULL (flags only). */
 unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len);
+/* The same, handing generated text to fn: the result has CSS_TEXT_CUT when fn asked for a
+ * removal, and the block's hiding rules are then not kept either (the caller drops it). */
+unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
+                                   void *ctx);
 /* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
 int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr);
 /* The same for attribute values as they are: n bytes each (read up to a NUL byte), id or

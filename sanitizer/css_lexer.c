@@ -50,9 +50,10 @@ static int starts_number(int c1, int c2, int c3)
 }
 
 /* Appends code point cp (already decoded) to the token text, UTF-8 encoded. */
-static void text_put_cp(css_token *t, uint32_t cp)
+/* cp as UTF-8 into buf (4 bytes); returns the length. NUL, surrogates and out-of-range code
+ * points become U+FFFD, as CSS escapes decode. */
+static size_t utf8_put(char *buf, uint32_t cp)
 {
-    char buf[4];
     size_t n;
     if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) cp = 0xFFFD;
     if (cp < 0x80) {
@@ -74,6 +75,13 @@ static void text_put_cp(css_token *t, uint32_t cp)
         buf[3] = (char)(0x80 | (cp & 0x3F));
         n = 4;
     }
+    return n;
+}
+
+static void text_put_cp(css_token *t, uint32_t cp)
+{
+    char buf[4];
+    size_t n = utf8_put(buf, cp);
     if (t->text_len + n < CSS_TOKEN_TEXT_MAX) {
         memcpy(t->text + t->text_len, buf, n);
         t->text_len += n;
@@ -362,6 +370,7 @@ void css_lexer_next(css_lexer *lx, css_token *t)
     t->delim = 0;
     t->hash_is_id = 0;
     t->after_comment = skip_comments(lx);
+    t->start = lx->pos;
 
     int c = peek(lx, 0);
     if (c == EOF_CP) {
@@ -454,4 +463,33 @@ void css_lexer_next(css_lexer *lx, css_token *t)
     lx->pos++;
     t->type = CT_DELIM;
     t->delim = (uint32_t)c;
+}
+
+size_t css_string_decode(const char *tok, size_t n, char *out)
+{
+    css_lexer lx;
+    size_t o = 0;
+    css_lexer_init(&lx, tok, n);
+    int quote = peek(&lx, 0);
+    if (quote != '"' && quote != '\'')
+        return 0;
+    lx.pos++;
+    for (;;) {
+        int c = peek(&lx, 0);
+        if (c == EOF_CP || c == quote || is_newline(c))
+            return o;
+        lx.pos++;
+        if (c != '\\') {
+            out[o++] = (char)c;
+            continue;
+        }
+        int e = peek(&lx, 0);
+        if (e == EOF_CP)
+            continue;
+        if (is_newline(e)) {
+            lx.pos += (e == '\r' && peek(&lx, 1) == '\n') ? 2 : 1;
+            continue;
+        }
+        o += utf8_put(out + o, consume_escape(&lx));
+    }
 }

@@ -50,6 +50,8 @@ typedef struct css_token {
     uint32_t delim;       /* CT_DELIM: the code point */
     int hash_is_id;       /* CT_HASH: "id" type flag */
     int after_comment;    /* a comment directly preceded this token (no whitespace between) */
+    size_t start;         /* offset of the token in the source (after comments); the lexer's
+                           * position after css_lexer_next() is its end */
 } css_token;
 
 typedef struct css_lexer {
@@ -60,6 +62,11 @@ typedef struct css_lexer {
 void css_lexer_init(css_lexer *lx, const char *s, size_t len);
 /* Fills *t with the next token; CT_EOF at the end (and forever after). */
 void css_lexer_next(css_lexer *lx, css_token *t);
+/* The whole text of a string token, tok[0, n) being its source from the opening quote (as
+ * start..end of a CT_STRING or CT_BAD_STRING token gives it), escapes decoded, into out (at
+ * least 4 * n bytes: an escape of two or more bytes decodes to at most four). Returns the
+ * length; the token's text field keeps only its first CSS_TOKEN_TEXT_MAX bytes. */
+size_t css_string_decode(const char *tok, size_t n, char *out);
 /* ASCII case-insensitive comparison of token text with a lower-case literal. */
 int css_token_is(const css_token *t, const char *lower);
 

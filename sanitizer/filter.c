@@ -1032,18 +1032,44 @@ static bool image_load_attr(const sanitizer *s, const html_token *t, const char 
             eq(an, al, "xlink:href"));
 }
 
-/* Writes an attribute value with instruction-like spans replaced by the marker. */
-static void write_attr_cut(sanitizer *s, const char *an, size_t al, const char *v, size_t vl)
+/* Runs the matcher for attribute values over one value (a run of its own); its cuts are then
+ * read with instr_next_cut(). */
+static int attr_search(sanitizer *s, const char *v, size_t vl)
 {
     if (!s->attr_im)
         s->attr_im = instr_matcher_new(s->opt.rules ? s->opt.rules : sanitizer_rules_default(),
                                        4096);
+    if (!s->attr_im || instr_feed(s->attr_im, v, vl) != AG_OK)
+        return AG_ERR;
+    instr_end_run(s->attr_im);
+    return AG_OK;
+}
+
+/* The text of a CSS `content` declaration (css_text_fn): shown on the page like an element's
+ * text, so searched like one; nonzero (remove the CSS) when a rule matched or the text could
+ * not be searched. */
+static int generated_text_cut(void *ctx, const char *text, size_t len)
+{
+    sanitizer *s = ctx;
+    if (attr_search(s, text, len) != AG_OK)
+        return 1;
+    instr_cut c;
+    int cut = 0;
+    while (instr_next_cut(s->attr_im, &c)) {
+        record_cut(s, &c);
+        cut = 1;
+    }
+    return cut;
+}
+
+/* Writes an attribute value with instruction-like spans replaced by the marker. */
+static void write_attr_cut(sanitizer *s, const char *an, size_t al, const char *v, size_t vl)
+{
     /* a value that cannot be searched is not passed on unsearched */
-    if (!s->attr_im || instr_feed(s->attr_im, v, vl) != AG_OK) {
+    if (attr_search(s, v, vl) != AG_OK) {
         fail(s, "out of memory");
         return;
     }
-    instr_end_run(s->attr_im);
     instr_cut c;
     if (!instr_next_cut(s->attr_im, &c)) { /* the common case: nothing to cut */
         out_attr(&s->out, an, al, v, vl);
@@ -1148,9 +1174,15 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_URL, an, al);
             continue;
         }
-        if (eq(an, al, "style") && (css_declarations_flags(v, vl) & CSS_DANGEROUS)) {
-            note(s, SAN_CAT_CSS, an, al);
-            continue;
+        if (eq(an, al, "style")) {
+            unsigned f = matching(s) ? css_declarations_flags_text(v, vl, generated_text_cut, s)
+                                     : css_declarations_flags(v, vl);
+            if (f & CSS_DANGEROUS) {
+                note(s, SAN_CAT_CSS, an, al);
+                continue;
+            }
+            if (f & CSS_TEXT_CUT)
+                continue; /* generated text a rule matched: the cuts are in the report */
         }
         if (is_meta && eq(an, al, "charset")) {
             out_attr(&s->out, "charset", 7, "utf-8", 5); /* the output is always UTF-8 */
@@ -1267,9 +1299,13 @@ static void style_end(sanitizer *s)
     }
     w.hold = 1;
     out_style_text(&w, css, css_len);
-    /* one parse: the block's danger and, when it is kept, its hiding rules */
-    if (css_sheet_add_judged(s->sheet, w.p, w.n) & CSS_DANGEROUS) {
-        note(s, SAN_CAT_CSS, "style", 5);
+    /* one parse: the block's danger, its generated text and, when it is kept, its hiding
+     * rules */
+    unsigned f = matching(s) ? css_sheet_add_judged_text(s->sheet, w.p, w.n, generated_text_cut, s)
+                             : css_sheet_add_judged(s->sheet, w.p, w.n);
+    if (f & (CSS_DANGEROUS | CSS_TEXT_CUT)) {
+        if (f & CSS_DANGEROUS)
+            note(s, SAN_CAT_CSS, "style", 5);
         out_free(&w);
         return;
     }

@@ -263,3 +263,54 @@ Test(css_sheet, add_judged_keeps_rules_of_safe_blocks_only)
     cr_expect(css_sheet_add_judged(NULL, bad, strlen(bad)) & CSS_DANGEROUS);
     css_sheet_free(s);
 }
+
+/* Generated text: every string of a `content` declaration reaches the callback whole (past the
+ * lexer's 128-byte token text) with escapes decoded, in attributes and in sheets; nothing else
+ * does; a removal asked for drops the block's hiding rules as danger does. */
+typedef struct seen {
+    char text[4][512];
+    int n;
+    const char *cut_if; /* ask for removal when the text holds this */
+} seen;
+
+static int collect_text(void *ctx, const char *text, size_t len)
+{
+    seen *s = ctx;
+    if (s->n < 4)
+        snprintf(s->text[s->n++], sizeof s->text[0], "%.*s", (int)len, text);
+    return s->cut_if && memmem(text, len, s->cut_if, strlen(s->cut_if)) != NULL;
+}
+
+Test(css_text, content_strings_reach_the_callback)
+{
+    seen s = {.n = 0};
+    const char *d = "color: red; font-family: \"Not This\"; content: \"a\\62 c\" counter(x) 'd\\\"e'";
+    unsigned f = css_declarations_flags_text(d, strlen(d), collect_text, &s);
+    cr_expect_eq(f & CSS_TEXT_CUT, 0u);
+    cr_assert_eq(s.n, 2);
+    cr_expect_str_eq(s.text[0], "abc");
+    cr_expect_str_eq(s.text[1], "d\"e");
+
+    char big[400];
+    memset(big, 'x', sizeof big);
+    char decl[512];
+    snprintf(decl, sizeof decl, "CONT\\65nt:'%.300s END'", big);
+    seen l = {.n = 0, .cut_if = "END"};
+    cr_expect(css_declarations_flags_text(decl, strlen(decl), collect_text, &l) & CSS_TEXT_CUT);
+    cr_assert_eq(l.n, 1);
+    cr_expect_eq(strlen(l.text[0]), 304u, "the whole string, not the token's first 128 bytes");
+
+    css_sheet *sh = css_sheet_new(16);
+    const char *css = ".h{display:none} p::before{content:\"stop here\"}";
+    seen c = {.n = 0, .cut_if = "stop"};
+    cr_expect(css_sheet_add_judged_text(sh, css, strlen(css), collect_text, &c) & CSS_TEXT_CUT);
+    cr_expect_eq(css_sheet_rule_count(sh), 0u, "a dropped block hides nothing");
+    seen k = {.n = 0, .cut_if = "never"};
+    cr_expect_eq(css_sheet_add_judged_text(sh, css, strlen(css), collect_text, &k), 0u);
+    cr_expect_eq(css_sheet_rule_count(sh), 1u);
+    cr_expect_str_eq(k.text[0], "stop here");
+    css_sheet_free(sh);
+
+    /* without a callback, content is parsed as before */
+    cr_expect_eq(flags_of("content: 'x'; display: none") & CSS_HIDES, (unsigned)CSS_HIDES);
+}
