@@ -177,7 +177,37 @@ static int declaration_name_dangerous(const char *lower_name)
            strcmp(lower_name, "-moz-binding") == 0;
 }
 
-typedef enum { VALUE_END_SEMI, VALUE_END_EOF, VALUE_END_BLOCK } value_end;
+typedef enum { VALUE_END_NONE, VALUE_END_SEMI, VALUE_END_EOF, VALUE_END_BLOCK } value_end;
+
+/* Where a declaration value ends: VALUE_END_NONE while token t (at bracket depth *depth,
+ * updated) is still part of it. */
+static value_end value_step(const css_token *t, int *depth, int in_block)
+{
+    switch (t->type) {
+    case CT_EOF:
+        return VALUE_END_EOF;
+    case CT_SEMICOLON:
+        if (*depth == 0) return VALUE_END_SEMI;
+        break;
+    case CT_FUNCTION:
+    case CT_LPAREN:
+    case CT_LBRACKET:
+    case CT_LBRACE:
+        ++*depth;
+        break;
+    case CT_RPAREN:
+    case CT_RBRACKET:
+        if (*depth > 0) --*depth;
+        break;
+    case CT_RBRACE:
+        if (*depth == 0 && in_block) return VALUE_END_BLOCK;
+        if (*depth > 0) --*depth;
+        break;
+    default:
+        break;
+    }
+    return VALUE_END_NONE;
+}
 
 /* Consumes a declaration value up to ';' (or the end of the list), keeping the first tokens. */
 static value_end consume_value(css_ctx *c, int in_block, prop_value *out, int *overflow)
@@ -188,29 +218,8 @@ static value_end consume_value(css_ctx *c, int in_block, prop_value *out, int *o
     *overflow = 0;
     for (;;) {
         next_tok(c, &t);
-        switch (t.type) {
-        case CT_EOF:
-            return VALUE_END_EOF;
-        case CT_SEMICOLON:
-            if (depth == 0) return VALUE_END_SEMI;
-            break;
-        case CT_FUNCTION:
-        case CT_LPAREN:
-        case CT_LBRACKET:
-        case CT_LBRACE:
-            depth++;
-            break;
-        case CT_RPAREN:
-        case CT_RBRACKET:
-            if (depth > 0) depth--;
-            break;
-        case CT_RBRACE:
-            if (depth == 0 && in_block) return VALUE_END_BLOCK;
-            if (depth > 0) depth--;
-            break;
-        default:
-            break;
-        }
+        value_end end = value_step(&t, &depth, in_block);
+        if (end != VALUE_END_NONE) return end;
         if (t.type == CT_WHITESPACE) continue;
         if (out->n == VALUE_TOKENS_MAX) {
             *overflow = 1;
@@ -249,42 +258,18 @@ static value_end consume_content(css_ctx *c, int in_block)
     int depth = 0;
     for (;;) {
         next_tok(c, &t);
-        switch (t.type) {
-        case CT_EOF:
-            return VALUE_END_EOF;
-        case CT_SEMICOLON:
-            if (depth == 0) return VALUE_END_SEMI;
-            break;
-        case CT_FUNCTION:
-        case CT_LPAREN:
-        case CT_LBRACKET:
-        case CT_LBRACE:
-            depth++;
-            break;
-        case CT_RPAREN:
-        case CT_RBRACKET:
-            if (depth > 0) depth--;
-            break;
-        case CT_RBRACE:
-            if (depth == 0 && in_block) return VALUE_END_BLOCK;
-            if (depth > 0) depth--;
-            break;
-        case CT_STRING:
-        case CT_BAD_STRING: {
-            size_t n = c->lx.pos - t.start;
-            char *text = malloc(4 * n + 1);
-            if (!text) { /* cannot be read: not passed on as if it had been */
-                c->flags |= CSS_TEXT_CUT;
-                break;
-            }
-            size_t tl = css_string_decode((const char *)c->lx.s + t.start, n, text);
-            if (tl > 0 && c->text_fn(c->text_ctx, text, tl)) c->flags |= CSS_TEXT_CUT;
-            free(text);
-            break;
+        value_end end = value_step(&t, &depth, in_block);
+        if (end != VALUE_END_NONE) return end;
+        if (t.type != CT_STRING && t.type != CT_BAD_STRING) continue;
+        size_t n = c->lx.pos - t.start;
+        char *text = malloc(4 * n + 1);
+        if (!text) { /* cannot be read: not passed on as if it had been */
+            c->flags |= CSS_TEXT_CUT;
+            continue;
         }
-        default:
-            break;
-        }
+        size_t tl = css_string_decode((const char *)c->lx.s + t.start, n, text);
+        if (tl > 0 && c->text_fn(c->text_ctx, text, tl)) c->flags |= CSS_TEXT_CUT;
+        free(text);
     }
 }
 
