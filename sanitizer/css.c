@@ -27,6 +27,7 @@ typedef struct css_ctx {
     unsigned flags;
     css_text_fn text_fn; /* given the strings of `content` declarations (NULL: not asked) */
     void *text_ctx;
+    struct css_sheet *sheet; /* notes the attributes `content: attr(...)` shows */
     int fn_depth;
     unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
     css_token_type prev_type;
@@ -252,14 +253,21 @@ static value_end skip_declaration(css_ctx *c, int in_block)
 
 /* The value of a `content` declaration: each string is generated text a person sees, handed
  * whole (escapes decoded) to the text callback; CSS_TEXT_CUT when it asks for removal. */
+static int sheet_note_shown_attr(struct css_sheet *s, const char *name);
+
 static value_end consume_content(css_ctx *c, int in_block)
 {
     css_token t;
-    int depth = 0;
+    int depth = 0, attr_fn = 0;
     for (;;) {
         next_tok(c, &t);
         value_end end = value_step(&t, &depth, in_block);
         if (end != VALUE_END_NONE) return end;
+        if (t.type == CT_WHITESPACE) continue;
+        /* attr(name): the element's attribute becomes generated text */
+        if (attr_fn && t.type == CT_IDENT && c->sheet && sheet_note_shown_attr(c->sheet, t.text))
+            c->flags |= CSS_LATE_ATTR;
+        attr_fn = t.type == CT_FUNCTION && css_token_is(&t, "attr");
         if (t.type != CT_STRING && t.type != CT_BAD_STRING) continue;
         size_t n = c->lx.pos - t.start;
         char *text = malloc(4 * n + 1);
@@ -555,9 +563,15 @@ typedef struct sheet_rule {
     int ncls;
 } sheet_rule;
 
+#define SHOWN_ATTRS_MAX 16
 struct css_sheet {
     sheet_rule *rules;
     size_t n, max;
+    /* attribute names `content: attr(name)` shows as text; past SHOWN_ATTRS_MAX, every one */
+    char shown[SHOWN_ATTRS_MAX][NAME_MAX_LEN];
+    size_t nshown;
+    int shown_all;
+    int shown_frozen; /* css_sheet_freeze_shown_attrs(): a new name drops its block */
 };
 
 typedef struct prelude_token {
@@ -767,6 +781,42 @@ unsigned css_sheet_text_flags(const char *css, size_t len)
     return c.flags & CSS_DANGEROUS;
 }
 
+/* Notes a shown attribute; 1 when the name is new and the list was frozen. */
+static int sheet_note_shown_attr(struct css_sheet *s, const char *name)
+{
+    char lower[NAME_MAX_LEN];
+    ascii_lower(lower, name, sizeof lower);
+    if (s->shown_all) return 0;
+    for (size_t i = 0; i < s->nshown; i++)
+        if (strcmp(s->shown[i], lower) == 0) return 0;
+    if (s->shown_frozen) return 1;
+    if (s->nshown == SHOWN_ATTRS_MAX) {
+        s->shown_all = 1;
+        return 0;
+    }
+    memcpy(s->shown[s->nshown++], lower, sizeof lower);
+    return 0;
+}
+
+void css_sheet_freeze_shown_attrs(css_sheet *s)
+{
+    if (s) s->shown_frozen = 1;
+}
+
+int css_sheet_shows_attr(const css_sheet *s, const char *name, size_t len)
+{
+    if (!s) return 0;
+    if (s->shown_all) return 1;
+    for (size_t i = 0; i < s->nshown; i++) {
+        size_t k = 0;
+        while (k < len && s->shown[i][k] &&
+               s->shown[i][k] == ((name[k] >= 'A' && name[k] <= 'Z') ? name[k] + 32 : name[k]))
+            k++;
+        if (k == len && s->shown[i][k] == '\0') return 1;
+    }
+    return 0;
+}
+
 css_sheet *css_sheet_new(size_t max_rules)
 {
     css_sheet *s = calloc(1, sizeof *s);
@@ -864,13 +914,19 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
                                    void *ctx)
 {
     css_ctx c;
-    size_t before = s ? s->n : 0;
+    size_t before = s ? s->n : 0, shown = s ? s->nshown : 0;
+    int shown_all = s ? s->shown_all : 0;
     ctx_init(&c, css, len);
     c.text_fn = fn;
     c.text_ctx = ctx;
+    c.sheet = s;
     parse_rule_list(&c, 0, s != NULL, s, 0);
-    unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT);
-    if (s && drop) s->n = before; /* a dropped block hides nothing */
+    unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
+    if (s && drop) { /* a dropped block hides and shows nothing */
+        s->n = before;
+        s->nshown = shown;
+        s->shown_all = shown_all;
+    }
     return drop;
 }
 

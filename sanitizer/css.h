@@ -10,7 +10,8 @@
 enum {
     CSS_HIDES = 1u << 0,     /* display:none, visibility:hidden, opacity:0, font-size:0, ... */
     CSS_DANGEROUS = 1u << 1, /* expression(, javascript: in url(), behavior, -moz-binding, @import of script */
-    CSS_TEXT_CUT = 1u << 2   /* the text callback asked to remove a `content` string */
+    CSS_TEXT_CUT = 1u << 2,  /* the text callback asked to remove a `content` string */
+    CSS_LATE_ATTR = 1u << 3  /* content: attr() of a new name after the list was frozen */
 };
 
 /* Receives each string of a `content` declaration (text the page shows, ::before/::after),
@@ -36,7 +37,8 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len);
  * css_sheet_add() does. s may be NULL (flags only). */
 unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len);
 /* The same, handing generated text to fn: the result has CSS_TEXT_CUT when fn asked for a
- * removal, and the block's hiding rules are then not kept either (the caller drops it). */
+ * removal (or CSS_LATE_ATTR, see css_sheet_freeze_shown_attrs), and the block's hiding rules
+ * are then not kept either (the caller drops it). */
 unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
                                    void *ctx);
 /* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
@@ -45,6 +47,12 @@ int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const c
  * class_attr NULL when the element has no such attribute. */
 int css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
                       size_t id_len, const char *class_attr, size_t class_len);
+/* 1 when a kept block's `content: attr(name)` shows this attribute (n bytes, any case) as
+ * text; blocks are only read for that when parsed with a text callback. */
+int css_sheet_shows_attr(const css_sheet *s, const char *name, size_t len);
+/* From now on a block whose `content: attr(name)` names an attribute not shown before is
+ * dropped (CSS_LATE_ATTR): elements already written were not searched for it. */
+void css_sheet_freeze_shown_attrs(css_sheet *s);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);
 

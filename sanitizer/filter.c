@@ -364,13 +364,17 @@ static const char *const REMOVED_ELEMS[] = {"script", "iframe", "frame", "frames
 
 static const char *const HEADINGS[] = {"h1", "h2", "h3", "h4", "h5", "h6", NULL};
 
+/* Elements a page never shows (the document's head): their attributes are no generated text. */
+static const char *const HEAD_ONLY[] = {"html", "head", "meta", "link", "base", "title",
+                                        "style", NULL};
+
 /* Element and attribute names are classified once through a small hash table (one bit per
  * list above), so a tag costs a hash and one compare instead of scanning the lists. */
 enum {
     K_SPECIAL = 1 << 0, K_CLOSES_P = 1 << 1, K_INLINE = 1 << 2, K_REMOVED = 1 << 3,
     K_VOID = 1 << 4, K_HEADING = 1 << 5, K_BUTTON_SCOPE = 1 << 6, K_DEFAULT_SCOPE = 1 << 7,
     K_TABLE_SCOPE = 1 << 8, K_TABLE_PART = 1 << 9, K_URL_ATTR = 1 << 10, K_ANIM = 1 << 11,
-    K_IMG = 1 << 12
+    K_IMG = 1 << 12, K_HEAD_ONLY = 1 << 13
 };
 
 #define KIND_SLOTS 1024
@@ -435,6 +439,7 @@ static void kind_init(void)
     kind_add(URL_ATTRS, K_URL_ATTR);
     kind_add(ANIMATIONS, K_ANIM);
     kind_add(IMAGE_ELEMS, K_IMG);
+    kind_add(HEAD_ONLY, K_HEAD_ONLY);
 }
 
 /* Short names: a byte loop beats a call to memcmp. */
@@ -1192,7 +1197,8 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_HIDDEN, "input[type=hidden] value", 24);
             continue;
         }
-        bool read_as_text = read_as_text_attr(an, al) || (is_meta && meta_text_content(t));
+        bool read_as_text = read_as_text_attr(an, al) || (is_meta && meta_text_content(t)) ||
+                            (strict && css_sheet_shows_attr(s->sheet, an, al));
         if (strict && (read_as_text || (is_meta && eq(an, al, "content")))) {
             /* most values have nothing to strip: they are used as they are */
             char *tmp = NULL;
@@ -1215,6 +1221,10 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         out_attr(&s->out, an, al, v, vl);
     }
     out_tag_close(&s->out, t->self_closing && t->ns != NS_HTML);
+    /* attributes written from here on were not searched for a content:attr() that a later
+     * sheet could add (the document's head elements are never shown) */
+    if (strict && t->nattrs > 0 && !(s->tag_kind & K_HEAD_ONLY))
+        css_sheet_freeze_shown_attrs(s->sheet);
 }
 
 static void begin_skip(sanitizer *s, const html_token *t)
@@ -1303,9 +1313,11 @@ static void style_end(sanitizer *s)
      * rules */
     unsigned f = matching(s) ? css_sheet_add_judged_text(s->sheet, w.p, w.n, generated_text_cut, s)
                              : css_sheet_add_judged(s->sheet, w.p, w.n);
-    if (f & (CSS_DANGEROUS | CSS_TEXT_CUT)) {
+    if (f & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR)) {
         if (f & CSS_DANGEROUS)
             note(s, SAN_CAT_CSS, "style", 5);
+        else if (f & CSS_LATE_ATTR) /* it would show attributes written before it unsearched */
+            note(s, SAN_CAT_CSS, "style content:attr() after the elements", 39);
         out_free(&w);
         return;
     }

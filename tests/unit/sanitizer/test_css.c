@@ -314,3 +314,26 @@ Test(css_text, content_strings_reach_the_callback)
     /* without a callback, content is parsed as before */
     cr_expect_eq(flags_of("content: 'x'; display: none") & CSS_HIDES, (unsigned)CSS_HIDES);
 }
+
+Test(css_text, attr_names_shown_by_content)
+{
+    css_sheet *sh = css_sheet_new(16);
+    seen k = {.n = 0};
+    const char *css = "a::after{content:' (' attr( Data-Href ) ')'} b{content:attr(x)}";
+    cr_expect_eq(css_sheet_add_judged_text(sh, css, strlen(css), collect_text, &k), 0u);
+    cr_expect(css_sheet_shows_attr(sh, "data-href", 9));
+    cr_expect(css_sheet_shows_attr(sh, "X", 1));
+    cr_expect(!css_sheet_shows_attr(sh, "data-hre", 8));
+    cr_expect(!css_sheet_shows_attr(sh, "href", 4));
+    css_sheet_freeze_shown_attrs(sh);
+    const char *late = "i::after{content:attr(title)}", *again = "i{content:attr(x)}";
+    cr_expect(css_sheet_add_judged_text(sh, late, strlen(late), collect_text, &k) & CSS_LATE_ATTR);
+    cr_expect(!css_sheet_shows_attr(sh, "title", 5), "a dropped block shows nothing");
+    cr_expect_eq(css_sheet_add_judged_text(sh, again, strlen(again), collect_text, &k), 0u);
+    /* without a text callback attr() is not looked at */
+    css_sheet *plain = css_sheet_new(16);
+    css_sheet_add_judged(plain, css, strlen(css));
+    cr_expect(!css_sheet_shows_attr(plain, "x", 1));
+    css_sheet_free(plain);
+    css_sheet_free(sh);
+}
