@@ -930,6 +930,63 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     return drop;
 }
 
+/* Bloom filter of names: two bits of 4096 per name, names folded to lower case (ids and
+ * classes then collide across case, which errs towards "may match"). */
+static uint32_t seen_hash(char kind, const char *p, size_t n)
+{
+    uint32_t h = 2166136261u ^ (unsigned char)kind;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)p[i];
+        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
+    }
+    return h;
+}
+
+static void seen_set(css_seen *w, uint32_t h)
+{
+    w->bits[(h & 4095) / 64] |= (uint64_t)1 << (h & 63);
+    w->bits[((h >> 12) & 4095) / 64] |= (uint64_t)1 << ((h >> 12) & 63);
+}
+
+static int seen_has(const css_seen *w, char kind, const char *p, size_t n)
+{
+    uint32_t h = seen_hash(kind, p, n);
+    return ((w->bits[(h & 4095) / 64] >> (h & 63)) & 1) &&
+           ((w->bits[((h >> 12) & 4095) / 64] >> ((h >> 12) & 63)) & 1);
+}
+
+void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const char *id,
+                          size_t id_len, const char *class_attr, size_t class_len)
+{
+    w->any = 1;
+    seen_set(w, seen_hash('t', tag, tag_len));
+    if (id && id_len) seen_set(w, seen_hash('i', id, id_len));
+    for (size_t i = 0; class_attr && i < class_len;) {
+        while (i < class_len && is_html_space(class_attr[i])) i++;
+        size_t b = i;
+        while (i < class_len && !is_html_space(class_attr[i])) i++;
+        if (i > b) seen_set(w, seen_hash('c', class_attr + b, i - b));
+    }
+}
+
+int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w)
+{
+    if (!s || !w->any) return 0;
+    for (size_t i = from; i < s->n; i++) {
+        const sheet_rule *r = &s->rules[i];
+        int may = (!r->tag[0] || seen_has(w, 't', r->tag, strlen(r->tag))) &&
+                  (!r->id[0] || seen_has(w, 'i', r->id, strlen(r->id)));
+        for (int k = 0; may && k < r->ncls; k++) may = seen_has(w, 'c', r->cls[k], strlen(r->cls[k]));
+        if (may) return 1;
+    }
+    return 0;
+}
+
+void css_sheet_truncate(css_sheet *s, size_t n)
+{
+    if (s && n < s->n) s->n = n;
+}
+
 size_t css_sheet_rule_count(const css_sheet *s)
 {
     return s ? s->n : 0;

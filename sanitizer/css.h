@@ -6,6 +6,7 @@
 #define AG_SANITIZER_CSS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 enum {
     CSS_HIDES = 1u << 0,     /* display:none, visibility:hidden, opacity:0, font-size:0, ... */
@@ -53,6 +54,19 @@ int css_sheet_shows_attr(const css_sheet *s, const char *name, size_t len);
 /* From now on a block whose `content: attr(name)` names an attribute not shown before is
  * dropped (CSS_LATE_ATTR): elements already written were not searched for it. */
 void css_sheet_freeze_shown_attrs(css_sheet *s);
+/* The tags, ids and classes of the elements a document has written so far, as a Bloom filter
+ * (a yes may be wrong, a no never is), to tell whether a style block seen late would hide
+ * some of them. Zero-initialised. */
+typedef struct css_seen {
+    uint64_t bits[64];
+    int any;
+} css_seen;
+void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const char *id,
+                          size_t id_len, const char *class_attr, size_t class_len);
+/* 1 when a hiding rule kept since rule number `from` may match an element noted in w. */
+int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w);
+/* Forgets the hiding rules kept after the first n (a block the caller drops after all). */
+void css_sheet_truncate(css_sheet *s, size_t n);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);
 

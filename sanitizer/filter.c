@@ -100,6 +100,7 @@ struct sanitizer {
     bool style_overflow;
 
     css_sheet *sheet;
+    css_seen seen; /* elements written (strict): a late sheet must not hide them */
     instr_matcher *im;
     instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
@@ -1311,8 +1312,18 @@ static void style_end(sanitizer *s)
     out_style_text(&w, css, css_len);
     /* one parse: the block's danger, its generated text and, when it is kept, its hiding
      * rules */
+    size_t rules_before = css_sheet_rule_count(s->sheet);
     unsigned f = matching(s) ? css_sheet_add_judged_text(s->sheet, w.p, w.n, generated_text_cut, s)
                              : css_sheet_add_judged(s->sheet, w.p, w.n);
+    if (!(f & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR)) &&
+        css_sheet_rules_may_match(s->sheet, rules_before, &s->seen)) {
+        /* it would hide elements already written, text the agent has read: a person is to see
+         * what the agent saw, so the block goes (and its rules with it) */
+        css_sheet_truncate(s->sheet, rules_before);
+        note(s, SAN_CAT_CSS, "style hiding elements before it", 32);
+        out_free(&w);
+        return;
+    }
     if (f & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR)) {
         if (f & CSS_DANGEROUS)
             note(s, SAN_CAT_CSS, "style", 5);
@@ -1500,6 +1511,11 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     write_start_tag(s, t, wname, wl);
     emit_markup_end(s, mark);
     written_start(s, t, wname, wl);
+    if (s->opt.mode == SANITIZE_STRICT && !(s->tag_kind & K_HEAD_ONLY)) {
+        const tok_attr *id = attr_get(t, "id"), *cls = attr_get(t, "class");
+        css_seen_add_element(&s->seen, wname, wl, id ? id->value : NULL, id ? id->value_len : 0,
+                             cls ? cls->value : NULL, cls ? cls->value_len : 0);
+    }
     if (t->next_state != TS_DATA) {
         s->raw = RAW_TEXT;
         remember_raw_name(s, wname, wl);

@@ -337,3 +337,21 @@ Test(css_text, attr_names_shown_by_content)
     css_sheet_free(plain);
     css_sheet_free(sh);
 }
+
+Test(css_sheet, late_rules_against_written_elements)
+{
+    css_seen w = {.any = 0};
+    css_sheet *sh = css_sheet_new(16);
+    const char *css = ".a{display:none} #m.b{opacity:0}";
+    css_sheet_add(sh, css, strlen(css));
+    cr_expect(!css_sheet_rules_may_match(sh, 0, &w), "nothing written yet");
+    css_seen_add_element(&w, "p", 1, "m", 1, " b\tc ", 6);
+    cr_expect(css_sheet_rules_may_match(sh, 1, &w), "#m.b: an element with id m and class b");
+    cr_expect(css_sheet_rules_may_match(sh, 0, &w), "from rule 0: .a no, #m.b yes");
+    css_sheet_truncate(sh, 1);
+    cr_expect_eq(css_sheet_rule_count(sh), 1u);
+    cr_expect(!css_sheet_rules_may_match(sh, 0, &w), ".a was never written");
+    css_seen_add_element(&w, "div", 3, NULL, 0, "A", 1);
+    cr_expect(css_sheet_rules_may_match(sh, 0, &w), "names fold case: a yes may be wrong, never a no");
+    css_sheet_free(sh);
+}

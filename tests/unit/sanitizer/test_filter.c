@@ -320,6 +320,27 @@ Test(filter, instruction_spans_in_attributes_css_shows)
            "</style><a href=\"/x\">x</a><style>i::after{content:attr(href)}</style>");
 }
 
+/* A style block that would hide elements already written (their text went out) is dropped, so
+ * a person sees what the agent read; one that hides only later elements is kept and used. */
+Test(filter, late_style_blocks_do_not_hide_what_was_written)
+{
+    sanitizer_report rep;
+    char *out = run_split(SANITIZE_STRICT,
+                          "<div id=n class=\"a  b\">note</div><p>v</p>"
+                          "<style>div.b#n{display:none}</style><div id=n class=b>again</div>",
+                          4, &rep);
+    cr_expect_null(strstr(out, "<style>"), "%s", out);
+    cr_expect_not_null(strstr(out, ">again</div>"), "the dropped block hides nothing: %s", out);
+    cr_expect_eq(rep.counts[SAN_CAT_CSS], 1);
+    free(out);
+    EXPECT(SANITIZE_STRICT, "<p>a</p><style>span{color:red} .q{display:none}</style><p class=q>q</p>",
+           "<p>a</p><style>span{color:red} .q{display:none}</style>");
+    EXPECT(SANITIZE_STRICT, "<p>a</p><style>p{visibility:hidden}</style><p>b</p>",
+           "<p>a</p><p>b</p>");
+    EXPECT(SANITIZE_SCRIPTS, "<p class=x>a</p><style>.x{display:none}</style>",
+           "<p class=\"x\">a</p><style>.x{display:none}</style>");
+}
+
 Test(filter, off_mode_reserializes_only)
 {
     EXPECT(SANITIZE_OFF, "<p onclick=x>a<script>b</script>", "<p onclick=\"x\">a<script>b</script>");
