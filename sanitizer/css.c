@@ -930,16 +930,19 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     return drop;
 }
 
-/* Bloom filter of names: two bits of 4096 per name, names folded to lower case (ids and
- * classes then collide across case, which errs towards "may match"). */
+/* Bloom filter of names: two bits of 4096 per name. A name is hashed by its length and first
+ * eight bytes only (every element is noted, so this must be cheap; longer names that share
+ * those collide, which errs towards "may match"). Case is kept, as rule_matches() keeps it. */
 static uint32_t seen_hash(char kind, const char *p, size_t n)
 {
-    uint32_t h = 2166136261u ^ (unsigned char)kind;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-        h = (h ^ (c >= 'A' && c <= 'Z' ? c + 32u : c)) * 16777619u;
-    }
-    return h;
+    uint64_t x = 0;
+    if (n >= 8)
+        memcpy(&x, p, 8); /* one load */
+    else
+        for (size_t i = 0; i < n; i++) x |= (uint64_t)(unsigned char)p[i] << (8 * i);
+    x ^= (uint64_t)n * 0x100000001B3ull + (uint64_t)(unsigned char)kind * 0xC2B2AE3D27D4EB4Full;
+    x *= 0x9E3779B97F4A7C15ull;
+    return (uint32_t)(x >> 32) ^ (uint32_t)x;
 }
 
 static void seen_set(css_seen *w, uint32_t h)
@@ -958,15 +961,19 @@ static int seen_has(const css_seen *w, char kind, const char *p, size_t n)
 void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const char *id,
                           size_t id_len, const char *class_attr, size_t class_len)
 {
+    /* HTML spaces: ' ', '\t', '\n', '\f', '\r' */
+    const uint64_t space = 1ull << ' ' | 1ull << '\t' | 1ull << '\n' | 1ull << '\f' | 1ull << '\r';
+#define IS_SPACE(c) ((unsigned char)(c) <= ' ' && ((space >> (unsigned char)(c)) & 1))
     w->any = 1;
     seen_set(w, seen_hash('t', tag, tag_len));
     if (id && id_len) seen_set(w, seen_hash('i', id, id_len));
     for (size_t i = 0; class_attr && i < class_len;) {
-        while (i < class_len && is_html_space(class_attr[i])) i++;
+        while (i < class_len && IS_SPACE(class_attr[i])) i++;
         size_t b = i;
-        while (i < class_len && !is_html_space(class_attr[i])) i++;
+        while (i < class_len && !IS_SPACE(class_attr[i])) i++;
         if (i > b) seen_set(w, seen_hash('c', class_attr + b, i - b));
     }
+#undef IS_SPACE
 }
 
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w)

@@ -1145,6 +1145,7 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
     const tok_attr *type = attr_get(t, "type");
     bool hidden_input = t->ns == NS_HTML && eq(t->name, t->name_len, "input") && type &&
                         value_is(type->value, type->value_len, "hidden");
+    const tok_attr *id_attr = NULL, *class_attr = NULL; /* for the written-elements filter */
     out_tag_open(&s->out, name, name_len);
     for (size_t i = 0; i < t->nattrs; i++) {
         const tok_attr *a = &t->attrs[i];
@@ -1152,6 +1153,10 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         size_t al = a->name_len;
         const char *v = a->value;
         size_t vl = a->value_len;
+        if (al == 2 && an[0] == 'i' && an[1] == 'd' && !id_attr)
+            id_attr = a;
+        else if (al == 5 && memcmp(an, "class", 5) == 0 && !class_attr)
+            class_attr = a;
         if (!safe_attr_name(an, al))
             continue;
         if (al >= 2 && an[0] == 'o' && an[1] == 'n') {
@@ -1222,10 +1227,16 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         out_attr(&s->out, an, al, v, vl);
     }
     out_tag_close(&s->out, t->self_closing && t->ns != NS_HTML);
-    /* attributes written from here on were not searched for a content:attr() that a later
-     * sheet could add (the document's head elements are never shown) */
-    if (strict && t->nattrs > 0 && !(s->tag_kind & K_HEAD_ONLY))
-        css_sheet_freeze_shown_attrs(s->sheet);
+    /* the document's head elements are never shown; of the others, a later sheet may neither
+     * hide one (css_seen) nor show one of its attributes as text, unsearched (freeze) */
+    if (strict && !(s->tag_kind & K_HEAD_ONLY)) {
+        css_seen_add_element(&s->seen, name, name_len, id_attr ? id_attr->value : NULL,
+                             id_attr ? id_attr->value_len : 0,
+                             class_attr ? class_attr->value : NULL,
+                             class_attr ? class_attr->value_len : 0);
+        if (t->nattrs > 0)
+            css_sheet_freeze_shown_attrs(s->sheet);
+    }
 }
 
 static void begin_skip(sanitizer *s, const html_token *t)
@@ -1511,11 +1522,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     write_start_tag(s, t, wname, wl);
     emit_markup_end(s, mark);
     written_start(s, t, wname, wl);
-    if (s->opt.mode == SANITIZE_STRICT && !(s->tag_kind & K_HEAD_ONLY)) {
-        const tok_attr *id = attr_get(t, "id"), *cls = attr_get(t, "class");
-        css_seen_add_element(&s->seen, wname, wl, id ? id->value : NULL, id ? id->value_len : 0,
-                             cls ? cls->value : NULL, cls ? cls->value_len : 0);
-    }
+
     if (t->next_state != TS_DATA) {
         s->raw = RAW_TEXT;
         remember_raw_name(s, wname, wl);
