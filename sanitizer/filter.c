@@ -365,6 +365,12 @@ static const char *const REMOVED_ELEMS[] = {"script", "iframe", "frame", "frames
 
 static const char *const HEADINGS[] = {"h1", "h2", "h3", "h4", "h5", "h6", NULL};
 
+/* Attributes a person sees or an agent reads as the element's text: alternative text, tool
+ * tips, accessible names and descriptions, placeholders, labels and form values. */
+static const char *const TEXT_ATTRS[] = {"alt", "title", "aria-label", "aria-description",
+                                         "aria-roledescription", "aria-placeholder",
+                                         "aria-valuetext", "placeholder", "label", "value", NULL};
+
 /* Elements a page never shows (the document's head): their attributes are no generated text. */
 static const char *const HEAD_ONLY[] = {"html", "head", "meta", "link", "base", "title",
                                         "style", NULL};
@@ -375,7 +381,7 @@ enum {
     K_SPECIAL = 1 << 0, K_CLOSES_P = 1 << 1, K_INLINE = 1 << 2, K_REMOVED = 1 << 3,
     K_VOID = 1 << 4, K_HEADING = 1 << 5, K_BUTTON_SCOPE = 1 << 6, K_DEFAULT_SCOPE = 1 << 7,
     K_TABLE_SCOPE = 1 << 8, K_TABLE_PART = 1 << 9, K_URL_ATTR = 1 << 10, K_ANIM = 1 << 11,
-    K_IMG = 1 << 12, K_HEAD_ONLY = 1 << 13
+    K_IMG = 1 << 12, K_HEAD_ONLY = 1 << 13, K_TEXT_ATTR = 1 << 14
 };
 
 #define KIND_SLOTS 1024
@@ -441,6 +447,7 @@ static void kind_init(void)
     kind_add(ANIMATIONS, K_ANIM);
     kind_add(IMAGE_ELEMS, K_IMG);
     kind_add(HEAD_ONLY, K_HEAD_ONLY);
+    kind_add(TEXT_ATTRS, K_TEXT_ATTR);
 }
 
 /* Short names: a byte loop beats a call to memcmp. */
@@ -1114,19 +1121,6 @@ static void write_attr_cut(sanitizer *s, const char *an, size_t al, const char *
     free(o);
 }
 
-/* Attributes a person sees or an agent reads as the element's text: alternative text, tool
- * tips, accessible names and descriptions, placeholders, labels and form values. */
-static bool read_as_text_attr(const char *an, size_t al)
-{
-    static const char *const names[] = {"alt", "title", "aria-label", "aria-description",
-                                        "aria-roledescription", "aria-placeholder",
-                                        "aria-valuetext", "placeholder", "label", "value", NULL};
-    for (size_t i = 0; names[i]; i++)
-        if (eq(an, al, names[i]))
-            return true;
-    return false;
-}
-
 /* meta description, og:* and twitter:* content is read by agents like text */
 static bool meta_text_content(const html_token *t)
 {
@@ -1167,7 +1161,8 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_URL, an, al);
             continue;
         }
-        if (kind_of(an, al) & K_URL_ATTR) {
+        uint16_t ak = kind_of(an, al);
+        if (ak & K_URL_ATTR) {
             bool bad = !url_is_safe(v, vl, image_load_attr(s, t, an, al));
             if (!bad && eq(t->name, t->name_len, "use") && t->ns == NS_SVG &&
                 (eq(an, al, "href") || eq(an, al, "xlink:href"))) {
@@ -1203,7 +1198,7 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_HIDDEN, "input[type=hidden] value", 24);
             continue;
         }
-        bool read_as_text = read_as_text_attr(an, al) || (is_meta && meta_text_content(t)) ||
+        bool read_as_text = (ak & K_TEXT_ATTR) || (is_meta && meta_text_content(t)) ||
                             (strict && css_sheet_shows_attr(s->sheet, an, al));
         if (strict && (read_as_text || (is_meta && eq(an, al, "content")))) {
             /* most values have nothing to strip: they are used as they are */
