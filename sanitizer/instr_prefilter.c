@@ -1153,6 +1153,11 @@ static uint32_t *clauses_by_string(const instr_prefilter *p)
 /* Builds the DFA over the strings. */
 static int build_automaton(instr_prefilter *p)
 {
+    int rc = -1;
+    /* every array, freed at the end (the emit tables pass to p on success) */
+    uint32_t *go = NULL, *fail = NULL, *queue = NULL, *term_head = NULL, *term_next = NULL;
+    uint32_t *eb = NULL, *ec = NULL, *sc = NULL, *rank = NULL, *eb2 = NULL, *ec2 = NULL;
+    uint8_t *el = NULL, *el2 = NULL;
     size_t total = 1;
     for (size_t i = 0; i < p->nstrings; i++) total += strlen(p->strings[i]);
     /* byte classes: 0 for bytes no string uses; letters and the space one each; other bytes
@@ -1169,19 +1174,14 @@ static int build_automaton(instr_prefilter *p)
         }
     for (int b = 0; b < 256; b++) p->cls[b] = p->cls[fold((unsigned char)b)];
     p->nclasses = nc;
-    uint32_t *go = malloc(total * nc * sizeof *go);
-    uint32_t *fail = calloc(total, sizeof *fail);
-    uint32_t *queue = malloc(total * sizeof *queue);
-    if (!go || !fail || !queue) goto oom;
+    go = malloc(total * nc * sizeof *go);
+    fail = calloc(total, sizeof *fail);
+    queue = malloc(total * sizeof *queue);
+    /* trie; term_head[s] lists the strings ending at state s, linked by term_next */
+    term_head = malloc(total * sizeof *term_head);
+    term_next = malloc((p->nstrings + 1) * sizeof *term_next);
+    if (!go || !fail || !queue || !term_head || !term_next) goto out;
     for (size_t k = 0; k < total * nc; k++) go[k] = UINT32_MAX;
-    /* trie; terminal[s] lists the strings ending at state s via a linked list */
-    uint32_t *term_head = malloc(total * sizeof *term_head);
-    uint32_t *term_next = malloc((p->nstrings + 1) * sizeof *term_next);
-    if (!term_head || !term_next) {
-        free(term_head);
-        free(term_next);
-        goto oom;
-    }
     for (size_t k = 0; k < total; k++) term_head[k] = UINT32_MAX;
     size_t ns = 1;
     for (size_t i = 0; i < p->nstrings; i++) {
@@ -1220,42 +1220,25 @@ static int build_automaton(instr_prefilter *p)
     }
     /* emits per state: every string ending here or at a failure ancestor, times its clauses */
     size_t cap = 64, n = 0;
-    uint32_t *eb = malloc((ns + 1) * sizeof *eb);
-    uint32_t *ec = malloc(cap * sizeof *ec);
-    uint8_t *el = malloc(cap);
-    uint32_t *sc = clauses_by_string(p);
-    if (!eb || !ec || !el || !sc) {
-        free(eb);
-        free(ec);
-        free(el);
-        free(sc);
-        free(term_head);
-        free(term_next);
-        goto oom;
-    }
+    eb = malloc((ns + 1) * sizeof *eb);
+    ec = malloc(cap * sizeof *ec);
+    el = malloc(cap);
+    sc = clauses_by_string(p);
+    if (!eb || !ec || !el || !sc) goto out;
     for (size_t st = 0; st < ns; st++) {
         eb[st] = (uint32_t)n;
         for (uint32_t a = (uint32_t)st; a != 0; a = fail[a]) {
             for (uint32_t si = term_head[a]; si != UINT32_MAX; si = term_next[si]) {
                 for (uint32_t k = sc[si]; k < sc[si + 1]; k++) {
-                    uint32_t c = sc[k];
                     if (n == cap) {
                         cap *= 2;
                         uint32_t *g1 = realloc(ec, cap * sizeof *g1);
                         if (g1) ec = g1;
                         uint8_t *g2 = realloc(el, cap);
                         if (g2) el = g2;
-                        if (!g1 || !g2) {
-                            free(eb);
-                            free(ec);
-                            free(el);
-                            free(sc);
-                            free(term_head);
-                            free(term_next);
-                            goto oom;
-                        }
+                        if (!g1 || !g2) goto out;
                     }
-                    ec[n] = c;
+                    ec[n] = sc[k];
                     el[n] = (uint8_t)strlen(p->strings[si]);
                     n++;
                 }
@@ -1263,41 +1246,19 @@ static int build_automaton(instr_prefilter *p)
         }
     }
     eb[ns] = (uint32_t)n;
-    free(sc);
-    free(term_head);
-    free(term_next);
-    free(fail);
     p->nstates = ns;
     /* rows of a power-of-two width and 16-bit states keep the table small and cheap to index */
     unsigned shift = 0;
     while (((size_t)1 << shift) < nc) shift++;
     p->class_shift = shift;
     p->delta = ns <= 65536 ? calloc(ns << shift, sizeof *p->delta) : NULL;
-    if (!p->delta) {
-        free(go);
-        free(queue);
-        free(eb);
-        free(ec);
-        free(el);
-        return -1;
-    }
     /* States that emit get the highest numbers: the scan then tests st >= first_emitting
      * instead of loading the emit table at every byte. The root emits nothing and stays 0. */
-    uint32_t *rank = malloc(ns * sizeof *rank), *eb2 = malloc((ns + 1) * sizeof *eb2);
-    uint32_t *ec2 = malloc((n ? n : 1) * sizeof *ec2);
-    uint8_t *el2 = malloc(n ? n : 1);
-    if (!rank || !eb2 || !ec2 || !el2) {
-        free(rank);
-        free(eb2);
-        free(ec2);
-        free(el2);
-        free(go);
-        free(queue);
-        free(eb);
-        free(ec);
-        free(el);
-        return -1;
-    }
+    rank = malloc(ns * sizeof *rank);
+    eb2 = malloc((ns + 1) * sizeof *eb2);
+    ec2 = malloc((n ? n : 1) * sizeof *ec2);
+    el2 = malloc(n ? n : 1);
+    if (!p->delta || !rank || !eb2 || !ec2 || !el2) goto out;
     size_t next = 0, at = 0;
     for (int emitting = 0; emitting < 2; emitting++) {
         if (emitting) p->first_emitting = (uint32_t)next;
@@ -1316,21 +1277,27 @@ static int build_automaton(instr_prefilter *p)
     for (size_t st = 0; st < ns; st++)
         for (size_t c = 0; c < nc; c++)
             p->delta[((size_t)rank[st] << shift) + c] = (uint16_t)rank[go[st * nc + c]];
-    free(go);
-    free(queue);
-    free(rank);
-    free(eb);
-    free(ec);
-    free(el);
     p->emit_begin = eb2;
     p->emit_clause = ec2;
     p->emit_len = el2;
-    return 0;
-oom:
+    eb2 = ec2 = NULL;
+    el2 = NULL;
+    rc = 0;
+out:
     free(go);
     free(fail);
     free(queue);
-    return -1;
+    free(term_head);
+    free(term_next);
+    free(eb);
+    free(ec);
+    free(el);
+    free(sc);
+    free(rank);
+    free(eb2);
+    free(ec2);
+    free(el2);
+    return rc;
 }
 
 instr_prefilter *instr_prefilter_build(const char *const *patterns, size_t n)

@@ -59,9 +59,9 @@ def page():
     return "".join(parts).encode(), hidden, visible
 
 
-@test
-def hidden_text_removed_visible_text_kept(t):
-    body, hidden, visible = page()
+def dom_through_proxy(t, body, loaded):
+    """The DOM headless Chromium builds from body served by an origin through agentgate
+    (strict); `loaded` is a string the page must show."""
     origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"}, body),
                        "/favicon.ico": (404, {}, b"")})
     bound = agtest.free_port()
@@ -69,7 +69,14 @@ def hidden_text_removed_visible_text_kept(t):
             listeners=[("127.0.0.1", bound, "reader")])
     r = t.chromium("http://pages.test:%d/" % origin.port, proxy="127.0.0.1:%d" % bound)
     dom = r.stdout.decode("utf-8", "replace")
-    check("sentence number 0" in dom, "the page did not load:", r)
+    check(loaded in dom, "the page did not load:", r)
+    return dom
+
+
+@test
+def hidden_text_removed_visible_text_kept(t):
+    body, hidden, visible = page()
+    dom = dom_through_proxy(t, body, "sentence number 0")
     leaked = [h for h in hidden if h in dom]
     check(not leaked, "hidden sentences reached the browser:", leaked)
     lost = [v for v in visible if v not in dom]
@@ -105,14 +112,7 @@ def injected_page():
 @test
 def instruction_spans_removed_wherever_the_agent_reads(t):
     body, visible = injected_page()
-    origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"}, body),
-                       "/favicon.ico": (404, {}, b"")})
-    bound = agtest.free_port()
-    t.proxy(POLICY % {"port": origin.port}, hosts={"pages.test": "127.0.0.1"},
-            listeners=[("127.0.0.1", bound, "reader")])
-    r = t.chromium("http://pages.test:%d/" % origin.port, proxy="127.0.0.1:%d" % bound)
-    dom = r.stdout.decode("utf-8", "replace")
-    check("Visible sentence number 1." in dom, "the page did not load:", r)
+    dom = dom_through_proxy(t, body, "Visible sentence number 1.")
     check("previous instructions" not in dom and "previous <i>instructions" not in dom,
           "an instruction-like span reached the browser:", dom)
     check(dom.count("[agentgate: removed instruction-like text]") >= 5,
