@@ -4,6 +4,7 @@
 #ifndef AG_BENCH_CORPUS_H
 #define AG_BENCH_CORPUS_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,20 @@ static inline void corpus_load_list(corpus *c, const char *list, size_t max_byte
         i += l + 1;
     }
     free(names);
+}
+
+/* A digest of output, to show a faster build produces the same bytes: FNV-1a over them. */
+typedef struct digest {
+    uint64_t h;
+    uint64_t bytes; /* counted by the caller's measure */
+} digest;
+
+#define DIGEST_INIT {0xcbf29ce484222325ull, 0}
+
+static inline void digest_hash(digest *d, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++) d->h = (d->h ^ b[i]) * 0x100000001b3ull;
 }
 
 /* Frees the list, and each document's bytes when the documents own them (a corpus of pieces

@@ -97,24 +97,14 @@ static double cpu_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-typedef struct digest {
-    uint64_t h;
-    uint64_t bytes;
-} digest;
-
-static void digest_add(digest *d, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) d->h = (d->h ^ b[i]) * 0x100000001b3ull; /* FNV-1a */
-}
 
 static void digest_view(digest *d, const norm_buf *b, size_t from)
 {
     for (size_t i = from; i < b->len; i++) {
         uint64_t s = norm_src_start(b, i), e = norm_src_end(b, i);
-        digest_add(d, &b->text[i], 1);
-        digest_add(d, &s, sizeof s);
-        digest_add(d, &e, sizeof e);
+        digest_hash(d, &b->text[i], 1);
+        digest_hash(d, &s, sizeof s);
+        digest_hash(d, &e, sizeof e);
         d->bytes++;
     }
 }
@@ -169,7 +159,7 @@ static int measure(const char *label, const corpus *c, int runs, size_t slice)
         t[r] = cpu_seconds() - t0;
     }
     qsort(t, (size_t)runs, sizeof t[0], cmp_double);
-    digest d = {0xcbf29ce484222325ull, 0};
+    digest d = DIGEST_INIT;
     if (feed_all(c, slice, SIZE_MAX, &b, &d) != 0) return -1;
     norm_buf_free(&b);
     printf("| %-10s | %9zu | %9.1f | %9.1f | %12llu | %016llx |\n", label, c->n,
@@ -187,7 +177,7 @@ static int streaming_check(const char *label, const corpus *c, size_t max_bytes)
     printf("| %-10s |", label);
     for (size_t k = 0; k < sizeof slices / sizeof slices[0]; k++) {
         norm_buf b = {0};
-        digest d = {0xcbf29ce484222325ull, 0};
+        digest d = DIGEST_INIT;
         if (feed_all(c, slices[k], max_bytes, &b, &d) != 0) return -1;
         norm_buf_free(&b);
         if (k == 0) first = d.h;

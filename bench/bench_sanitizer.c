@@ -128,15 +128,9 @@ static double run_once(const corpus *c, run_kind k, size_t *peak)
     return now_seconds() - t0;
 }
 
-typedef struct digest {
-    uint64_t h;
-    uint64_t bytes;
-} digest;
-
 static void digest_add(digest *d, const void *p, size_t n)
 {
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) d->h = (d->h ^ b[i]) * 0x100000001b3ull; /* FNV-1a */
+    digest_hash(d, p, n);
     d->bytes += n;
 }
 
@@ -150,7 +144,7 @@ static int digest_sink(void *ctx, const char *p, size_t n)
  * document go into one digest. */
 static int print_digest(const corpus *c, sanitize_mode mode)
 {
-    digest d = {0xcbf29ce484222325ull, 0};
+    digest d = DIGEST_INIT;
     uint64_t counts[SAN_CAT_COUNT] = {0};
     for (size_t i = 0; i < c->n; i++) {
         sanitizer_options o = {.mode = mode};
