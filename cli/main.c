@@ -19,7 +19,7 @@ static const char usage[] =
     "  policy explain --agent A [--policy FILE|DIR] URL\n"
     "                                      print the decision and the rule that made it\n"
     "  policy hash-secret                  read a secret on stdin, print its stored hash\n"
-    "  sanitize   [--mode M] [--report FILE] < in.html > out.html\n"
+    "  sanitize   [--mode M] [--report FILE] [--rules FILE]... < in.html > out.html\n"
     "  history    [filters] [--format table|jsonl|csv]\n"
     "  history    verify|show ID|top|export|prune\n"
     "\n"

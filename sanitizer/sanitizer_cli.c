@@ -12,12 +12,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: agentgate sanitize [--mode strict|scripts|off] [--report FILE]\n"
-            "                          [--content-encoding gzip|deflate|br|identity]\n"
+            "                          [--rules FILE]... [--content-encoding gzip|deflate|br|identity]\n"
             "                          [--charset NAME] [--max-bytes N] < in.html > out.html\n"
             "  --mode              strict (default): scripts, hidden content, invisible characters\n"
             "                      and instruction-like text; scripts: script vectors only;\n"
             "                      off: re-serialized without removing anything\n"
             "  --report FILE       write the removal report as JSON (\"-\" for stderr)\n"
+            "  --rules FILE        instruction rules added to the built-in ones (as the config's\n"
+            "                      sanitizer.rules; repeatable, up to 16); a bad rule is an\n"
+            "                      error naming its file and line\n"
             "  --content-encoding  decode the input first (as a Content-Encoding header says)\n"
             "  --charset           transcode the input from this charset to UTF-8 first\n"
             "  --max-bytes N       memory bound per stream (default 262144)\n"
@@ -81,6 +84,8 @@ int sanitizer_main(int argc, char **argv)
 {
     sanitizer_options opt = {.mode = SANITIZE_STRICT};
     const char *report = NULL, *encoding = NULL, *charset = NULL;
+    const char *rule_paths[16];
+    size_t nrules = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -106,6 +111,12 @@ int sanitizer_main(int argc, char **argv)
             }
         } else if (strcmp(a, "--report") == 0) {
             report = val;
+        } else if (strcmp(a, "--rules") == 0) {
+            if (nrules == sizeof rule_paths / sizeof rule_paths[0]) {
+                fprintf(stderr, "agentgate sanitize: --rules: at most 16 files\n");
+                return 2;
+            }
+            rule_paths[nrules++] = val;
         } else if (strcmp(a, "--content-encoding") == 0) {
             encoding = val;
         } else if (strcmp(a, "--charset") == 0) {
@@ -126,9 +137,18 @@ int sanitizer_main(int argc, char **argv)
         i++;
     }
     cli_pipe p = {0};
+    sanitizer_rules *rules = NULL;
+    if (nrules > 0) {
+        if (sanitizer_rules_load(rule_paths, nrules, &rules, &p.err) != AG_OK) {
+            fprintf(stderr, "agentgate sanitize: %s\n", p.err.msg);
+            return 2;
+        }
+        opt.rules = rules;
+    }
     p.s = sanitizer_new(&opt, write_stdout, NULL);
     if (!p.s) {
         fprintf(stderr, "agentgate sanitize: cannot create the sanitizer (out of memory or rules)\n");
+        sanitizer_rules_free(rules);
         return 1;
     }
     content_decoder *dec = NULL;
@@ -137,6 +157,7 @@ int sanitizer_main(int argc, char **argv)
         if (!dec) {
             fprintf(stderr, "agentgate sanitize: %s\n", p.err.msg);
             sanitizer_free(p.s);
+            sanitizer_rules_free(rules);
             return 2;
         }
     }
@@ -168,5 +189,6 @@ int sanitizer_main(int argc, char **argv)
         status = 1;
     content_decoder_free(dec);
     sanitizer_free(p.s);
+    sanitizer_rules_free(rules); /* after the sanitizer, which uses them to the end */
     return status;
 }
