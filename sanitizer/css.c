@@ -251,10 +251,10 @@ static value_end skip_declaration(css_ctx *c, int in_block)
     return consume_value(c, in_block, &scratch, &overflow);
 }
 
-/* The value of a `content` declaration: each string is generated text a person sees, handed
- * whole (escapes decoded) to the text callback; CSS_TEXT_CUT when it asks for removal. */
 static int sheet_note_shown_attr(struct css_sheet *s, const char *name);
 
+/* The value of a `content` declaration: each string is generated text a person sees, handed
+ * whole (escapes decoded) to the text callback; CSS_TEXT_CUT when it asks for removal. */
 static value_end consume_content(css_ctx *c, int in_block)
 {
     css_token t;

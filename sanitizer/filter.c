@@ -1198,9 +1198,10 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_HIDDEN, "input[type=hidden] value", 24);
             continue;
         }
-        bool read_as_text = (ak & K_TEXT_ATTR) || (is_meta && meta_text_content(t)) ||
+        bool meta_content = is_meta && eq(an, al, "content");
+        bool read_as_text = (ak & K_TEXT_ATTR) || (meta_content && meta_text_content(t)) ||
                             (strict && css_sheet_shows_attr(s->sheet, an, al));
-        if (strict && (read_as_text || (is_meta && eq(an, al, "content")))) {
+        if (strict && (read_as_text || meta_content)) {
             /* most values have nothing to strip: they are used as they are */
             char *tmp = NULL;
             size_t o = vl;
@@ -1321,20 +1322,19 @@ static void style_end(sanitizer *s)
     size_t rules_before = css_sheet_rule_count(s->sheet);
     unsigned f = matching(s) ? css_sheet_add_judged_text(s->sheet, w.p, w.n, generated_text_cut, s)
                              : css_sheet_add_judged(s->sheet, w.p, w.n);
-    if (!(f & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR)) &&
-        css_sheet_rules_may_match(s->sheet, rules_before, &s->seen)) {
-        /* it would hide elements already written, text the agent has read: a person is to see
-         * what the agent saw, so the block goes (and its rules with it) */
+    bool dropped = f & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
+    /* a block that would hide elements already written (text the agent has read) goes too,
+     * with its rules: a person is to see what the agent saw */
+    bool hides_written = !dropped && css_sheet_rules_may_match(s->sheet, rules_before, &s->seen);
+    if (hides_written)
         css_sheet_truncate(s->sheet, rules_before);
+    if (f & CSS_DANGEROUS)
+        note(s, SAN_CAT_CSS, "style", 5);
+    else if (f & CSS_LATE_ATTR) /* it would show attributes written before it unsearched */
+        note(s, SAN_CAT_CSS, "style content:attr() after the elements", 39);
+    else if (hides_written)
         note(s, SAN_CAT_CSS, "style hiding elements before it", 32);
-        out_free(&w);
-        return;
-    }
-    if (f & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR)) {
-        if (f & CSS_DANGEROUS)
-            note(s, SAN_CAT_CSS, "style", 5);
-        else if (f & CSS_LATE_ATTR) /* it would show attributes written before it unsearched */
-            note(s, SAN_CAT_CSS, "style content:attr() after the elements", 39);
+    if (dropped || hides_written) { /* text cuts are in the report already */
         out_free(&w);
         return;
     }
@@ -1517,7 +1517,6 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     write_start_tag(s, t, wname, wl);
     emit_markup_end(s, mark);
     written_start(s, t, wname, wl);
-
     if (t->next_state != TS_DATA) {
         s->raw = RAW_TEXT;
         remember_raw_name(s, wname, wl);
