@@ -52,7 +52,7 @@ struct sanitizer_report_detail {
 typedef struct open_elem {
     char name[24];
     uint8_t len, ns;
-    uint16_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
+    uint32_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
 } open_elem;
 
 /* How the content of a raw-text element (set by its start tag) is handled. */
@@ -88,7 +88,7 @@ struct sanitizer {
     const tree_sim *in_sim; /* the tokenizer's */
 
     size_t depth, depth_lost;
-    uint16_t tag_kind; /* kind_of() the current tag's name, computed once per tag */
+    uint32_t tag_kind; /* kind_of() the current tag's name, computed once per tag */
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
     size_t skip_depth; /* nonzero: dropping everything until the stack is shallower */
 
@@ -371,6 +371,14 @@ static const char *const TEXT_ATTRS[] = {"alt", "title", "aria-label", "aria-des
                                          "aria-roledescription", "aria-placeholder",
                                          "aria-valuetext", "placeholder", "label", "value", NULL};
 
+/* Start tags that close other open elements by name (beyond the bits above), and attribute
+ * names with a check of their own in write_start_tag: most tags and attributes have none, and
+ * the bit spares them the chain of name compares. */
+static const char *const IMPLIES_CLOSE[] = {"li", "dd", "dt", "option", "optgroup", "td", "th",
+                                            "tr", "tbody", "thead", "tfoot", "button", NULL};
+static const char *const CHECKED_ATTRS[] = {"srcdoc", "fscommand", "srcset", "imagesrcset",
+                                            "style", "charset", "value", "content", NULL};
+
 /* Elements a page never shows (the document's head): their attributes are no generated text. */
 static const char *const HEAD_ONLY[] = {"html", "head", "meta", "link", "base", "title",
                                         "style", NULL};
@@ -381,41 +389,45 @@ enum {
     K_SPECIAL = 1 << 0, K_CLOSES_P = 1 << 1, K_INLINE = 1 << 2, K_REMOVED = 1 << 3,
     K_VOID = 1 << 4, K_HEADING = 1 << 5, K_BUTTON_SCOPE = 1 << 6, K_DEFAULT_SCOPE = 1 << 7,
     K_TABLE_SCOPE = 1 << 8, K_TABLE_PART = 1 << 9, K_URL_ATTR = 1 << 10, K_ANIM = 1 << 11,
-    K_IMG = 1 << 12, K_HEAD_ONLY = 1 << 13, K_TEXT_ATTR = 1 << 14
+    K_IMG = 1 << 12, K_HEAD_ONLY = 1 << 13, K_TEXT_ATTR = 1 << 14, K_IMPLIES_CLOSE = 1 << 15,
+    K_ATTR_CHECKED = 1 << 16
 };
 
 #define KIND_SLOTS 1024
 
 typedef struct kind_slot {
     const char *name;
-    uint8_t len;
-    uint16_t mask;
+    uint32_t sig; /* kind_sig() of name; 0: the slot is free */
+    uint32_t mask;
 } kind_slot;
 
 static kind_slot kind_table[KIND_SLOTS];
 static pthread_once_t kind_once = PTHREAD_ONCE_INIT;
 
-/* Length, first two and last byte: enough to spread the ~200 names over the table (collisions
- * are resolved by probing with a full compare), and a few operations per lookup whatever the
- * name's length. n >= 1. */
-static unsigned kind_hash(const char *s, size_t n)
+/* Length, first two and last byte in one word (1 <= n <= 32): it spreads the ~200 names over
+ * the table, decides a name of up to three bytes alone, and leaves only the middle bytes of
+ * longer names to compare. */
+static uint32_t kind_sig(const char *s, size_t n)
 {
-    unsigned h = (unsigned)n * 0x9E3779B1u;
-    h ^= (unsigned char)s[0] * 0x85EBCA77u;
-    h ^= (unsigned char)s[n > 1 ? 1 : 0] * 0xC2B2AE3Du;
-    h ^= (unsigned char)s[n - 1] * 0x27D4EB2Fu;
-    return h ^ (h >> 15);
+    return (uint32_t)n | (uint32_t)(unsigned char)s[0] << 8 |
+           (uint32_t)(unsigned char)s[n > 1 ? 1 : 0] << 16 | (uint32_t)(unsigned char)s[n - 1] << 24;
 }
 
-static void kind_add(const char *const *list, uint16_t bit)
+static unsigned kind_slot_of(uint32_t sig)
+{
+    return (sig * 0x9E3779B1u) >> 22; /* the top 10 bits: KIND_SLOTS == 1024 */
+}
+
+static void kind_add(const char *const *list, uint32_t bit)
 {
     for (; *list; list++) {
         size_t n = strlen(*list);
-        unsigned h = kind_hash(*list, n) % KIND_SLOTS;
-        while (kind_table[h].name && !(kind_table[h].len == n && memcmp(kind_table[h].name, *list, n) == 0))
+        uint32_t sig = kind_sig(*list, n);
+        unsigned h = kind_slot_of(sig);
+        while (kind_table[h].sig && strcmp(kind_table[h].name, *list) != 0)
             h = (h + 1) % KIND_SLOTS;
         kind_table[h].name = *list;
-        kind_table[h].len = (uint8_t)n;
+        kind_table[h].sig = sig;
         kind_table[h].mask |= bit;
     }
 }
@@ -448,6 +460,8 @@ static void kind_init(void)
     kind_add(IMAGE_ELEMS, K_IMG);
     kind_add(HEAD_ONLY, K_HEAD_ONLY);
     kind_add(TEXT_ATTRS, K_TEXT_ATTR);
+    kind_add(IMPLIES_CLOSE, K_IMPLIES_CLOSE);
+    kind_add(CHECKED_ATTRS, K_ATTR_CHECKED);
 }
 
 /* Short names: a byte loop beats a call to memcmp. */
@@ -459,15 +473,15 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
     return true;
 }
 
-static uint16_t kind_of(const char *s, size_t n)
+static uint32_t kind_of(const char *s, size_t n)
 {
     if (n == 0 || n > 32)
         return 0;
-    unsigned h = kind_hash(s, n) % KIND_SLOTS;
-    while (kind_table[h].name) {
-        if (kind_table[h].len == n && same_bytes(kind_table[h].name, s, n))
-            return kind_table[h].mask;
-        h = (h + 1) % KIND_SLOTS;
+    uint32_t sig = kind_sig(s, n);
+    for (unsigned h = kind_slot_of(sig); kind_table[h].sig; h = (h + 1) % KIND_SLOTS) {
+        const kind_slot *k = &kind_table[h];
+        if (k->sig == sig && (n <= 3 || same_bytes(k->name + 2, s + 2, n - 3)))
+            return k->mask;
     }
     return 0;
 }
@@ -509,7 +523,7 @@ static void stack_pop_to(sanitizer *s, size_t index)
 }
 
 /* Pops through the nearest open element named `name` unless a boundary comes first. */
-static void close_in_scope(sanitizer *s, const char *name, uint16_t boundaries)
+static void close_in_scope(sanitizer *s, const char *name, uint32_t boundaries)
 {
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
@@ -529,7 +543,8 @@ static void implicit_closes(sanitizer *s, const html_token *t)
         return;
     const char *n = t->name;
     size_t l = t->name_len;
-    if (eq(n, l, "li") || eq(n, l, "dd") || eq(n, l, "dt")) {
+    uint32_t kind = s->tag_kind;
+    if ((kind & K_IMPLIES_CLOSE) && (eq(n, l, "li") || eq(n, l, "dd") || eq(n, l, "dt"))) {
         for (size_t i = s->depth; i-- > 0;) {
             const open_elem *e = &s->stack[i];
             bool match = eq(n, l, "li") ? elem_is(e, "li") : (elem_is(e, "dd") || elem_is(e, "dt"));
@@ -542,7 +557,6 @@ static void implicit_closes(sanitizer *s, const html_token *t)
                 break;
         }
     }
-    uint16_t kind = s->tag_kind;
     if ((kind & K_CLOSES_P) && s->open_p > 0)
         close_in_scope(s, "p", K_BUTTON_SCOPE);
     if (s->depth == 0)
@@ -550,7 +564,9 @@ static void implicit_closes(sanitizer *s, const html_token *t)
     const open_elem *top = &s->stack[s->depth - 1];
     if ((kind & K_HEADING) && (top->kind & K_HEADING))
         stack_pop_to(s, s->depth - 1);
-    else if ((eq(n, l, "option") || eq(n, l, "optgroup")) && elem_is(top, "option"))
+    if (!(kind & K_IMPLIES_CLOSE))
+        return;
+    if ((eq(n, l, "option") || eq(n, l, "optgroup")) && elem_is(top, "option"))
         stack_pop_to(s, s->depth - 1);
     if (eq(n, l, "optgroup") && s->depth && elem_is(&s->stack[s->depth - 1], "optgroup"))
         stack_pop_to(s, s->depth - 1);
@@ -584,9 +600,9 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     size_t l = t->name_len;
     if (t->ns == NS_HTML && (eq(n, l, "body") || eq(n, l, "html") || eq(n, l, "br")))
         return;
-    uint16_t kind = t->ns == NS_HTML ? s->tag_kind : 0;
+    uint32_t kind = t->ns == NS_HTML ? s->tag_kind : 0;
     bool special = kind & K_SPECIAL;
-    uint16_t scope = (kind & K_TABLE_PART) ? K_TABLE_SCOPE : K_DEFAULT_SCOPE;
+    uint32_t scope = (kind & K_TABLE_PART) ? K_TABLE_SCOPE : K_DEFAULT_SCOPE;
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
         /* a name too long to keep (len 0xff) matches no end tag: its bytes are not all here */
@@ -1136,9 +1152,9 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
 {
     bool strict = s->opt.mode == SANITIZE_STRICT;
     bool is_meta = t->ns == NS_HTML && eq(t->name, t->name_len, "meta");
-    const tok_attr *type = attr_get(t, "type");
-    bool hidden_input = t->ns == NS_HTML && eq(t->name, t->name_len, "input") && type &&
-                        value_is(type->value, type->value_len, "hidden");
+    const tok_attr *type = NULL;
+    bool hidden_input = t->ns == NS_HTML && eq(t->name, t->name_len, "input") &&
+                        (type = attr_get(t, "type")) && value_is(type->value, type->value_len, "hidden");
     const tok_attr *id_attr = NULL, *class_attr = NULL; /* for the written-elements filter */
     out_tag_open(&s->out, name, name_len);
     for (size_t i = 0; i < t->nattrs; i++) {
@@ -1157,11 +1173,12 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             note(s, SAN_CAT_HANDLER, an, al);
             continue;
         }
-        if (eq(an, al, "srcdoc") || eq(an, al, "fscommand")) {
+        uint32_t ak = kind_of(an, al);
+        bool checked = ak & K_ATTR_CHECKED;
+        if (checked && (eq(an, al, "srcdoc") || eq(an, al, "fscommand"))) {
             note(s, SAN_CAT_URL, an, al);
             continue;
         }
-        uint16_t ak = kind_of(an, al);
         if (ak & K_URL_ATTR) {
             bool bad = !url_is_safe(v, vl, image_load_attr(s, t, an, al));
             if (!bad && eq(t->name, t->name_len, "use") && t->ns == NS_SVG &&
@@ -1176,11 +1193,12 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
                 continue;
             }
         }
-        if ((eq(an, al, "srcset") || eq(an, al, "imagesrcset")) && !srcset_is_safe(v, vl)) {
+        if (checked && (eq(an, al, "srcset") || eq(an, al, "imagesrcset")) &&
+            !srcset_is_safe(v, vl)) {
             note(s, SAN_CAT_URL, an, al);
             continue;
         }
-        if (eq(an, al, "style")) {
+        if (checked && eq(an, al, "style")) {
             unsigned f = matching(s) ? css_declarations_flags_text(v, vl, generated_text_cut, s)
                                      : css_declarations_flags(v, vl);
             if (f & CSS_DANGEROUS) {
@@ -1190,15 +1208,15 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             if (f & CSS_TEXT_CUT)
                 continue; /* generated text a rule matched: the cuts are in the report */
         }
-        if (is_meta && eq(an, al, "charset")) {
+        if (checked && is_meta && eq(an, al, "charset")) {
             out_attr(&s->out, "charset", 7, "utf-8", 5); /* the output is always UTF-8 */
             continue;
         }
-        if (strict && hidden_input && eq(an, al, "value")) {
+        if (checked && strict && hidden_input && eq(an, al, "value")) {
             note(s, SAN_CAT_HIDDEN, "input[type=hidden] value", 24);
             continue;
         }
-        bool meta_content = is_meta && eq(an, al, "content");
+        bool meta_content = checked && is_meta && eq(an, al, "content");
         bool read_as_text = (ak & K_TEXT_ATTR) || (meta_content && meta_text_content(t)) ||
                             (strict && css_sheet_shows_attr(s->sheet, an, al));
         if (strict && (read_as_text || meta_content)) {
