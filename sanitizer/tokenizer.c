@@ -939,6 +939,17 @@ static void doctype_start_system(tokenizer *t, enum state st)
     t->state = st;
 }
 
+/* Inside run(): the states a tag goes through in the common case (text, '<', name, attributes
+ * with quoted values) hand over straight to the next state's code rather than through the
+ * loop's dispatch, which would cost more than most of those states' work. Only where nothing
+ * was emitted since the loop's own check of t->stop. */
+#define GO(label)                                                                                 \
+    if (p < end) {                                                                                \
+        c = *p;                                                                                   \
+        goto label;                                                                               \
+    }                                                                                             \
+    break
+
 static void run(tokenizer *t, const char *p, const char *end)
 {
     while (p < end && !t->stop) {
@@ -952,6 +963,10 @@ static void run(tokenizer *t, const char *p, const char *end)
                 break;
             if (*p == '<') {
                 t->state = S_TAG_OPEN;
+                p++;
+                if (t->stop)
+                    break;
+                GO(tag_open);
             } else if (*p == '&') {
                 t->return_state = S_DATA;
                 t->state = S_CHAR_REF;
@@ -1007,6 +1022,7 @@ static void run(tokenizer *t, const char *p, const char *end)
             break;
         }
         case S_TAG_OPEN:
+        tag_open:
             if (c == '!') {
                 t->la_len = 0;
                 t->state = S_MARKUP_DECL;
@@ -1014,9 +1030,11 @@ static void run(tokenizer *t, const char *p, const char *end)
             } else if (c == '/') {
                 t->state = S_END_TAG_OPEN;
                 p++;
+                GO(end_tag_open);
             } else if (IS_ALPHA(c)) {
                 token_reset(t, TOK_START_TAG);
                 t->state = S_TAG_NAME;
+                goto tag_name;
             } else if (c == '?') {
                 token_reset(t, TOK_COMMENT);
                 t->state = S_BOGUS_COMMENT;
@@ -1026,9 +1044,11 @@ static void run(tokenizer *t, const char *p, const char *end)
             }
             break;
         case S_END_TAG_OPEN:
+        end_tag_open:
             if (IS_ALPHA(c)) {
                 token_reset(t, TOK_END_TAG);
                 t->state = S_TAG_NAME;
+                goto tag_name;
             } else if (c == '>') {
                 t->state = S_DATA;
                 p++;
@@ -1037,7 +1057,8 @@ static void run(tokenizer *t, const char *p, const char *end)
                 t->state = S_BOGUS_COMMENT;
             }
             break;
-        case S_TAG_NAME: {
+        case S_TAG_NAME:
+        tag_name: {
             const char *q = p;
             while (q < end && !IS_CLASS(*q, C_TAG_NAME_END))
                 q++;
@@ -1046,9 +1067,10 @@ static void run(tokenizer *t, const char *p, const char *end)
             if (p == end)
                 break;
             c = *p++;
-            if (IS_WS(c))
+            if (IS_WS(c)) {
                 t->state = S_BEFORE_ATTR_NAME;
-            else if (c == '/')
+                GO(before_attr_name);
+            } else if (c == '/')
                 t->state = S_SELF_CLOSING;
             else if (c == '>')
                 emit_tag(t);
@@ -1219,6 +1241,7 @@ static void run(tokenizer *t, const char *p, const char *end)
             }
             break;
         case S_BEFORE_ATTR_NAME:
+        before_attr_name:
             if (IS_WS(c)) {
                 p++;
             } else if (c == '/' || c == '>') {
@@ -1231,9 +1254,11 @@ static void run(tokenizer *t, const char *p, const char *end)
             } else {
                 attr_start(t);
                 t->state = S_ATTR_NAME;
+                goto attr_name;
             }
             break;
-        case S_ATTR_NAME: {
+        case S_ATTR_NAME:
+        attr_name: {
             const char *q = p;
             while (q < end && !IS_CLASS(*q, C_ATTR_NAME_END))
                 q++;
@@ -1246,6 +1271,7 @@ static void run(tokenizer *t, const char *p, const char *end)
                 attr_value_start(t);
                 t->state = S_BEFORE_ATTR_VALUE;
                 p++;
+                GO(before_attr_value);
             } else if (c == '\0') {
                 put(t, REPLACEMENT, 3);
                 p++;
@@ -1273,14 +1299,17 @@ static void run(tokenizer *t, const char *p, const char *end)
             }
             break;
         case S_BEFORE_ATTR_VALUE:
+        before_attr_value:
             if (IS_WS(c)) {
                 p++;
             } else if (c == '"') {
                 t->state = S_ATTR_VALUE_DQ;
                 p++;
+                GO(attr_value_quoted);
             } else if (c == '\'') {
                 t->state = S_ATTR_VALUE_SQ;
                 p++;
+                GO(attr_value_quoted);
             } else if (c == '>') {
                 emit_tag(t);
                 p++;
@@ -1289,7 +1318,8 @@ static void run(tokenizer *t, const char *p, const char *end)
             }
             break;
         case S_ATTR_VALUE_DQ:
-        case S_ATTR_VALUE_SQ: {
+        case S_ATTR_VALUE_SQ:
+        attr_value_quoted: {
             char quote = t->state == S_ATTR_VALUE_DQ ? '"' : '\'';
             const char *q = scan3(p, end, quote, '&', '\0');
             put(t, p, (size_t)(q - p));
@@ -1299,6 +1329,7 @@ static void run(tokenizer *t, const char *p, const char *end)
             c = *p++;
             if (c == quote) {
                 t->state = S_AFTER_ATTR_VALUE_QUOTED;
+                GO(after_attr_value_quoted);
             } else if (c == '&') {
                 t->return_state = t->state;
                 t->state = S_CHAR_REF;
@@ -1329,9 +1360,11 @@ static void run(tokenizer *t, const char *p, const char *end)
             break;
         }
         case S_AFTER_ATTR_VALUE_QUOTED:
+        after_attr_value_quoted:
             if (IS_WS(c)) {
                 t->state = S_BEFORE_ATTR_NAME;
                 p++;
+                GO(before_attr_name);
             } else if (c == '/') {
                 t->state = S_SELF_CLOSING;
                 p++;
@@ -1738,6 +1771,7 @@ static void run(tokenizer *t, const char *p, const char *end)
         }
     }
 }
+#undef GO
 
 /* End of input: each state's EOF rule, possibly via a return state. */
 static void run_eof(tokenizer *t)
