@@ -659,9 +659,13 @@ static void emit_tag(tokenizer *t)
         tok->nattrs = t->nattrs;
         if (t->tree_sim)
             tree_sim_start_tag(&t->sim, tok);
-        size_t n = t->name_len < TMP_MAX ? t->name_len : 0;
-        memcpy(t->last_start, t->buf, n);
-        t->last_start_len = n;
+        /* only a tag that starts raw text has an end tag to recognise (no start tag can be
+         * emitted until that text ends) */
+        if (tok->next_state != TS_DATA) {
+            size_t n = t->name_len < TMP_MAX ? t->name_len : 0;
+            memcpy(t->last_start, t->buf, n);
+            t->last_start_len = n;
+        }
     } else if (t->tree_sim) {
         tree_sim_end_tag(&t->sim, tok);
     }
