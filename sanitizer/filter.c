@@ -53,6 +53,7 @@ typedef struct open_elem {
     char name[24];
     uint8_t len, ns;
     uint32_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
+    uint32_t sig;  /* kind_sig() of the name: end tags compare it before the bytes */
 } open_elem;
 
 /* How the content of a raw-text element (set by its start tag) is handled. */
@@ -89,6 +90,7 @@ struct sanitizer {
 
     size_t depth, depth_lost;
     uint32_t tag_kind; /* kind_of() the current tag's name, computed once per tag */
+    uint32_t tag_sig;  /* its kind_sig() (0 for names over 32 bytes): open elements keep it */
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
     size_t skip_depth; /* nonzero: dropping everything until the stack is shallower */
 
@@ -475,17 +477,20 @@ static inline bool same_bytes(const char *a, const char *b, size_t n)
     return true;
 }
 
-static uint32_t kind_of(const char *s, size_t n)
+/* The kind of name s[0, n), sig being kind_sig(s, n) and 1 <= n <= 32. */
+static uint32_t kind_lookup(uint32_t sig, const char *s, size_t n)
 {
-    if (n == 0 || n > 32)
-        return 0;
-    uint32_t sig = kind_sig(s, n);
     for (unsigned h = kind_slot_of(sig); kind_table[h].sig; h = (h + 1) % KIND_SLOTS) {
         const kind_slot *k = &kind_table[h];
         if (k->sig == sig && (n <= 3 || same_bytes(kind_name[h] + 2, s + 2, n - 3)))
             return k->mask;
     }
     return 0;
+}
+
+static uint32_t kind_of(const char *s, size_t n)
+{
+    return n == 0 || n > 32 ? 0 : kind_lookup(kind_sig(s, n), s, n);
 }
 
 /* ---- open-element stack ---------------------------------------------------------------- */
@@ -507,6 +512,7 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->len = (uint8_t)(t->name_len < sizeof e->name ? n : 0xff);
     e->ns = (uint8_t)t->ns;
     e->kind = t->ns == NS_HTML ? s->tag_kind : 0;
+    e->sig = s->tag_sig;
     if (elem_is(e, "p"))
         s->open_p++;
 }
@@ -608,7 +614,8 @@ static void end_tag_pops(sanitizer *s, const html_token *t)
     for (size_t i = s->depth; i-- > 0;) {
         const open_elem *e = &s->stack[i];
         /* a name too long to keep (len 0xff) matches no end tag: its bytes are not all here */
-        if (e->len == l && l < sizeof e->name && memcmp(e->name, n, l) == 0) {
+        if (e->sig == s->tag_sig && e->len == l && l < sizeof e->name &&
+            memcmp(e->name, n, l) == 0) {
             stack_pop_to(s, i);
             return;
         }
@@ -1615,8 +1622,11 @@ static int on_token(void *ctx, const html_token *t)
     sanitizer *s = ctx;
     if (t->type != TOK_CHARS)
         drop_carry(s);
-    if (t->type == TOK_START_TAG || t->type == TOK_END_TAG)
-        s->tag_kind = kind_of(t->name, t->name_len);
+    if (t->type == TOK_START_TAG || t->type == TOK_END_TAG) {
+        size_t n = t->name_len;
+        s->tag_sig = n == 0 || n > 32 ? 0 : kind_sig(t->name, n);
+        s->tag_kind = s->tag_sig ? kind_lookup(s->tag_sig, t->name, n) : 0;
+    }
     switch (t->type) {
     case TOK_CHARS:
         on_chars(s, t);
