@@ -656,7 +656,8 @@ static int pend_append(sanitizer *s, const char *p, size_t n, bool text)
         s->pend = np;
         s->pend_cap = cap;
     }
-    if (text && s->nsegs > s->seg_head && s->segs[s->nsegs - 1].text &&
+    /* text after text, or markup after markup (tags with nothing between): one segment */
+    if (s->nsegs > s->seg_head && s->segs[s->nsegs - 1].text == text &&
         s->segs[s->nsegs - 1].off + s->segs[s->nsegs - 1].len == s->pend_len) {
         memcpy(s->pend + s->pend_len, p, n);
         s->pend_len += n;
