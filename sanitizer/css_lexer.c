@@ -42,6 +42,37 @@ static int starts_ident(int c1, int c2, int c3)
     return c1 != EOF_CP && is_name_start(c1);
 }
 
+/* Byte classes for the loops that run over every byte of a style sheet (names, whitespace):
+ * one table load per byte instead of a chain of comparisons. NUL is a name byte too, but it is
+ * decoded (to U+FFFD), so it is left out of BC_NAME_PLAIN and taken by the slow path. */
+enum { BC_NAME_PLAIN = 1, BC_WS = 2 };
+
+#define BYTE_CLASS(c)                                                                        \
+    ((((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9') || \
+      (c) == '_' || (c) == '-' || (c) >= 0x80)                                               \
+         ? BC_NAME_PLAIN                                                                     \
+     : ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r' || (c) == '\f') ? BC_WS    \
+                                                                           : 0)
+#define BYTE_CLASS_ROW(b)                                                                    \
+    BYTE_CLASS(b), BYTE_CLASS(b + 1), BYTE_CLASS(b + 2), BYTE_CLASS(b + 3), BYTE_CLASS(b + 4), \
+        BYTE_CLASS(b + 5), BYTE_CLASS(b + 6), BYTE_CLASS(b + 7), BYTE_CLASS(b + 8),          \
+        BYTE_CLASS(b + 9), BYTE_CLASS(b + 10), BYTE_CLASS(b + 11), BYTE_CLASS(b + 12),       \
+        BYTE_CLASS(b + 13), BYTE_CLASS(b + 14), BYTE_CLASS(b + 15)
+
+static const unsigned char byte_class[256] = {
+    BYTE_CLASS_ROW(0x00), BYTE_CLASS_ROW(0x10), BYTE_CLASS_ROW(0x20), BYTE_CLASS_ROW(0x30),
+    BYTE_CLASS_ROW(0x40), BYTE_CLASS_ROW(0x50), BYTE_CLASS_ROW(0x60), BYTE_CLASS_ROW(0x70),
+    BYTE_CLASS_ROW(0x80), BYTE_CLASS_ROW(0x90), BYTE_CLASS_ROW(0xA0), BYTE_CLASS_ROW(0xB0),
+    BYTE_CLASS_ROW(0xC0), BYTE_CLASS_ROW(0xD0), BYTE_CLASS_ROW(0xE0), BYTE_CLASS_ROW(0xF0),
+};
+
+/* First index at or after i whose byte is not of class cls (len when there is none). */
+static size_t skip_class(const unsigned char *s, size_t i, size_t len, unsigned cls)
+{
+    while (i < len && (byte_class[s[i]] & cls)) i++;
+    return i;
+}
+
 static int starts_number(int c1, int c2, int c3)
 {
     if (c1 == '+' || c1 == '-') return is_digit(c2) || (c2 == '.' && is_digit(c3));
@@ -49,7 +80,6 @@ static int starts_number(int c1, int c2, int c3)
     return is_digit(c1);
 }
 
-/* Appends code point cp (already decoded) to the token text, UTF-8 encoded. */
 /* cp as UTF-8 into buf (4 bytes); returns the length. NUL, surrogates and out-of-range code
  * points become U+FFFD, as CSS escapes decode. */
 static size_t utf8_put(char *buf, uint32_t cp)
@@ -103,6 +133,17 @@ static void text_put_byte(css_token *t, int c)
     }
 }
 
+/* Appends n plain bytes (no NUL, already UTF-8), as many as fit: the same bytes text_put_byte()
+ * would keep one at a time. */
+static void text_put_run(css_token *t, const unsigned char *p, size_t n)
+{
+    size_t room = CSS_TOKEN_TEXT_MAX - 1 - t->text_len;
+    if (n > room) n = room;
+    memcpy(t->text + t->text_len, p, n);
+    t->text_len += n;
+    t->text[t->text_len] = '\0';
+}
+
 /* Tracks the scheme-relevant prefix of a URL value: leading C0 controls and spaces dropped,
  * tab/CR/LF dropped everywhere (the URL parser does both), ASCII lower-cased. */
 static void url_prefix_put(css_token *t, uint32_t cp)
@@ -146,12 +187,18 @@ static uint32_t consume_escape(css_lexer *lx)
     return c == 0 ? 0xFFFD : (uint32_t)c;
 }
 
+/* A name: runs of plain name bytes are copied whole (bytes past the text bound are consumed
+ * and dropped); only NUL and escapes go through the code-point path. */
 static void consume_name(css_lexer *lx, css_token *t)
 {
     for (;;) {
+        size_t run = lx->pos;
+        lx->pos = skip_class(lx->s, lx->pos, lx->len, BC_NAME_PLAIN);
+        if (lx->pos > run && t->text_len < CSS_TOKEN_TEXT_MAX - 1)
+            text_put_run(t, lx->s + run, lx->pos - run);
         int c = peek(lx, 0);
-        if (c != EOF_CP && is_name(c)) {
-            text_put_byte(t, c);
+        if (c == 0) {
+            text_put_cp(t, 0xFFFD);
             lx->pos++;
         } else if (valid_escape(c, peek(lx, 1))) {
             lx->pos++;
@@ -162,32 +209,54 @@ static void consume_name(css_lexer *lx, css_token *t)
     }
 }
 
+/* Digits a double holds exactly, with the powers of ten it holds exactly: a mantissa of at most
+ * this many digits divided by 10^k (k <= 15) is one correctly rounded division, the same double
+ * strtod() returns for the text. */
+#define EXACT_DIGITS_MAX 15
+static const double exact_pow10[EXACT_DIGITS_MAX + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+};
+
+/* Digits at the lexer's position into buf (bounded) and into *mantissa (exact while *ndigits
+ * stays <= EXACT_DIGITS_MAX). */
+static void consume_digits(css_lexer *lx, char *buf, size_t *n, size_t cap, uint64_t *mantissa,
+                           size_t *ndigits)
+{
+    int c;
+    while (is_digit(c = peek(lx, 0))) {
+        if (*n < cap) buf[(*n)++] = (char)c;
+        *mantissa = *mantissa * 10 + (uint64_t)(c - '0');
+        ++*ndigits;
+        lx->pos++;
+    }
+}
+
 static void consume_number(css_lexer *lx, css_token *t)
 {
     char buf[64];
     size_t n = 0;
+    uint64_t mantissa = 0;
+    size_t ndigits = 0, nfrac = 0;
+    int negative = 0, exponent = 0;
     int c = peek(lx, 0);
     if (c == '+' || c == '-') {
+        negative = c == '-';
         buf[n++] = (char)c;
         lx->pos++;
     }
-    while (is_digit(peek(lx, 0))) {
-        if (n < sizeof buf - 8) buf[n++] = (char)peek(lx, 0);
-        lx->pos++;
-    }
+    consume_digits(lx, buf, &n, sizeof buf - 8, &mantissa, &ndigits);
     if (peek(lx, 0) == '.' && is_digit(peek(lx, 1))) {
         if (n < sizeof buf - 8) buf[n++] = '.';
         lx->pos++;
-        while (is_digit(peek(lx, 0))) {
-            if (n < sizeof buf - 8) buf[n++] = (char)peek(lx, 0);
-            lx->pos++;
-        }
+        size_t before = ndigits;
+        consume_digits(lx, buf, &n, sizeof buf - 8, &mantissa, &ndigits);
+        nfrac = ndigits - before;
     }
     c = peek(lx, 0);
     if ((c == 'e' || c == 'E') &&
         (is_digit(peek(lx, 1)) ||
          ((peek(lx, 1) == '+' || peek(lx, 1) == '-') && is_digit(peek(lx, 2))))) {
-        size_t exp_start = n;
+        exponent = 1;
         buf[n++] = 'e';
         lx->pos++;
         if (peek(lx, 0) == '+' || peek(lx, 0) == '-') {
@@ -198,7 +267,11 @@ static void consume_number(css_lexer *lx, css_token *t)
             if (n < sizeof buf - 1) buf[n++] = (char)peek(lx, 0);
             lx->pos++;
         }
-        (void)exp_start;
+    }
+    if (!exponent && ndigits <= EXACT_DIGITS_MAX) {
+        double v = (double)mantissa / exact_pow10[nfrac];
+        t->number = negative ? -v : v;
+        return;
     }
     buf[n] = '\0';
     t->number = strtod(buf, NULL);
@@ -347,14 +420,25 @@ int css_token_is(const css_token *t, const char *lower)
     return 1;
 }
 
+/* End of the comment whose body starts at i: just past its closing star-slash, or len when the
+ * comment is not closed. */
+static size_t comment_end(const unsigned char *s, size_t i, size_t len)
+{
+    while (i < len) {
+        const unsigned char *star = memchr(s + i, '*', len - i);
+        if (!star) break;
+        i = (size_t)(star - s) + 1;
+        if (i < len && s[i] == '/') return i + 1;
+    }
+    return len;
+}
+
 /* Skips comments; returns 1 when at least one was skipped. */
 static int skip_comments(css_lexer *lx)
 {
     int skipped = 0;
     while (peek(lx, 0) == '/' && peek(lx, 1) == '*') {
-        lx->pos += 2;
-        while (lx->pos < lx->len && !(peek(lx, 0) == '*' && peek(lx, 1) == '/')) lx->pos++;
-        lx->pos = lx->pos + 2 <= lx->len ? lx->pos + 2 : lx->len;
+        lx->pos = comment_end(lx->s, lx->pos + 2, lx->len);
         skipped = 1;
     }
     return skipped;
@@ -378,7 +462,7 @@ void css_lexer_next(css_lexer *lx, css_token *t)
         return;
     }
     if (is_ws(c)) {
-        while (is_ws(peek(lx, 0))) lx->pos++;
+        lx->pos = skip_class(lx->s, lx->pos, lx->len, BC_WS);
         t->type = CT_WHITESPACE;
         return;
     }
