@@ -31,7 +31,12 @@ typedef struct css_ctx {
     int fn_depth;
     unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
     css_token_type prev_type;
-    char prev_text[CSS_TOKEN_TEXT_MAX];
+    size_t prev_start; /* the previous token's offset: its text is lexed again when needed */
+    /* Scratch for every rule of the sheet, allocated on first use (ctx_done frees it): a
+     * prelude is complete before the block after it is parsed, and declaration blocks do not
+     * nest, so one of each serves all rules. */
+    struct prelude *prelude;
+    struct decl_state *decls;
 } css_ctx;
 
 static void ascii_lower(char *dst, const char *src, size_t cap)
@@ -78,11 +83,16 @@ static void next_tok(css_ctx *c, css_token *t)
     css_lexer_next(&c->lx, t);
     switch (t->type) {
     case CT_FUNCTION: {
-        char joined[2 * CSS_TOKEN_TEXT_MAX];
         if (css_token_is(t, "expression")) c->flags |= CSS_DANGEROUS;
-        /* Old engines read a name split by a comment ("exp", comment, "ression(") as one. */
+        /* Old engines read a name split by a comment ("exp", comment, "ression(") as one. This
+         * is rare, so the name before is not kept for every token but read again here. */
         if (t->after_comment && c->prev_type == CT_IDENT) {
-            snprintf(joined, sizeof joined, "%s%s", c->prev_text, t->text);
+            char joined[2 * CSS_TOKEN_TEXT_MAX];
+            css_lexer again = c->lx;
+            css_token prev;
+            again.pos = c->prev_start;
+            css_lexer_next(&again, &prev);
+            snprintf(joined, sizeof joined, "%s%s", prev.text, t->text);
             ascii_lower(joined, joined, sizeof joined);
             if (strcmp(joined, "expression") == 0) c->flags |= CSS_DANGEROUS;
         }
@@ -111,7 +121,7 @@ static void next_tok(css_ctx *c, css_token *t)
         break;
     }
     c->prev_type = t->type;
-    memcpy(c->prev_text, t->text, t->text_len + 1);
+    c->prev_start = t->start;
 }
 
 static void ctx_init(css_ctx *c, const char *s, size_t len)
@@ -119,6 +129,12 @@ static void ctx_init(css_ctx *c, const char *s, size_t len)
     memset(c, 0, sizeof *c);
     css_lexer_init(&c->lx, s, len);
     c->prev_type = CT_EOF;
+}
+
+static void ctx_done(css_ctx *c)
+{
+    free(c->prelude);
+    free(c->decls);
 }
 
 /* ---- declaration values ------------------------------------------------------------------ */
@@ -152,15 +168,15 @@ typedef struct decl_state {
     prop_value prop[P_COUNT];
 } decl_state;
 
-/* A fresh declaration state. Only the per-property `set` flags are cleared: every reader checks
- * `set` and reads tok[0 .. n), and the structure is large (clearing all of it per style rule
- * and per style attribute cost more than parsing them). NULL on allocation failure. */
-static decl_state *decl_state_new(void)
+/* The context's declaration state, emptied. Only the per-property `set` flags are cleared:
+ * every reader checks `set` and reads tok[0 .. n), and the structure is large (clearing all of
+ * it per style rule cost more than parsing the rule). NULL on allocation failure. */
+static decl_state *ctx_decls(css_ctx *c)
 {
-    decl_state *st = malloc(sizeof *st);
-    if (st)
-        for (int i = 0; i < P_COUNT; i++) st->prop[i].set = 0;
-    return st;
+    if (!c->decls) c->decls = malloc(sizeof *c->decls);
+    if (c->decls)
+        for (int i = 0; i < P_COUNT; i++) c->decls->prop[i].set = 0;
+    return c->decls;
 }
 
 /* Every declaration of every rule is looked up: the first byte rules out most names. */
@@ -542,15 +558,16 @@ unsigned css_declarations_flags(const char *decls, size_t len)
 unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn fn, void *ctx)
 {
     css_ctx c;
-    decl_state *st = decl_state_new();
+    decl_state *st;
     unsigned flags;
     ctx_init(&c, decls, len);
+    st = ctx_decls(&c);
     c.text_fn = fn;
     c.text_ctx = ctx;
     parse_declarations(&c, 0, st);
     flags = c.flags;
     if (st && declarations_hide(st)) flags |= CSS_HIDES;
-    free(st);
+    ctx_done(&c);
     return flags;
 }
 
@@ -588,15 +605,16 @@ typedef struct prelude {
     int overflow;
 } prelude;
 
-/* An empty prelude (tokens past n are never read, so they are not cleared). */
-static prelude *prelude_new(void)
+/* The context's prelude, emptied (tokens past n are never read, so they are not cleared);
+ * NULL on allocation failure. */
+static prelude *ctx_prelude(css_ctx *c)
 {
-    prelude *p = malloc(sizeof *p);
-    if (p) {
-        p->n = 0;
-        p->overflow = 0;
+    if (!c->prelude) c->prelude = malloc(sizeof *c->prelude);
+    if (c->prelude) {
+        c->prelude->n = 0;
+        c->prelude->overflow = 0;
     }
-    return p;
+    return c->prelude;
 }
 
 static void prelude_push(prelude *p, const css_token *t)
@@ -683,7 +701,8 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
                           int *parent_ended)
 {
     char name[NAME_MAX_LEN];
-    prelude *p = prelude_new();
+    /* the shared prelude: it is read only before the block, which may hold rules of its own */
+    prelude *p = ctx_prelude(c);
     css_token t;
     int nest = 0;
     ascii_lower(name, at->text, sizeof name);
@@ -715,34 +734,31 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
         if ((t.type == CT_RPAREN || t.type == CT_RBRACKET) && nest > 0) nest--;
         if (p) prelude_push(p, &t);
     }
-    free(p);
 }
 
-static void parse_qualified_rule(css_ctx *c, const css_token *first, int hide_ok, css_sheet *s,
+/* A qualified rule whose first token is *t; t is then the slot the rest are read into. */
+static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_sheet *s,
                                  int *parent_ended, int in_block)
 {
-    prelude *p = prelude_new();
-    css_token t = *first;
+    prelude *p = ctx_prelude(c);
     int nest = 0;
     for (;;) {
-        if (t.type == CT_EOF) break;
-        if (nest == 0 && t.type == CT_RBRACE && in_block) {
+        if (t->type == CT_EOF) break;
+        if (nest == 0 && t->type == CT_RBRACE && in_block) {
             *parent_ended = 1;
             break;
         }
-        if (nest == 0 && t.type == CT_LBRACE) {
-            decl_state *st = decl_state_new();
+        if (nest == 0 && t->type == CT_LBRACE) {
+            decl_state *st = ctx_decls(c);
             parse_declarations(c, 1, st);
             if (st && p && s && hide_ok && declarations_hide(st)) sheet_add_selectors(s, p);
-            free(st);
             break;
         }
-        if (t.type == CT_FUNCTION || t.type == CT_LPAREN || t.type == CT_LBRACKET) nest++;
-        if ((t.type == CT_RPAREN || t.type == CT_RBRACKET) && nest > 0) nest--;
-        if (p) prelude_push(p, &t);
-        next_tok(c, &t);
+        if (t->type == CT_FUNCTION || t->type == CT_LPAREN || t->type == CT_LBRACKET) nest++;
+        if ((t->type == CT_RPAREN || t->type == CT_RBRACKET) && nest > 0) nest--;
+        if (p) prelude_push(p, t);
+        next_tok(c, t);
     }
-    free(p);
 }
 
 static void parse_rule_list(css_ctx *c, int in_block, int hide_ok, css_sheet *s, int depth)
@@ -778,6 +794,7 @@ unsigned css_sheet_text_flags(const char *css, size_t len)
     css_ctx c;
     ctx_init(&c, css, len);
     parse_rule_list(&c, 0, 0, NULL, 0);
+    ctx_done(&c);
     return c.flags & CSS_DANGEROUS;
 }
 
@@ -845,6 +862,7 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len)
     if (!s) return;
     ctx_init(&c, css, len);
     parse_rule_list(&c, 0, 1, s, 0);
+    ctx_done(&c);
 }
 
 /* A string of n bytes reads, as a C string would, only up to a NUL byte. */
@@ -921,6 +939,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     c.text_ctx = ctx;
     c.sheet = s;
     parse_rule_list(&c, 0, s != NULL, s, 0);
+    ctx_done(&c);
     unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
     if (s && drop) { /* a dropped block hides and shows nothing */
         s->n = before;
