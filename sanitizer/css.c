@@ -49,6 +49,18 @@ static void ascii_lower(char *dst, const char *src, size_t cap)
     dst[i] = '\0';
 }
 
+/* Token text lower-cased into dst and truncated to cap - 1 bytes, as ascii_lower() would copy
+ * it (token text holds no NUL byte), without looking for the end of the text. */
+static void token_text_lower(char *dst, size_t cap, const css_token *t)
+{
+    size_t n = t->text_len < cap - 1 ? t->text_len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = t->text[i];
+        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    dst[n] = '\0';
+}
+
 static int url_prefix_dangerous(const char *prefix)
 {
     return strncmp(prefix, "javascript:", 11) == 0 || strncmp(prefix, "vbscript:", 9) == 0;
@@ -179,12 +191,36 @@ static decl_state *ctx_decls(css_ctx *c)
     return c->decls;
 }
 
-/* Every declaration of every rule is looked up: the first byte rules out most names. */
+/* The one of ids[0, n) whose name is lower_name; -1 for none. */
+static int prop_among(const char *lower_name, const prop_id *ids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(prop_names[ids[i]], lower_name) == 0) return (int)ids[i];
+    return -1;
+}
+
+/* Every declaration of every rule is looked up: the first byte leaves a few names to compare. */
 static int prop_lookup(const char *lower_name)
 {
-    for (int i = 0; i < P_COUNT; i++)
-        if (prop_names[i][0] == lower_name[0] && strcmp(prop_names[i], lower_name) == 0) return i;
-    return -1;
+#define AMONG(...) \
+    prop_among(lower_name, (const prop_id[]){__VA_ARGS__}, \
+               (int)(sizeof((const prop_id[]){__VA_ARGS__}) / sizeof(prop_id)))
+    switch (lower_name[0]) {
+    case 'c': return AMONG(P_COLOR, P_CLIP, P_CLIP_PATH);
+    case 'd': return AMONG(P_DISPLAY);
+    case 'f': return AMONG(P_FONT_SIZE);
+    case 'h': return AMONG(P_HEIGHT);
+    case 'l': return AMONG(P_LEFT);
+    case 'm': return AMONG(P_MAX_WIDTH, P_MAX_HEIGHT);
+    case 'o': return AMONG(P_OPACITY, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y);
+    case 'p': return AMONG(P_POSITION);
+    case 's': return AMONG(P_SCALE);
+    case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM);
+    case 'v': return AMONG(P_VISIBILITY);
+    case 'w': return AMONG(P_WIDTH);
+    default: return -1;
+    }
+#undef AMONG
 }
 
 static int declaration_name_dangerous(const char *lower_name)
@@ -246,7 +282,7 @@ static value_end consume_value(css_ctx *c, int in_block, prop_value *out, int *o
         v->type = t.type;
         v->number = t.number;
         v->delim = t.delim;
-        ascii_lower(v->text, t.text, sizeof v->text);
+        token_text_lower(v->text, sizeof v->text, &t);
     }
 }
 
@@ -311,7 +347,7 @@ static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
             continue;
         }
         char name[NAME_MAX_LEN];
-        ascii_lower(name, t.text, sizeof name);
+        token_text_lower(name, sizeof name, &t);
         do next_tok(c, &t); while (t.type == CT_WHITESPACE);
         if (t.type == CT_EOF) return;
         if (t.type == CT_RBRACE && in_block) return;
@@ -736,11 +772,29 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
     }
 }
 
-/* A qualified rule whose first token is *t; t is then the slot the rest are read into. */
+/* The prelude of the sheet's tokens that start in [start, end), lexed again (tokens depend
+ * only on where they start); NULL on allocation failure. */
+static prelude *ctx_prelude_between(css_ctx *c, size_t start, size_t end)
+{
+    prelude *p = ctx_prelude(c);
+    css_lexer lx = c->lx;
+    css_token t;
+    lx.pos = start;
+    while (p) {
+        css_lexer_next(&lx, &t);
+        if (t.type == CT_EOF || t.start >= end) break;
+        prelude_push(p, &t);
+    }
+    return p;
+}
+
+/* A qualified rule whose first token is *t; t is then the slot the rest are read into. Its
+ * selectors matter only when its declarations hide, which few do: the prelude is not kept
+ * while it is read but lexed again then. */
 static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_sheet *s,
                                  int *parent_ended, int in_block)
 {
-    prelude *p = ctx_prelude(c);
+    size_t prelude_start = t->start;
     int nest = 0;
     for (;;) {
         if (t->type == CT_EOF) break;
@@ -749,14 +803,17 @@ static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_shee
             break;
         }
         if (nest == 0 && t->type == CT_LBRACE) {
+            size_t prelude_end = t->start;
             decl_state *st = ctx_decls(c);
             parse_declarations(c, 1, st);
-            if (st && p && s && hide_ok && declarations_hide(st)) sheet_add_selectors(s, p);
+            if (st && s && hide_ok && declarations_hide(st)) {
+                prelude *p = ctx_prelude_between(c, prelude_start, prelude_end);
+                if (p) sheet_add_selectors(s, p);
+            }
             break;
         }
         if (t->type == CT_FUNCTION || t->type == CT_LPAREN || t->type == CT_LBRACKET) nest++;
         if ((t->type == CT_RPAREN || t->type == CT_RBRACKET) && nest > 0) nest--;
-        if (p) prelude_push(p, t);
         next_tok(c, t);
     }
 }
