@@ -42,17 +42,19 @@ static int starts_ident(int c1, int c2, int c3)
     return c1 != EOF_CP && is_name_start(c1);
 }
 
-/* Byte classes for the loops that run over every byte of a style sheet (names, whitespace):
- * one table load per byte instead of a chain of comparisons. NUL is a name byte too, but it is
- * decoded (to U+FFFD), so it is left out of BC_NAME_PLAIN and taken by the slow path. */
-enum { BC_NAME_PLAIN = 1, BC_WS = 2 };
+/* Byte classes for the loops that run over every byte of a style sheet (names, whitespace) and
+ * for the first byte of every token: one table load instead of a chain of comparisons. NUL is
+ * a name (start) byte too, but it is decoded (to U+FFFD), so it is left out of the classes and
+ * taken by the slow paths. */
+enum { BC_NAME_PLAIN = 1, BC_WS = 2, BC_NAME_START_PLAIN = 4 };
 
+#define BYTE_IS_NAME_START(c) \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || (c) == '_' || (c) >= 0x80)
 #define BYTE_CLASS(c)                                                                        \
-    ((((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9') || \
-      (c) == '_' || (c) == '-' || (c) >= 0x80)                                               \
-         ? BC_NAME_PLAIN                                                                     \
-     : ((c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r' || (c) == '\f') ? BC_WS    \
-                                                                           : 0)
+    (BYTE_IS_NAME_START(c)                        ? BC_NAME_PLAIN | BC_NAME_START_PLAIN     \
+     : ((c) >= '0' && (c) <= '9') || (c) == '-'   ? BC_NAME_PLAIN                           \
+     : (c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r' || (c) == '\f' ? BC_WS      \
+                                                  : 0)
 #define BYTE_CLASS_ROW(b)                                                                    \
     BYTE_CLASS(b), BYTE_CLASS(b + 1), BYTE_CLASS(b + 2), BYTE_CLASS(b + 3), BYTE_CLASS(b + 4), \
         BYTE_CLASS(b + 5), BYTE_CLASS(b + 6), BYTE_CLASS(b + 7), BYTE_CLASS(b + 8),          \
@@ -433,8 +435,9 @@ static size_t comment_end(const unsigned char *s, size_t i, size_t len)
     return len;
 }
 
-/* Skips comments; returns 1 when at least one was skipped. */
-static int skip_comments(css_lexer *lx)
+/* Skips comments; returns 1 when at least one was skipped. Out of line, as lex_other() is:
+ * css_lexer_next() calls it only at a '/'. */
+static __attribute__((noinline)) int skip_comments(css_lexer *lx)
 {
     int skipped = 0;
     while (peek(lx, 0) == '/' && peek(lx, 1) == '*') {
@@ -444,28 +447,17 @@ static int skip_comments(css_lexer *lx)
     return skipped;
 }
 
-void css_lexer_next(css_lexer *lx, css_token *t)
-{
-    t->type = CT_EOF;
-    t->text_len = 0;
-    t->text[0] = '\0';
-    t->url_prefix[0] = '\0';
-    t->number = 0;
-    t->delim = 0;
-    t->hash_is_id = 0;
-    t->after_comment = skip_comments(lx);
-    t->start = lx->pos;
+/* Tokens of one punctuation byte, by byte (CT_EOF: not one). */
+static const unsigned char punct_token[256] = {
+    ['('] = CT_LPAREN, [')'] = CT_RPAREN,   ['['] = CT_LBRACKET, [']'] = CT_RBRACKET,
+    ['{'] = CT_LBRACE, ['}'] = CT_RBRACE,   [','] = CT_COMMA,    [':'] = CT_COLON,
+    [';'] = CT_SEMICOLON,
+};
 
-    int c = peek(lx, 0);
-    if (c == EOF_CP) {
-        t->type = CT_EOF;
-        return;
-    }
-    if (is_ws(c)) {
-        lx->pos = skip_class(lx->s, lx->pos, lx->len, BC_WS);
-        t->type = CT_WHITESPACE;
-        return;
-    }
+/* Every token but whitespace, names and punctuation, starting with byte c. Kept out of line:
+ * css_lexer_next() runs for every token, and its common paths stay small without these. */
+static __attribute__((noinline)) void lex_other(css_lexer *lx, css_token *t, int c)
+{
     switch (c) {
     case '"':
     case '\'':
@@ -481,15 +473,6 @@ void css_lexer_next(css_lexer *lx, css_token *t)
             return;
         }
         break;
-    case '(': lx->pos++; t->type = CT_LPAREN; return;
-    case ')': lx->pos++; t->type = CT_RPAREN; return;
-    case '[': lx->pos++; t->type = CT_LBRACKET; return;
-    case ']': lx->pos++; t->type = CT_RBRACKET; return;
-    case '{': lx->pos++; t->type = CT_LBRACE; return;
-    case '}': lx->pos++; t->type = CT_RBRACE; return;
-    case ',': lx->pos++; t->type = CT_COMMA; return;
-    case ':': lx->pos++; t->type = CT_COLON; return;
-    case ';': lx->pos++; t->type = CT_SEMICOLON; return;
     case '+':
     case '.':
         if (starts_number(c, peek(lx, 1), peek(lx, 2))) {
@@ -538,7 +521,7 @@ void css_lexer_next(css_lexer *lx, css_token *t)
             consume_numeric(lx, t);
             return;
         }
-        if (is_name_start(c)) {
+        if (is_name_start(c)) { /* NUL */
             consume_ident_like(lx, t);
             return;
         }
@@ -547,6 +530,33 @@ void css_lexer_next(css_lexer *lx, css_token *t)
     lx->pos++;
     t->type = CT_DELIM;
     t->delim = (uint32_t)c;
+}
+
+void css_lexer_next(css_lexer *lx, css_token *t)
+{
+    t->type = CT_EOF;
+    t->text_len = 0;
+    t->text[0] = '\0';
+    t->url_prefix[0] = '\0';
+    t->number = 0;
+    t->delim = 0;
+    t->hash_is_id = 0;
+    t->after_comment = lx->pos < lx->len && lx->s[lx->pos] == '/' && skip_comments(lx);
+    t->start = lx->pos;
+    if (lx->pos >= lx->len) return;
+
+    int c = lx->s[lx->pos];
+    if (byte_class[c] & BC_WS) {
+        lx->pos = skip_class(lx->s, lx->pos, lx->len, BC_WS);
+        t->type = CT_WHITESPACE;
+    } else if (punct_token[c] != CT_EOF) {
+        lx->pos++;
+        t->type = (css_token_type)punct_token[c];
+    } else if (byte_class[c] & BC_NAME_START_PLAIN) {
+        consume_ident_like(lx, t);
+    } else {
+        lex_other(lx, t, c);
+    }
 }
 
 size_t css_string_decode(const char *tok, size_t n, char *out)
