@@ -19,6 +19,7 @@
 #define PRELUDE_TOKENS_MAX 96
 #define SELECTOR_CLASSES_MAX 4
 #define NAME_MAX_LEN 64
+#define AT_RULE_NEST_MAX 64 /* at-rule blocks are read by recursion: a stack frame per level */
 
 /* ---- token stream with danger checks ---------------------------------------------------- */
 
@@ -753,7 +754,12 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
         }
         if (nest == 0 && t.type == CT_LBRACE) {
             int screen = p && media_applies_to_screen(p);
-            if (depth >= 8) {
+            if (depth >= AT_RULE_NEST_MAX) {
+                /* No real sheet nests this deep, and reading on would overflow the stack. What
+                 * is not read is not judged safe: the sheet is dropped. */
+                c->flags |= CSS_DANGEROUS;
+                c->lx.pos = c->lx.len;
+            } else if (depth >= 8) {
                 parse_rule_list(c, 1, 0, NULL, depth + 1);
             } else if (strcmp(name, "media") == 0) {
                 parse_rule_list(c, 1, hide_ok && screen, s, depth + 1);
