@@ -1012,16 +1012,36 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     return drop;
 }
 
+/* The n < 8 bytes at p as the low bytes of a word, byte i at bits 8i (on a little-endian
+ * host; elsewhere in another order, which a hash may use as well). Two loads that overlap
+ * instead of a loop over the bytes: the bytes both hold land on the same bits. */
+static uint64_t load_short(const char *p, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    if (n >= 2) {
+        uint16_t lo, hi;
+        memcpy(&lo, p, 2);
+        memcpy(&hi, p + n - 2, 2);
+        return lo | (uint64_t)hi << (8 * (n - 2));
+    }
+    return n ? (unsigned char)p[0] : 0;
+}
+
 /* Bloom filter of names: two bits of 4096 per name. A name is hashed by its length and first
  * eight bytes only (every element is noted, so this must be cheap; longer names that share
  * those collide, which errs towards "may match"). Case is kept, as rule_matches() keeps it. */
 static uint32_t seen_hash(char kind, const char *p, size_t n)
 {
-    uint64_t x = 0;
+    uint64_t x;
     if (n >= 8)
         memcpy(&x, p, 8); /* one load */
     else
-        for (size_t i = 0; i < n; i++) x |= (uint64_t)(unsigned char)p[i] << (8 * i);
+        x = load_short(p, n);
     x ^= (uint64_t)n * 0x100000001B3ull + (uint64_t)(unsigned char)kind * 0xC2B2AE3D27D4EB4Full;
     x *= 0x9E3779B97F4A7C15ull;
     return (uint32_t)(x >> 32) ^ (uint32_t)x;
