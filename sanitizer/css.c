@@ -19,6 +19,7 @@
 #define PRELUDE_TOKENS_MAX 96
 #define SELECTOR_CLASSES_MAX 4
 #define NAME_MAX_LEN 64
+#define AT_RULE_NEST_MAX 64 /* at-rule blocks are read by recursion: a stack frame per level */
 
 /* ---- token stream with danger checks ---------------------------------------------------- */
 
@@ -31,7 +32,12 @@ typedef struct css_ctx {
     int fn_depth;
     unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
     css_token_type prev_type;
-    char prev_text[CSS_TOKEN_TEXT_MAX];
+    size_t prev_start; /* the previous token's offset: its text is lexed again when needed */
+    /* Scratch for every rule of the sheet, allocated on first use (ctx_done frees it): a
+     * prelude is complete before the block after it is parsed, and declaration blocks do not
+     * nest, so one of each serves all rules. */
+    struct prelude *prelude;
+    struct decl_state *decls;
 } css_ctx;
 
 static void ascii_lower(char *dst, const char *src, size_t cap)
@@ -42,6 +48,18 @@ static void ascii_lower(char *dst, const char *src, size_t cap)
         dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
     }
     dst[i] = '\0';
+}
+
+/* Token text lower-cased into dst and truncated to cap - 1 bytes, as ascii_lower() would copy
+ * it (token text holds no NUL byte), without looking for the end of the text. */
+static void token_text_lower(char *dst, size_t cap, const css_token *t)
+{
+    size_t n = t->text_len < cap - 1 ? t->text_len : cap - 1;
+    for (size_t i = 0; i < n; i++) {
+        char c = t->text[i];
+        dst[i] = (c >= 'A' && c <= 'Z') ? (char)(c + 32) : c;
+    }
+    dst[n] = '\0';
 }
 
 static int url_prefix_dangerous(const char *prefix)
@@ -78,11 +96,16 @@ static void next_tok(css_ctx *c, css_token *t)
     css_lexer_next(&c->lx, t);
     switch (t->type) {
     case CT_FUNCTION: {
-        char joined[2 * CSS_TOKEN_TEXT_MAX];
         if (css_token_is(t, "expression")) c->flags |= CSS_DANGEROUS;
-        /* Old engines read a name split by a comment ("exp", comment, "ression(") as one. */
+        /* Old engines read a name split by a comment ("exp", comment, "ression(") as one. This
+         * is rare, so the name before is not kept for every token but read again here. */
         if (t->after_comment && c->prev_type == CT_IDENT) {
-            snprintf(joined, sizeof joined, "%s%s", c->prev_text, t->text);
+            char joined[2 * CSS_TOKEN_TEXT_MAX];
+            css_lexer again = c->lx;
+            css_token prev;
+            again.pos = c->prev_start;
+            css_lexer_next(&again, &prev);
+            snprintf(joined, sizeof joined, "%s%s", prev.text, t->text);
             ascii_lower(joined, joined, sizeof joined);
             if (strcmp(joined, "expression") == 0) c->flags |= CSS_DANGEROUS;
         }
@@ -111,7 +134,7 @@ static void next_tok(css_ctx *c, css_token *t)
         break;
     }
     c->prev_type = t->type;
-    memcpy(c->prev_text, t->text, t->text_len + 1);
+    c->prev_start = t->start;
 }
 
 static void ctx_init(css_ctx *c, const char *s, size_t len)
@@ -119,6 +142,12 @@ static void ctx_init(css_ctx *c, const char *s, size_t len)
     memset(c, 0, sizeof *c);
     css_lexer_init(&c->lx, s, len);
     c->prev_type = CT_EOF;
+}
+
+static void ctx_done(css_ctx *c)
+{
+    free(c->prelude);
+    free(c->decls);
 }
 
 /* ---- declaration values ------------------------------------------------------------------ */
@@ -152,23 +181,47 @@ typedef struct decl_state {
     prop_value prop[P_COUNT];
 } decl_state;
 
-/* A fresh declaration state. Only the per-property `set` flags are cleared: every reader checks
- * `set` and reads tok[0 .. n), and the structure is large (clearing all of it per style rule
- * and per style attribute cost more than parsing them). NULL on allocation failure. */
-static decl_state *decl_state_new(void)
+/* The context's declaration state, emptied. Only the per-property `set` flags are cleared:
+ * every reader checks `set` and reads tok[0 .. n), and the structure is large (clearing all of
+ * it per style rule cost more than parsing the rule). NULL on allocation failure. */
+static decl_state *ctx_decls(css_ctx *c)
 {
-    decl_state *st = malloc(sizeof *st);
-    if (st)
-        for (int i = 0; i < P_COUNT; i++) st->prop[i].set = 0;
-    return st;
+    if (!c->decls) c->decls = malloc(sizeof *c->decls);
+    if (c->decls)
+        for (int i = 0; i < P_COUNT; i++) c->decls->prop[i].set = 0;
+    return c->decls;
 }
 
-/* Every declaration of every rule is looked up: the first byte rules out most names. */
+/* The one of ids[0, n) whose name is lower_name; -1 for none. */
+static int prop_among(const char *lower_name, const prop_id *ids, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(prop_names[ids[i]], lower_name) == 0) return (int)ids[i];
+    return -1;
+}
+
+/* Every declaration of every rule is looked up: the first byte leaves a few names to compare. */
 static int prop_lookup(const char *lower_name)
 {
-    for (int i = 0; i < P_COUNT; i++)
-        if (prop_names[i][0] == lower_name[0] && strcmp(prop_names[i], lower_name) == 0) return i;
-    return -1;
+#define AMONG(...) \
+    prop_among(lower_name, (const prop_id[]){__VA_ARGS__}, \
+               (int)(sizeof((const prop_id[]){__VA_ARGS__}) / sizeof(prop_id)))
+    switch (lower_name[0]) {
+    case 'c': return AMONG(P_COLOR, P_CLIP, P_CLIP_PATH);
+    case 'd': return AMONG(P_DISPLAY);
+    case 'f': return AMONG(P_FONT_SIZE);
+    case 'h': return AMONG(P_HEIGHT);
+    case 'l': return AMONG(P_LEFT);
+    case 'm': return AMONG(P_MAX_WIDTH, P_MAX_HEIGHT);
+    case 'o': return AMONG(P_OPACITY, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y);
+    case 'p': return AMONG(P_POSITION);
+    case 's': return AMONG(P_SCALE);
+    case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM);
+    case 'v': return AMONG(P_VISIBILITY);
+    case 'w': return AMONG(P_WIDTH);
+    default: return -1;
+    }
+#undef AMONG
 }
 
 static int declaration_name_dangerous(const char *lower_name)
@@ -230,7 +283,7 @@ static value_end consume_value(css_ctx *c, int in_block, prop_value *out, int *o
         v->type = t.type;
         v->number = t.number;
         v->delim = t.delim;
-        ascii_lower(v->text, t.text, sizeof v->text);
+        token_text_lower(v->text, sizeof v->text, &t);
     }
 }
 
@@ -295,7 +348,7 @@ static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
             continue;
         }
         char name[NAME_MAX_LEN];
-        ascii_lower(name, t.text, sizeof name);
+        token_text_lower(name, sizeof name, &t);
         do next_tok(c, &t); while (t.type == CT_WHITESPACE);
         if (t.type == CT_EOF) return;
         if (t.type == CT_RBRACE && in_block) return;
@@ -542,15 +595,16 @@ unsigned css_declarations_flags(const char *decls, size_t len)
 unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn fn, void *ctx)
 {
     css_ctx c;
-    decl_state *st = decl_state_new();
+    decl_state *st;
     unsigned flags;
     ctx_init(&c, decls, len);
+    st = ctx_decls(&c);
     c.text_fn = fn;
     c.text_ctx = ctx;
     parse_declarations(&c, 0, st);
     flags = c.flags;
     if (st && declarations_hide(st)) flags |= CSS_HIDES;
-    free(st);
+    ctx_done(&c);
     return flags;
 }
 
@@ -588,15 +642,16 @@ typedef struct prelude {
     int overflow;
 } prelude;
 
-/* An empty prelude (tokens past n are never read, so they are not cleared). */
-static prelude *prelude_new(void)
+/* The context's prelude, emptied (tokens past n are never read, so they are not cleared);
+ * NULL on allocation failure. */
+static prelude *ctx_prelude(css_ctx *c)
 {
-    prelude *p = malloc(sizeof *p);
-    if (p) {
-        p->n = 0;
-        p->overflow = 0;
+    if (!c->prelude) c->prelude = malloc(sizeof *c->prelude);
+    if (c->prelude) {
+        c->prelude->n = 0;
+        c->prelude->overflow = 0;
     }
-    return p;
+    return c->prelude;
 }
 
 static void prelude_push(prelude *p, const css_token *t)
@@ -683,7 +738,8 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
                           int *parent_ended)
 {
     char name[NAME_MAX_LEN];
-    prelude *p = prelude_new();
+    /* the shared prelude: it is read only before the block, which may hold rules of its own */
+    prelude *p = ctx_prelude(c);
     css_token t;
     int nest = 0;
     ascii_lower(name, at->text, sizeof name);
@@ -698,7 +754,12 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
         }
         if (nest == 0 && t.type == CT_LBRACE) {
             int screen = p && media_applies_to_screen(p);
-            if (depth >= 8) {
+            if (depth >= AT_RULE_NEST_MAX) {
+                /* No real sheet nests this deep, and reading on would overflow the stack. What
+                 * is not read is not judged safe: the sheet is dropped. */
+                c->flags |= CSS_DANGEROUS;
+                c->lx.pos = c->lx.len;
+            } else if (depth >= 8) {
                 parse_rule_list(c, 1, 0, NULL, depth + 1);
             } else if (strcmp(name, "media") == 0) {
                 parse_rule_list(c, 1, hide_ok && screen, s, depth + 1);
@@ -715,34 +776,52 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
         if ((t.type == CT_RPAREN || t.type == CT_RBRACKET) && nest > 0) nest--;
         if (p) prelude_push(p, &t);
     }
-    free(p);
 }
 
-static void parse_qualified_rule(css_ctx *c, const css_token *first, int hide_ok, css_sheet *s,
+/* The prelude of the sheet's tokens that start in [start, end), lexed again (tokens depend
+ * only on where they start); NULL on allocation failure. */
+static prelude *ctx_prelude_between(css_ctx *c, size_t start, size_t end)
+{
+    prelude *p = ctx_prelude(c);
+    css_lexer lx = c->lx;
+    css_token t;
+    lx.pos = start;
+    while (p) {
+        css_lexer_next(&lx, &t);
+        if (t.type == CT_EOF || t.start >= end) break;
+        prelude_push(p, &t);
+    }
+    return p;
+}
+
+/* A qualified rule whose first token is *t; t is then the slot the rest are read into. Its
+ * selectors matter only when its declarations hide, which few do: the prelude is not kept
+ * while it is read but lexed again then. */
+static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_sheet *s,
                                  int *parent_ended, int in_block)
 {
-    prelude *p = prelude_new();
-    css_token t = *first;
+    size_t prelude_start = t->start;
     int nest = 0;
     for (;;) {
-        if (t.type == CT_EOF) break;
-        if (nest == 0 && t.type == CT_RBRACE && in_block) {
+        if (t->type == CT_EOF) break;
+        if (nest == 0 && t->type == CT_RBRACE && in_block) {
             *parent_ended = 1;
             break;
         }
-        if (nest == 0 && t.type == CT_LBRACE) {
-            decl_state *st = decl_state_new();
+        if (nest == 0 && t->type == CT_LBRACE) {
+            size_t prelude_end = t->start;
+            decl_state *st = ctx_decls(c);
             parse_declarations(c, 1, st);
-            if (st && p && s && hide_ok && declarations_hide(st)) sheet_add_selectors(s, p);
-            free(st);
+            if (st && s && hide_ok && declarations_hide(st)) {
+                prelude *p = ctx_prelude_between(c, prelude_start, prelude_end);
+                if (p) sheet_add_selectors(s, p);
+            }
             break;
         }
-        if (t.type == CT_FUNCTION || t.type == CT_LPAREN || t.type == CT_LBRACKET) nest++;
-        if ((t.type == CT_RPAREN || t.type == CT_RBRACKET) && nest > 0) nest--;
-        if (p) prelude_push(p, &t);
-        next_tok(c, &t);
+        if (t->type == CT_FUNCTION || t->type == CT_LPAREN || t->type == CT_LBRACKET) nest++;
+        if ((t->type == CT_RPAREN || t->type == CT_RBRACKET) && nest > 0) nest--;
+        next_tok(c, t);
     }
-    free(p);
 }
 
 static void parse_rule_list(css_ctx *c, int in_block, int hide_ok, css_sheet *s, int depth)
@@ -778,6 +857,7 @@ unsigned css_sheet_text_flags(const char *css, size_t len)
     css_ctx c;
     ctx_init(&c, css, len);
     parse_rule_list(&c, 0, 0, NULL, 0);
+    ctx_done(&c);
     return c.flags & CSS_DANGEROUS;
 }
 
@@ -845,6 +925,7 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len)
     if (!s) return;
     ctx_init(&c, css, len);
     parse_rule_list(&c, 0, 1, s, 0);
+    ctx_done(&c);
 }
 
 /* A string of n bytes reads, as a C string would, only up to a NUL byte. */
@@ -921,6 +1002,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     c.text_ctx = ctx;
     c.sheet = s;
     parse_rule_list(&c, 0, s != NULL, s, 0);
+    ctx_done(&c);
     unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
     if (s && drop) { /* a dropped block hides and shows nothing */
         s->n = before;
@@ -930,16 +1012,36 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     return drop;
 }
 
+/* The n < 8 bytes at p as the low bytes of a word, byte i at bits 8i (on a little-endian
+ * host; elsewhere in another order, which a hash may use as well). Two loads that overlap
+ * instead of a loop over the bytes: the bytes both hold land on the same bits. */
+static uint64_t load_short(const char *p, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return lo | (uint64_t)hi << (8 * (n - 4));
+    }
+    if (n >= 2) {
+        uint16_t lo, hi;
+        memcpy(&lo, p, 2);
+        memcpy(&hi, p + n - 2, 2);
+        return lo | (uint64_t)hi << (8 * (n - 2));
+    }
+    return n ? (unsigned char)p[0] : 0;
+}
+
 /* Bloom filter of names: two bits of 4096 per name. A name is hashed by its length and first
  * eight bytes only (every element is noted, so this must be cheap; longer names that share
  * those collide, which errs towards "may match"). Case is kept, as rule_matches() keeps it. */
 static uint32_t seen_hash(char kind, const char *p, size_t n)
 {
-    uint64_t x = 0;
+    uint64_t x;
     if (n >= 8)
         memcpy(&x, p, 8); /* one load */
     else
-        for (size_t i = 0; i < n; i++) x |= (uint64_t)(unsigned char)p[i] << (8 * i);
+        x = load_short(p, n);
     x ^= (uint64_t)n * 0x100000001B3ull + (uint64_t)(unsigned char)kind * 0xC2B2AE3D27D4EB4Full;
     x *= 0x9E3779B97F4A7C15ull;
     return (uint32_t)(x >> 32) ^ (uint32_t)x;

@@ -42,6 +42,39 @@ static int starts_ident(int c1, int c2, int c3)
     return c1 != EOF_CP && is_name_start(c1);
 }
 
+/* Byte classes for the loops that run over every byte of a style sheet (names, whitespace) and
+ * for the first byte of every token: one table load instead of a chain of comparisons. NUL is
+ * a name (start) byte too, but it is decoded (to U+FFFD), so it is left out of the classes and
+ * taken by the slow paths. */
+enum { BC_NAME_PLAIN = 1, BC_WS = 2, BC_NAME_START_PLAIN = 4 };
+
+#define BYTE_IS_NAME_START(c) \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || (c) == '_' || (c) >= 0x80)
+#define BYTE_CLASS(c)                                                                        \
+    (BYTE_IS_NAME_START(c)                        ? BC_NAME_PLAIN | BC_NAME_START_PLAIN     \
+     : ((c) >= '0' && (c) <= '9') || (c) == '-'   ? BC_NAME_PLAIN                           \
+     : (c) == ' ' || (c) == '\t' || (c) == '\n' || (c) == '\r' || (c) == '\f' ? BC_WS      \
+                                                  : 0)
+#define BYTE_CLASS_ROW(b)                                                                    \
+    BYTE_CLASS(b), BYTE_CLASS(b + 1), BYTE_CLASS(b + 2), BYTE_CLASS(b + 3), BYTE_CLASS(b + 4), \
+        BYTE_CLASS(b + 5), BYTE_CLASS(b + 6), BYTE_CLASS(b + 7), BYTE_CLASS(b + 8),          \
+        BYTE_CLASS(b + 9), BYTE_CLASS(b + 10), BYTE_CLASS(b + 11), BYTE_CLASS(b + 12),       \
+        BYTE_CLASS(b + 13), BYTE_CLASS(b + 14), BYTE_CLASS(b + 15)
+
+static const unsigned char byte_class[256] = {
+    BYTE_CLASS_ROW(0x00), BYTE_CLASS_ROW(0x10), BYTE_CLASS_ROW(0x20), BYTE_CLASS_ROW(0x30),
+    BYTE_CLASS_ROW(0x40), BYTE_CLASS_ROW(0x50), BYTE_CLASS_ROW(0x60), BYTE_CLASS_ROW(0x70),
+    BYTE_CLASS_ROW(0x80), BYTE_CLASS_ROW(0x90), BYTE_CLASS_ROW(0xA0), BYTE_CLASS_ROW(0xB0),
+    BYTE_CLASS_ROW(0xC0), BYTE_CLASS_ROW(0xD0), BYTE_CLASS_ROW(0xE0), BYTE_CLASS_ROW(0xF0),
+};
+
+/* First index at or after i whose byte is not of class cls (len when there is none). */
+static size_t skip_class(const unsigned char *s, size_t i, size_t len, unsigned cls)
+{
+    while (i < len && (byte_class[s[i]] & cls)) i++;
+    return i;
+}
+
 static int starts_number(int c1, int c2, int c3)
 {
     if (c1 == '+' || c1 == '-') return is_digit(c2) || (c2 == '.' && is_digit(c3));
@@ -49,7 +82,6 @@ static int starts_number(int c1, int c2, int c3)
     return is_digit(c1);
 }
 
-/* Appends code point cp (already decoded) to the token text, UTF-8 encoded. */
 /* cp as UTF-8 into buf (4 bytes); returns the length. NUL, surrogates and out-of-range code
  * points become U+FFFD, as CSS escapes decode. */
 static size_t utf8_put(char *buf, uint32_t cp)
@@ -103,6 +135,17 @@ static void text_put_byte(css_token *t, int c)
     }
 }
 
+/* Appends n plain bytes (no NUL, already UTF-8), as many as fit: the same bytes text_put_byte()
+ * would keep one at a time. */
+static void text_put_run(css_token *t, const unsigned char *p, size_t n)
+{
+    size_t room = CSS_TOKEN_TEXT_MAX - 1 - t->text_len;
+    if (n > room) n = room;
+    memcpy(t->text + t->text_len, p, n);
+    t->text_len += n;
+    t->text[t->text_len] = '\0';
+}
+
 /* Tracks the scheme-relevant prefix of a URL value: leading C0 controls and spaces dropped,
  * tab/CR/LF dropped everywhere (the URL parser does both), ASCII lower-cased. */
 static void url_prefix_put(css_token *t, uint32_t cp)
@@ -146,12 +189,18 @@ static uint32_t consume_escape(css_lexer *lx)
     return c == 0 ? 0xFFFD : (uint32_t)c;
 }
 
+/* A name: runs of plain name bytes are copied whole (bytes past the text bound are consumed
+ * and dropped); only NUL and escapes go through the code-point path. */
 static void consume_name(css_lexer *lx, css_token *t)
 {
     for (;;) {
+        size_t run = lx->pos;
+        lx->pos = skip_class(lx->s, lx->pos, lx->len, BC_NAME_PLAIN);
+        if (lx->pos > run && t->text_len < CSS_TOKEN_TEXT_MAX - 1)
+            text_put_run(t, lx->s + run, lx->pos - run);
         int c = peek(lx, 0);
-        if (c != EOF_CP && is_name(c)) {
-            text_put_byte(t, c);
+        if (c == 0) {
+            text_put_cp(t, 0xFFFD);
             lx->pos++;
         } else if (valid_escape(c, peek(lx, 1))) {
             lx->pos++;
@@ -162,32 +211,54 @@ static void consume_name(css_lexer *lx, css_token *t)
     }
 }
 
+/* Digits a double holds exactly, with the powers of ten it holds exactly: a mantissa of at most
+ * this many digits divided by 10^k (k <= 15) is one correctly rounded division, the same double
+ * strtod() returns for the text. */
+#define EXACT_DIGITS_MAX 15
+static const double exact_pow10[EXACT_DIGITS_MAX + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+};
+
+/* Digits at the lexer's position into buf (bounded) and into *mantissa (exact while *ndigits
+ * stays <= EXACT_DIGITS_MAX). */
+static void consume_digits(css_lexer *lx, char *buf, size_t *n, size_t cap, uint64_t *mantissa,
+                           size_t *ndigits)
+{
+    int c;
+    while (is_digit(c = peek(lx, 0))) {
+        if (*n < cap) buf[(*n)++] = (char)c;
+        *mantissa = *mantissa * 10 + (uint64_t)(c - '0');
+        ++*ndigits;
+        lx->pos++;
+    }
+}
+
 static void consume_number(css_lexer *lx, css_token *t)
 {
     char buf[64];
     size_t n = 0;
+    uint64_t mantissa = 0;
+    size_t ndigits = 0, nfrac = 0;
+    int negative = 0, exponent = 0;
     int c = peek(lx, 0);
     if (c == '+' || c == '-') {
+        negative = c == '-';
         buf[n++] = (char)c;
         lx->pos++;
     }
-    while (is_digit(peek(lx, 0))) {
-        if (n < sizeof buf - 8) buf[n++] = (char)peek(lx, 0);
-        lx->pos++;
-    }
+    consume_digits(lx, buf, &n, sizeof buf - 8, &mantissa, &ndigits);
     if (peek(lx, 0) == '.' && is_digit(peek(lx, 1))) {
         if (n < sizeof buf - 8) buf[n++] = '.';
         lx->pos++;
-        while (is_digit(peek(lx, 0))) {
-            if (n < sizeof buf - 8) buf[n++] = (char)peek(lx, 0);
-            lx->pos++;
-        }
+        size_t before = ndigits;
+        consume_digits(lx, buf, &n, sizeof buf - 8, &mantissa, &ndigits);
+        nfrac = ndigits - before;
     }
     c = peek(lx, 0);
     if ((c == 'e' || c == 'E') &&
         (is_digit(peek(lx, 1)) ||
          ((peek(lx, 1) == '+' || peek(lx, 1) == '-') && is_digit(peek(lx, 2))))) {
-        size_t exp_start = n;
+        exponent = 1;
         buf[n++] = 'e';
         lx->pos++;
         if (peek(lx, 0) == '+' || peek(lx, 0) == '-') {
@@ -198,7 +269,11 @@ static void consume_number(css_lexer *lx, css_token *t)
             if (n < sizeof buf - 1) buf[n++] = (char)peek(lx, 0);
             lx->pos++;
         }
-        (void)exp_start;
+    }
+    if (!exponent && ndigits <= EXACT_DIGITS_MAX) {
+        double v = (double)mantissa / exact_pow10[nfrac];
+        t->number = negative ? -v : v;
+        return;
     }
     buf[n] = '\0';
     t->number = strtod(buf, NULL);
@@ -347,41 +422,42 @@ int css_token_is(const css_token *t, const char *lower)
     return 1;
 }
 
-/* Skips comments; returns 1 when at least one was skipped. */
-static int skip_comments(css_lexer *lx)
+/* End of the comment whose body starts at i: just past its closing star-slash, or len when the
+ * comment is not closed. */
+static size_t comment_end(const unsigned char *s, size_t i, size_t len)
+{
+    while (i < len) {
+        const unsigned char *star = memchr(s + i, '*', len - i);
+        if (!star) break;
+        i = (size_t)(star - s) + 1;
+        if (i < len && s[i] == '/') return i + 1;
+    }
+    return len;
+}
+
+/* Skips comments; returns 1 when at least one was skipped. Out of line, as lex_other() is:
+ * css_lexer_next() calls it only at a '/'. */
+static __attribute__((noinline)) int skip_comments(css_lexer *lx)
 {
     int skipped = 0;
     while (peek(lx, 0) == '/' && peek(lx, 1) == '*') {
-        lx->pos += 2;
-        while (lx->pos < lx->len && !(peek(lx, 0) == '*' && peek(lx, 1) == '/')) lx->pos++;
-        lx->pos = lx->pos + 2 <= lx->len ? lx->pos + 2 : lx->len;
+        lx->pos = comment_end(lx->s, lx->pos + 2, lx->len);
         skipped = 1;
     }
     return skipped;
 }
 
-void css_lexer_next(css_lexer *lx, css_token *t)
-{
-    t->type = CT_EOF;
-    t->text_len = 0;
-    t->text[0] = '\0';
-    t->url_prefix[0] = '\0';
-    t->number = 0;
-    t->delim = 0;
-    t->hash_is_id = 0;
-    t->after_comment = skip_comments(lx);
-    t->start = lx->pos;
+/* Tokens of one punctuation byte, by byte (CT_EOF: not one). */
+static const unsigned char punct_token[256] = {
+    ['('] = CT_LPAREN, [')'] = CT_RPAREN,   ['['] = CT_LBRACKET, [']'] = CT_RBRACKET,
+    ['{'] = CT_LBRACE, ['}'] = CT_RBRACE,   [','] = CT_COMMA,    [':'] = CT_COLON,
+    [';'] = CT_SEMICOLON,
+};
 
-    int c = peek(lx, 0);
-    if (c == EOF_CP) {
-        t->type = CT_EOF;
-        return;
-    }
-    if (is_ws(c)) {
-        while (is_ws(peek(lx, 0))) lx->pos++;
-        t->type = CT_WHITESPACE;
-        return;
-    }
+/* Every token but whitespace, names and punctuation, starting with byte c. Kept out of line:
+ * css_lexer_next() runs for every token, and its common paths stay small without these. */
+static __attribute__((noinline)) void lex_other(css_lexer *lx, css_token *t, int c)
+{
     switch (c) {
     case '"':
     case '\'':
@@ -397,15 +473,6 @@ void css_lexer_next(css_lexer *lx, css_token *t)
             return;
         }
         break;
-    case '(': lx->pos++; t->type = CT_LPAREN; return;
-    case ')': lx->pos++; t->type = CT_RPAREN; return;
-    case '[': lx->pos++; t->type = CT_LBRACKET; return;
-    case ']': lx->pos++; t->type = CT_RBRACKET; return;
-    case '{': lx->pos++; t->type = CT_LBRACE; return;
-    case '}': lx->pos++; t->type = CT_RBRACE; return;
-    case ',': lx->pos++; t->type = CT_COMMA; return;
-    case ':': lx->pos++; t->type = CT_COLON; return;
-    case ';': lx->pos++; t->type = CT_SEMICOLON; return;
     case '+':
     case '.':
         if (starts_number(c, peek(lx, 1), peek(lx, 2))) {
@@ -454,7 +521,7 @@ void css_lexer_next(css_lexer *lx, css_token *t)
             consume_numeric(lx, t);
             return;
         }
-        if (is_name_start(c)) {
+        if (is_name_start(c)) { /* NUL */
             consume_ident_like(lx, t);
             return;
         }
@@ -463,6 +530,33 @@ void css_lexer_next(css_lexer *lx, css_token *t)
     lx->pos++;
     t->type = CT_DELIM;
     t->delim = (uint32_t)c;
+}
+
+void css_lexer_next(css_lexer *lx, css_token *t)
+{
+    t->type = CT_EOF;
+    t->text_len = 0;
+    t->text[0] = '\0';
+    t->url_prefix[0] = '\0';
+    t->number = 0;
+    t->delim = 0;
+    t->hash_is_id = 0;
+    t->after_comment = lx->pos < lx->len && lx->s[lx->pos] == '/' && skip_comments(lx);
+    t->start = lx->pos;
+    if (lx->pos >= lx->len) return;
+
+    int c = lx->s[lx->pos];
+    if (byte_class[c] & BC_WS) {
+        lx->pos = skip_class(lx->s, lx->pos, lx->len, BC_WS);
+        t->type = CT_WHITESPACE;
+    } else if (punct_token[c] != CT_EOF) {
+        lx->pos++;
+        t->type = (css_token_type)punct_token[c];
+    } else if (byte_class[c] & BC_NAME_START_PLAIN) {
+        consume_ident_like(lx, t);
+    } else {
+        lex_other(lx, t, c);
+    }
 }
 
 size_t css_string_decode(const char *tok, size_t n, char *out)

@@ -357,3 +357,175 @@ Test(css_sheet, late_rules_against_written_elements)
     cr_expect(css_sheet_rules_may_match(sh, 0, &w));
     css_sheet_free(sh);
 }
+
+/* ---- the lexer's fast paths: each must give the token the byte-at-a-time rules give ---- */
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "sanitizer/css_lexer.h"
+
+/* The first token of s[0, n), and the lexer's position after it. */
+static css_token first_token(const char *s, size_t n, size_t *end)
+{
+    css_lexer lx;
+    css_token t;
+    css_lexer_init(&lx, s, n);
+    css_lexer_next(&lx, &t);
+    if (end) *end = lx.pos;
+    return t;
+}
+
+Test(css_lexer, name_text_is_bounded_but_the_name_consumed)
+{
+    char s[400];
+    size_t end;
+    memset(s, 'a', sizeof s);
+    css_token t = first_token(s, CSS_TOKEN_TEXT_MAX - 1, &end);
+    cr_expect_eq(t.type, CT_IDENT);
+    cr_expect_eq(t.text_len, (size_t)CSS_TOKEN_TEXT_MAX - 1, "a name that just fits is whole");
+    cr_expect_eq(end, (size_t)CSS_TOKEN_TEXT_MAX - 1);
+    t = first_token(s, CSS_TOKEN_TEXT_MAX, &end);
+    cr_expect_eq(t.text_len, (size_t)CSS_TOKEN_TEXT_MAX - 1);
+    cr_expect_eq(end, (size_t)CSS_TOKEN_TEXT_MAX, "the byte past the bound is still consumed");
+    s[300] = ':';
+    t = first_token(s, 310, &end);
+    cr_expect_eq(t.text_len, (size_t)CSS_TOKEN_TEXT_MAX - 1);
+    cr_expect_eq(t.text[t.text_len], '\0');
+    cr_expect_eq(end, 300u);
+}
+
+Test(css_lexer, escape_after_a_long_run)
+{
+    char s[200];
+    size_t end;
+    /* 126 bytes, then a 2-byte code point that does not fit, then a byte that does */
+    memset(s, 'a', 126);
+    memcpy(s + 126, "\\e9 b(", 6);
+    css_token t = first_token(s, 132, &end);
+    cr_expect_eq(t.type, CT_FUNCTION);
+    cr_expect_eq(t.text_len, 127u);
+    cr_expect_eq(t.text[126], 'b', "a code point that does not fit is dropped, later bytes kept");
+    cr_expect_eq(end, 132u);
+    /* 125 bytes, then an escape of one byte, then a run */
+    memset(s, 'a', 125);
+    memcpy(s + 125, "\\41 bcd", 7);
+    t = first_token(s, 132, &end);
+    cr_expect_eq(t.text_len, 127u);
+    cr_expect_eq(t.text[125], 'A');
+    cr_expect_eq(t.text[126], 'b');
+    cr_expect_eq(end, 132u);
+    /* a run right after an escape, in a short name */
+    t = first_token("di\\73play", 9, &end);
+    cr_expect_str_eq(t.text, "display");
+}
+
+Test(css_lexer, nul_in_a_name_is_replaced)
+{
+    size_t end;
+    css_token t = first_token("a\0b c", 5, &end);
+    cr_expect_eq(t.type, CT_IDENT);
+    cr_expect_eq(t.text_len, 5u);
+    cr_expect_eq(memcmp(t.text, "a\xEF\xBF\xBD" "b", 5), 0);
+    cr_expect_eq(end, 3u);
+    t = first_token("\0x", 2, &end);
+    cr_expect_eq(t.type, CT_IDENT, "NUL starts a name");
+    cr_expect_eq(end, 2u);
+}
+
+Test(css_lexer, comments_and_whitespace)
+{
+    css_lexer lx;
+    css_token t;
+    const char *open = "a/* no end";
+    css_lexer_init(&lx, open, strlen(open));
+    css_lexer_next(&lx, &t);
+    cr_expect_str_eq(t.text, "a");
+    css_lexer_next(&lx, &t);
+    cr_expect_eq(t.type, CT_EOF, "a comment without its end runs to the end of input");
+    cr_expect_eq(t.after_comment, 1);
+    cr_expect_eq(lx.pos, strlen(open));
+
+    const char *tricky = "/*/ * /**/b/***/ \t\r\n\fc/*";
+    css_lexer_init(&lx, tricky, strlen(tricky));
+    css_lexer_next(&lx, &t);
+    cr_expect_str_eq(t.text, "b");
+    cr_expect_eq(t.after_comment, 1);
+    cr_expect_eq(t.start, 10u);
+    css_lexer_next(&lx, &t);
+    cr_expect_eq(t.type, CT_WHITESPACE);
+    cr_expect_eq(t.after_comment, 1);
+    cr_expect_eq(lx.pos, 21u, "one token for the whole run of whitespace");
+    css_lexer_next(&lx, &t);
+    cr_expect_str_eq(t.text, "c");
+    cr_expect_eq(t.after_comment, 0);
+    css_lexer_next(&lx, &t);
+    cr_expect_eq(t.type, CT_EOF);
+    cr_expect_eq(t.after_comment, 1);
+}
+
+/* Numbers read without strtod() must be the very double strtod() gives. */
+Test(css_lexer, numbers_equal_strtod)
+{
+    const char *nums[] = {"0", "-0", "+0", "1", "1.9", "0.1", ".5", "-.5", "+.5", "2", "0.01",
+                          "12.5", "-1000", "-999.99", "0.333333333333333", "999999999999999",
+                          "123456789.012345", "9007199254740993", "1234567890123456789",
+                          "0.1234567890123456789", "1e3", "1.5E-2", "-2e+2", "1e400",
+                          "000000000000000000001.5"};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
+        char s[64];
+        size_t end;
+        snprintf(s, sizeof s, "%spx", nums[i]);
+        css_token t = first_token(s, strlen(s), &end);
+        double want = strtod(nums[i], NULL);
+        cr_expect_eq(t.type, CT_DIMENSION, "%s", s);
+        cr_expect(memcmp(&t.number, &want, sizeof want) == 0, "%s: %.17g, strtod %.17g", s,
+                  t.number, want);
+        cr_expect_str_eq(t.text, "px");
+        cr_expect_eq(end, strlen(s));
+    }
+    css_token t = first_token("-0", 2, NULL);
+    cr_expect(t.type == CT_NUMBER && signbit(t.number), "-0 keeps its sign");
+}
+
+Test(css_sheet, selectors_read_again_after_comments)
+{
+    css_sheet *s = css_sheet_new(16);
+    const char *css = "/*x*/.a/*y*/{display:none} /**/#b /**/, i.c{opacity:0}"
+                      ".d{color:red} .e:hover{display:none} .f{display:none}";
+    css_sheet_add(s, css, strlen(css));
+    cr_expect(css_sheet_hides(s, "p", NULL, "a"));
+    cr_expect(css_sheet_hides(s, "p", "b", NULL));
+    cr_expect(css_sheet_hides(s, "i", NULL, "c"));
+    cr_expect(!css_sheet_hides(s, "p", NULL, "c"));
+    cr_expect(!css_sheet_hides(s, "p", NULL, "d"));
+    cr_expect(!css_sheet_hides(s, "p", NULL, "e"));
+    cr_expect(css_sheet_hides(s, "p", NULL, "f"));
+    cr_expect_eq(css_sheet_rule_count(s), 4u);
+    css_sheet_free(s);
+}
+
+Test(css_danger, comment_split_names_read_again)
+{
+    DANGER("width: /**/exp/**/ression(1)");
+    DANGER("width: EXP/* x */Ression(1)");
+    DANGER("a: b; width: e/**/xpression(1)");
+    SAFE("width: exp /**/ression(1)");
+    SAFE("width: ex/**/pressions(1)");
+}
+
+Test(css_sheet, deep_at_rule_nesting_is_dropped_not_recursed)
+{
+    size_t levels = 100000;
+    char *css = malloc(3 * levels + 32);
+    cr_assert(css);
+    for (size_t i = 0; i < levels; i++) memcpy(css + 3 * i, "@a{", 3);
+    css_sheet *s = css_sheet_new(16);
+    cr_expect(css_sheet_add_judged(s, css, 3 * levels) & CSS_DANGEROUS);
+    cr_expect(css_sheet_text_flags(css, 3 * levels) & CSS_DANGEROUS);
+    /* ordinary nesting is read as before */
+    const char *media = "@media screen { @supports (x:y) { @layer l { .n { display:none } } } }";
+    cr_expect_eq(css_sheet_add_judged(s, media, strlen(media)) & CSS_DANGEROUS, 0u);
+    css_sheet_free(s);
+    free(css);
+}
