@@ -9,6 +9,7 @@
  * Strict mode adds: hidden subtrees (hidden, aria-hidden=true, template, noscript, inline or
  * <style>-sheet CSS that hides), comments, invisible characters, and instruction-like spans
  * (text of a run is held back, bounded, until the matcher says it is stable). */
+#include <assert.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -422,10 +423,13 @@ static unsigned kind_slot_of(uint32_t sig)
     return (sig * 0x9E3779B1u) >> 23; /* the top 9 bits: KIND_SLOTS == 512 */
 }
 
+/* Every name added must pass safe_tag_name() and safe_attr_name(): a name found in the table
+ * skips those checks. */
 static void kind_add(const char *const *list, uint32_t bit)
 {
     for (; *list; list++) {
         size_t n = strlen(*list);
+        assert(safe_tag_name(*list, n) && safe_attr_name(*list, n));
         uint32_t sig = kind_sig(*list, n);
         unsigned h = kind_slot_of(sig);
         while (kind_table[h].sig && strcmp(kind_name[h], *list) != 0)
@@ -1059,7 +1063,7 @@ static verdict judge_start(sanitizer *s, const html_token *t)
         note(s, SAN_CAT_HIDDEN, n, l);
         return DROP_SUBTREE;
     }
-    if (!safe_tag_name(n, l))
+    if (!s->tag_kind && !safe_tag_name(n, l)) /* every name with a kind is a safe one */
         return DROP_TAG;
     return KEEP;
 }
@@ -1177,13 +1181,13 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
             id_attr = a;
         else if (al == 5 && memcmp(an, "class", 5) == 0 && !class_attr)
             class_attr = a;
-        if (!safe_attr_name(an, al))
+        uint32_t ak = kind_of(an, al);
+        if (!ak && !safe_attr_name(an, al)) /* every name with a kind is a safe one */
             continue;
         if (al >= 2 && an[0] == 'o' && an[1] == 'n') {
             note(s, SAN_CAT_HANDLER, an, al);
             continue;
         }
-        uint32_t ak = kind_of(an, al);
         bool checked = ak & K_ATTR_CHECKED;
         if (checked && (eq(an, al, "srcdoc") || eq(an, al, "fscommand"))) {
             note(s, SAN_CAT_URL, an, al);
@@ -1584,7 +1588,7 @@ static void on_end_tag(sanitizer *s, const html_token *t)
                                                              eq(t->name, t->name_len, "br") ||
                                                              eq(t->name, t->name_len, "body") ||
                                                              eq(t->name, t->name_len, "html")));
-    if (!closes || !safe_tag_name(t->name, t->name_len))
+    if (!closes || (!s->tag_kind && !safe_tag_name(t->name, t->name_len)))
         return; /* a stray end tag: the browser ignores it, and so does the output */
     size_t mark;
     emit_markup_begin(s, &mark);
