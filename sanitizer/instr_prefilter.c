@@ -1462,11 +1462,29 @@ static int automaton_scan(prefilter_scan *s, const instr_prefilter *p, const uns
             (s3 >= fe && emit_at(s, p, s3, 3 * seg + n, len) != 0))
             return -1;
     }
+    /* The first three segments' strings may end up to SCAN_LEN - 1 bytes into the next: those
+     * tails run in lockstep too (one after the other they cost as much as the segments of a
+     * short window), the last segment meanwhile takes its few bytes of remainder. */
+    const size_t tail = SCAN_LEN - 1 < len - 3 * seg ? SCAN_LEN - 1 : len - 3 * seg;
+    const size_t rest = len - 4 * seg; /* < SCAN_STREAMS */
+    for (size_t n = 0; n < tail; n++) {
+        s0 = delta[((size_t)s0 << shift) + cls[t1[n]]];
+        s1 = delta[((size_t)s1 << shift) + cls[t2[n]]];
+        s2 = delta[((size_t)s2 << shift) + cls[t3[n]]];
+        if (n < rest) s3 = delta[((size_t)s3 << shift) + cls[t3[seg + n]]];
+        if ((s0 >= fe && emit_at(s, p, s0, seg + n, seg) != 0) ||
+            (s1 >= fe && emit_at(s, p, s1, 2 * seg + n, 2 * seg) != 0) ||
+            (s2 >= fe && emit_at(s, p, s2, 3 * seg + n, 3 * seg) != 0) ||
+            (n < rest && s3 >= fe && emit_at(s, p, s3, 4 * seg + n, len) != 0))
+            return -1;
+    }
     const uint32_t end[SCAN_STREAMS] = {s0, s1, s2, s3};
     for (size_t k = 0; k < SCAN_STREAMS; k++) {
         size_t limit = k + 1 == SCAN_STREAMS ? len : (k + 1) * seg;
         size_t stop = limit + SCAN_LEN - 1 < len ? limit + SCAN_LEN - 1 : len;
-        if (walk_stream(s, p, t, (k + 1) * seg, stop, limit, end[k]) == UINT32_MAX) return -1;
+        size_t from = (k + 1) * seg + (k + 1 == SCAN_STREAMS ? (tail < rest ? tail : rest) : tail);
+        if (from < stop && walk_stream(s, p, t, from, stop, limit, end[k]) == UINT32_MAX)
+            return -1;
     }
     return 0;
 }

@@ -343,3 +343,32 @@ Test(prefilter_scan, many_occurrences_in_every_segment)
     cr_expect_gt(compare_on_off(r, text, 1 << 20), 10);
     sanitizer_rules_free(r);
 }
+
+/* Windows of every length from one stream to many, with a match placed at every offset: the
+ * strings that start in one stream's segment and end in the next (the tails walked after the
+ * segments) must be found wherever the segment ends fall. */
+Test(prefilter_scan, strings_across_segment_ends_in_windows_of_every_length)
+{
+    sanitizer_rules *r = rules_from("id: t.a\npattern: \\bignore\\b(?:\\s\\w+){0,3}\\sinstructions\\b\n"
+                                    "description: d\n\n"
+                                    "id: t.s\npattern: \\bsystem\\sprompt\\b\ndescription: d\n");
+    static const char *const phrases[] = {"ignore the instructions", "system prompt"};
+    size_t checked = 0;
+    for (size_t k = 0; k < 2; k++) {
+        size_t pl = strlen(phrases[k]);
+        for (size_t len = pl + 2; len <= 140; len++) {
+            for (size_t at = 1; at + pl + 1 <= len; at++) {
+                char text[160];
+                memset(text, 'z', len);
+                text[at - 1] = ' ';
+                memcpy(text + at, phrases[k], pl);
+                text[at + pl] = ' ';
+                text[len] = '\0';
+                cr_assert_eq(compare_on_off(r, text, 0), 1, "len %zu at %zu: %s", len, at, text);
+                checked++;
+            }
+        }
+    }
+    cr_expect_gt(checked, 10000);
+    sanitizer_rules_free(r);
+}
