@@ -866,10 +866,19 @@ static int unfed_append(sanitizer *s, const char *p, size_t n)
 static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char **text)
 {
     if (s->carry_len == 0) {
-        size_t clean = invisible_clean_prefix(p, take);
+        /* short ASCII pieces (the spaces and line breaks between tags) are most pieces */
+        size_t clean = 0;
+        if (take <= 16)
+            while (clean < take && (unsigned char)p[clean] < 0x80)
+                clean++;
+        if (clean < take)
+            clean = invisible_clean_prefix(p, take);
         uint32_t cp;
-        if (clean == take ||
-            utf8_decode((const unsigned char *)p + clean, take - clean, &cp) == 0) {
+        if (clean == take) {
+            *text = p;
+            return clean;
+        }
+        if (utf8_decode((const unsigned char *)p + clean, take - clean, &cp) == 0) {
             memcpy(s->utf8_carry, p + clean, take - clean);
             s->carry_len = take - clean;
             *text = p;
