@@ -308,24 +308,6 @@ static const uint64_t *prefilter_candidates(instr_matcher *m, const uint64_t *ma
  * stay on character boundaries: the inner loop skips only ASCII, and a position with no
  * candidate moves on by a whole character. The inner loop is the common case: two printable
  * characters after which no rule can start (none of live_rules, when given). */
-/* Per byte of normalised text: covered by the start table (START_TABLE_CHAR) and a word
- * character (the context a rule's \b sees). The walk below asks both at every position. */
-enum { BK_START_TABLE = 1, BK_WORD = 2 };
-#define BK(c)                                                                                     \
-    ((START_TABLE_CHAR(c) ? BK_START_TABLE : 0) |                                                 \
-     ((((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z') || ((c) >= '0' && (c) <= '9') || \
-       (c) == '_')                                                                                \
-          ? BK_WORD                                                                               \
-          : 0))
-#define BK4(c) BK(c), BK((c) + 1), BK((c) + 2), BK((c) + 3)
-#define BK16(c) BK4(c), BK4((c) + 4), BK4((c) + 8), BK4((c) + 12)
-#define BK64(c) BK16(c), BK16((c) + 16), BK16((c) + 32), BK16((c) + 48)
-static const uint8_t BYTE_KIND[256] = {BK64(0), BK64(64), BK64(128), BK64(192)};
-#undef BK64
-#undef BK16
-#undef BK4
-#undef BK
-
 static size_t next_start(const instr_matcher *m, size_t i, size_t stop, const uint64_t *live_rules,
                          const uint64_t **mask)
 {
@@ -335,11 +317,20 @@ static size_t next_start(const instr_matcher *m, size_t i, size_t stop, const ui
     while (i < stop) {
         if (any && i > 0) {
             /* the character before, this one and the next, carried from step to step */
+            const uint8_t *kind = m->rules->byte_kind;
             unsigned p = t[i - 1], c1 = t[i];
             while (i + 2 < stop) {
                 unsigned c2 = t[i + 1];
-                if (!(BYTE_KIND[c1] & BYTE_KIND[c2] & BK_START_TABLE)) break;
-                unsigned pw = (BYTE_KIND[p] & BK_WORD) != 0;
+                unsigned k1 = kind[c1];
+                if ((kind[p] & BK_WORD) &&
+                    (k1 & (BK_START_TABLE | BK_STARTS_AFTER_WORD)) == BK_START_TABLE) {
+                    p = c1; /* inside a word, where no rule starts with this character */
+                    c1 = c2;
+                    i++;
+                    continue;
+                }
+                if (!(k1 & kind[c2] & BK_START_TABLE)) break;
+                unsigned pw = (kind[p] & BK_WORD) != 0;
                 size_t e = START_TABLE_INDEX(pw, c1, c2);
                 if (((any[e / 64] >> (e % 64)) & 1) &&
                     (!live_rules ||

@@ -311,6 +311,17 @@ static void build_start_table(sanitizer_rules *r)
     r->start_any = any;
     r->third = third;
     r->first_mask = first;
+    for (int c = 0; c < 256; c++) {
+        uint8_t k = 0;
+        if (START_TABLE_CHAR(c)) k |= BK_START_TABLE;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')
+            k |= BK_WORD;
+        /* not a table character: the walk stops there and start_candidates decides */
+        if (!START_TABLE_CHAR(c) ||
+            !mask_empty(first + ((size_t)START_AFTER_WORD * 128 + (size_t)c) * words, words))
+            k |= BK_STARTS_AFTER_WORD;
+        r->byte_kind[c] = k;
+    }
     return;
 fail:
     free(t);

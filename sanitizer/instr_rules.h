@@ -43,6 +43,9 @@ struct sanitizer_rules {
     uint64_t *all_mask;   /* every rule: for positions the tables do not cover */
     uint64_t *first_mask; /* [START_CONTEXTS][128]: rules that can start with c1 (whatever
                            * follows) */
+    /* Per byte of normalised text, BK_* bits: what the matcher's position walk asks of the
+     * byte before a position and of the one at it. */
+    uint8_t byte_kind[256];
     uint64_t *lead_mask;  /* [64]: rules whose first character can have this UTF-8 lead byte
                            * (0xC0 + index), from PCRE2's start-of-match bitmap */
     /* [MINLEN_ENTRIES][mask_words]: entry L holds the rules that can match L bytes (PCRE2's
@@ -65,6 +68,10 @@ enum { START_AFTER_NONWORD = 0, START_AFTER_WORD = 1, START_AT_TEXT_START = 2, S
 #define START_TABLE_INDEX(context, c1, c2) (((size_t)(context) << 14) | ((size_t)(c1) << 7) | (size_t)(c2))
 /* Characters the start table covers: what normalised text is made of, bar non-ASCII. */
 #define START_TABLE_CHAR(c) ((c) >= 0x20 && (c) < 0x7F && !((c) >= 'A' && (c) <= 'Z'))
+/* byte_kind bits: a START_TABLE_CHAR; a word character (ASCII letter, digit or '_': what a
+ * rule's \b sees); some rule can start with this character right after a word character
+ * (few can: most begin at a word boundary, so the walk passes over the inside of words). */
+enum { BK_START_TABLE = 1, BK_WORD = 2, BK_STARTS_AFTER_WORD = 4 };
 
 size_t instr_rules_count(const sanitizer_rules *r);
 
