@@ -1,6 +1,7 @@
 """`agentgate sanitize` on the real binary: operators' rule files (--rules) are added to the
-built-in rules, a bad rule or a missing file is a usage error naming the file (and line), and
-the report names the operator's rule."""
+built-in rules, a bad rule or a missing file is a usage error naming the file (and line), the
+report names the operator's rule, and a style sheet nested too deep for the CSS parser is
+dropped instead of taking the process down."""
 
 import json
 
@@ -50,6 +51,20 @@ def bad_rules_are_usage_errors_naming_file_and_line(t):
     check(r.stdout == b"", "nothing is written when the rules are bad", r)
     r = t.agentgate("sanitize", "--rules", t.path("none.rules"), input=PAGE, check_rc=2)
     check(t.path("none.rules") in r.stderr.decode(), r)
+
+
+
+@test
+def deeply_nested_style_sheets_are_dropped_not_crashed_on(t):
+    # 30,000 nested at-rule blocks (90 KB) once recursed the CSS parser off the stack
+    for mode in ("strict", "scripts"):
+        page = b"<style>" + b"@a{" * 30000 + b"</style><p>visible text</p>"
+        r = t.agentgate("sanitize", "--mode", mode, input=page, check_rc=0)
+        out = r.stdout.decode()
+        check("<p>visible text</p>" in out and "@a{" not in out, mode, out[:200])
+    shallow = b"<style>" + b"@media screen{" * 3 + b"p{color:red}}}}</style><p>x</p>"
+    out = t.agentgate("sanitize", input=shallow, check_rc=0).stdout.decode()
+    check("p{color:red}" in out, "a sheet of ordinary depth is kept:", out)
 
 
 agtest.main()
