@@ -492,9 +492,16 @@ static uint32_t kind_lookup(uint32_t sig, const char *s, size_t n)
     return 0;
 }
 
+/* kind_sig() of a name the table may hold, 0 for names it cannot (empty or over 32 bytes). */
+static uint32_t name_sig(const char *s, size_t n)
+{
+    return n == 0 || n > 32 ? 0 : kind_sig(s, n);
+}
+
 static uint32_t kind_of(const char *s, size_t n)
 {
-    return n == 0 || n > 32 ? 0 : kind_lookup(kind_sig(s, n), s, n);
+    uint32_t sig = name_sig(s, n);
+    return sig ? kind_lookup(sig, s, n) : 0;
 }
 
 /* ---- open-element stack ---------------------------------------------------------------- */
@@ -866,13 +873,7 @@ static int unfed_append(sanitizer *s, const char *p, size_t n)
 static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char **text)
 {
     if (s->carry_len == 0) {
-        /* short ASCII pieces (the spaces and line breaks between tags) are most pieces */
-        size_t clean = 0;
-        if (take <= 16)
-            while (clean < take && (unsigned char)p[clean] < 0x80)
-                clean++;
-        if (clean < take)
-            clean = invisible_clean_prefix(p, take);
+        size_t clean = invisible_clean_prefix(p, take);
         uint32_t cp;
         if (clean == take) {
             *text = p;
@@ -1637,9 +1638,8 @@ static int on_token(void *ctx, const html_token *t)
     if (t->type != TOK_CHARS)
         drop_carry(s);
     if (t->type == TOK_START_TAG || t->type == TOK_END_TAG) {
-        size_t n = t->name_len;
-        s->tag_sig = n == 0 || n > 32 ? 0 : kind_sig(t->name, n);
-        s->tag_kind = s->tag_sig ? kind_lookup(s->tag_sig, t->name, n) : 0;
+        s->tag_sig = name_sig(t->name, t->name_len);
+        s->tag_kind = s->tag_sig ? kind_lookup(s->tag_sig, t->name, t->name_len) : 0;
     }
     switch (t->type) {
     case TOK_CHARS:

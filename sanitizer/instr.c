@@ -206,8 +206,7 @@ static const uint64_t *start_candidates(const instr_matcher *m, size_t i)
         return mask_any(mask, r->mask_words) ? mask : NULL;
     }
     if (!START_TABLE_CHAR(c1)) return r->all_mask;
-    int prev_word = i == 0 ? START_AT_TEXT_START
-                           : (p >= 'a' && p <= 'z') || (p >= 'A' && p <= 'Z') || (p >= '0' && p <= '9') || p == '_';
+    int prev_word = i == 0 ? START_AT_TEXT_START : (r->byte_kind[p] & BK_WORD) != 0;
     if (i + 1 >= m->nb.len || !START_TABLE_CHAR(t[i + 1])) {
         mask = r->first_mask + ((size_t)prev_word * 128 + c1) * r->mask_words;
         return mask_any(mask, r->mask_words) ? mask : NULL;

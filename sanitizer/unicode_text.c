@@ -174,7 +174,7 @@ static inline int may_be_invisible(uint32_t cp)
     return (int)((BMP_BLOCKS_WITH_INVISIBLE[block >> 6] >> (block & 63)) & 1);
 }
 
-size_t invisible_clean_prefix(const char *in, size_t len)
+size_t invisible_clean_prefix_scan(const char *in, size_t len)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t i = next_non_ascii(s, 0, len);

@@ -28,7 +28,20 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
  * consume: complete, valid UTF-8 without invisible characters. When it is len, or the rest is
  * an incomplete sequence (utf8_decode() returns 0 there), a caller can use in itself as the
  * stripped text and need not copy it. ASCII is skipped 16 bytes at a time where SSE2 exists. */
-size_t invisible_clean_prefix(const char *in, size_t len);
+size_t invisible_clean_prefix_scan(const char *in, size_t len);
+static inline size_t invisible_clean_prefix(const char *in, size_t len)
+{
+    /* short ASCII text (the spaces and line breaks between tags, most attribute values) is
+     * answered here: a call would cost more than the bytes */
+    if (len <= 16) {
+        size_t i = 0;
+        while (i < len && (unsigned char)in[i] < 0x80)
+            i++;
+        if (i == len)
+            return len;
+    }
+    return invisible_clean_prefix_scan(in, len);
+}
 
 /* Two- and three-byte sequences whose lead byte allows every continuation byte (no overlong or
  * surrogate form is possible), decoded inline; 0 for anything else (the caller then asks
