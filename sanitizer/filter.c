@@ -908,8 +908,29 @@ static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char *
     return o;
 }
 
+/* Bytes of HTML whitespace (space, tab, line feed, form feed, carriage return) at p. */
+static size_t html_space_prefix(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\n' || p[i] == '\t' || p[i] == '\r' || p[i] == '\f'))
+        i++;
+    return i;
+}
+
+/* Text written as it is, not held for the matcher (held only behind text that is). */
+static void emit_unmatched_text(sanitizer *s, const char *text, size_t n)
+{
+    size_t mark;
+    emit_markup_begin(s, &mark);
+    out_text(&s->out, text, n);
+    emit_markup_end(s, mark);
+}
+
 /* Visible text: invisible characters stripped (strict), fed to the matcher and held
- * back. */
+ * back. A run starts at its first character that is not whitespace: whitespace before it is
+ * collapsed away at a block's start, so no instruction can begin there, and it is most of the
+ * text pieces of a page (the line breaks between block tags), each of which would otherwise
+ * open, search and close a run of its own. */
 static void emit_visible_text(sanitizer *s, const char *p, size_t n)
 {
     if (s->opt.mode != SANITIZE_STRICT) {
@@ -927,6 +948,13 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n)
         }
         p += take;
         n -= take;
+        if (o > 0 && matching(s) && s->run_off == 0) {
+            size_t lead = html_space_prefix(text, o);
+            if (lead > 0)
+                emit_unmatched_text(s, text, lead);
+            text += lead;
+            o -= lead;
+        }
         if (o > 0) {
             if (matching(s)) {
                 if (pend_append(s, text, o, true) != AG_OK ||
@@ -942,10 +970,7 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n)
                 }
                 hold_bound(s);
             } else {
-                size_t mark;
-                emit_markup_begin(s, &mark);
-                out_text(&s->out, text, o);
-                emit_markup_end(s, mark);
+                emit_unmatched_text(s, text, o);
             }
         }
     }
