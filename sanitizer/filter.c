@@ -927,8 +927,8 @@ static void emit_unmatched_text(sanitizer *s, const char *text, size_t n)
 }
 
 /* Visible text: invisible characters stripped (strict), fed to the matcher and held
- * back. A run starts at its first character that is not whitespace: whitespace before it is
- * collapsed away at a block's start, so no instruction can begin there, and it is most of the
+ * back. A run starts at its first character that is not whitespace: the whitespace before it
+ * holds no instruction (normalised, it would be one leading space), and it is most of the
  * text pieces of a page (the line breaks between block tags), each of which would otherwise
  * open, search and close a run of its own. */
 static void emit_visible_text(sanitizer *s, const char *p, size_t n)
