@@ -44,6 +44,7 @@ typedef struct strset {
     size_t n;
     double cost;  /* set_cost, once asked for (cost_ok) */
     int cost_ok;
+    int minimal;  /* no member contains another: set_drop_superstrings would change nothing */
 } strset;
 
 typedef struct info {
@@ -160,6 +161,7 @@ static int set_add(strset *s, const char *v)
     if (!s->s[s->n]) return -1;
     s->h[s->n] = h;
     s->cost_ok = 0;
+    s->minimal = 0;
     s->n++;
     return 0;
 }
@@ -171,13 +173,31 @@ static int set_union(strset *dst, const strset *src)
     return 0;
 }
 
+/* The members of src are distinct already: they are copied without membership tests, in
+ * their order, so the copy's cost (a sum in member order) and minimality are src's. */
 static int set_copy(strset *dst, const strset *src)
 {
     memset(dst, 0, sizeof *dst);
-    if (set_union(dst, src) != 0) {
+    size_t cap = (src->n + 7) / 8 * 8;
+    if (cap == 0) return 0;
+    dst->s = malloc(cap * sizeof *dst->s);
+    dst->h = malloc(cap * sizeof *dst->h);
+    if (!dst->s || !dst->h) {
         set_free(dst);
         return -1;
     }
+    for (size_t i = 0; i < src->n; i++) {
+        dst->s[i] = strdup(src->s[i]);
+        if (!dst->s[i]) {
+            set_free(dst);
+            return -1;
+        }
+        dst->n = i + 1;
+    }
+    memcpy(dst->h, src->h, src->n * sizeof *dst->h);
+    dst->cost = src->cost;
+    dst->cost_ok = src->cost_ok;
+    dst->minimal = src->minimal;
     return 0;
 }
 
@@ -205,17 +225,33 @@ static int set_cross(strset *out, const strset *x, const strset *y)
     return 0;
 }
 
+/* Which bytes a string holds, coarsely (one bit per letter, one for the space, one for
+ * anything else): a string can contain another only if its bits cover the other's. */
+static uint32_t byte_bits(const char *v)
+{
+    uint32_t m = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        m |= *p >= 'a' && *p <= 'z' ? (uint32_t)1 << (*p - 'a') : *p == ' ' ? 1u << 26 : 1u << 27;
+    return m;
+}
+
 /* A text containing a string also contains every substring of it: in a required set, a
- * member that contains another member adds nothing. */
+ * member that contains another member adds nothing. Once done, the set stays minimal until a
+ * member is added (the pass is idempotent: a kept member contains no kept member). */
 static void set_drop_superstrings(strset *s)
 {
+    if (s->minimal) return;
     size_t o = 0, len[SET_MAX];
-    for (size_t i = 0; i < s->n; i++) len[i] = strlen(s->s[i]);
+    uint32_t bits[SET_MAX];
+    for (size_t i = 0; i < s->n; i++) {
+        len[i] = strlen(s->s[i]);
+        bits[i] = byte_bits(s->s[i]);
+    }
     for (size_t i = 0; i < s->n; i++) {
         int redundant = 0;
         for (size_t j = 0; j < s->n && !redundant; j++)
             if (j != i && s->s[j] && (len[j] < len[i] || (len[j] == len[i] && j < i)) &&
-                strstr(s->s[i], s->s[j]))
+                (bits[j] & ~bits[i]) == 0 && strstr(s->s[i], s->s[j]))
                 redundant = 1;
         if (redundant) {
             free(s->s[i]);
@@ -229,6 +265,7 @@ static void set_drop_superstrings(strset *s)
     }
     s->cost_ok = s->cost_ok && o == s->n;
     s->n = o;
+    s->minimal = 1;
 }
 
 static size_t set_min_len(const strset *s)
