@@ -35,12 +35,18 @@
 #define SCAN_LEN 12      /* required strings are scanned for by their first SCAN_LEN bytes */
 #define DEPTH_MAX 200
 
-/* The analysis builds and compares thousands of sets at every rule load: members carry their
- * hash (membership tests compare hashes before bytes) and the set its cost, kept as members
- * come and go. */
+/* The analysis builds and compares thousands of sets at every rule load: members are stored
+ * inline with their hash (membership tests compare hashes before bytes) and length, so a set
+ * is one allocation, and the set keeps its cost as members come and go. Every string is at
+ * most STR_MAX bytes (set_cross and the cuts to SCAN_LEN bound them). */
+typedef struct member {
+    uint32_t h;
+    uint8_t len;
+    char s[STR_MAX + 1];
+} member;
+
 typedef struct strset {
-    char **s;
-    uint32_t *h;  /* hash of each member */
+    member *m;
     size_t n;
     double cost;  /* set_cost, once asked for (cost_ok) */
     int cost_ok;
@@ -118,9 +124,7 @@ static double string_freq(const char *s);
 
 static void set_free(strset *s)
 {
-    for (size_t i = 0; i < s->n; i++) free(s->s[i]);
-    free(s->s);
-    free(s->h);
+    free(s->m);
     memset(s, 0, sizeof *s);
 }
 
@@ -134,7 +138,7 @@ static uint32_t str_hash(const char *v)
 static int set_has_hashed(const strset *s, const char *v, uint32_t h)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (s->h[i] == h && strcmp(s->s[i], v) == 0) return 1;
+        if (s->m[i].h == h && strcmp(s->m[i].s, v) == 0) return 1;
     return 0;
 }
 
@@ -143,23 +147,23 @@ static int set_has(const strset *s, const char *v)
     return set_has_hashed(s, v, str_hash(v));
 }
 
-/* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX or on OOM. */
+/* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX, v is longer than
+ * STR_MAX, or on OOM. */
 static int set_add(strset *s, const char *v)
 {
     uint32_t h = str_hash(v);
     if (set_has_hashed(s, v, h)) return 0;
-    if (s->n >= SET_MAX) return -1;
+    size_t len = strlen(v);
+    if (s->n >= SET_MAX || len > STR_MAX) return -1;
     if (s->n % 8 == 0) {
-        char **g = realloc(s->s, (s->n + 8) * sizeof *g);
+        member *g = realloc(s->m, (s->n + 8) * sizeof *g);
         if (!g) return -1;
-        s->s = g;
-        uint32_t *gh = realloc(s->h, (s->n + 8) * sizeof *gh);
-        if (!gh) return -1;
-        s->h = gh;
+        s->m = g;
     }
-    s->s[s->n] = strdup(v);
-    if (!s->s[s->n]) return -1;
-    s->h[s->n] = h;
+    member *m = &s->m[s->n];
+    m->h = h;
+    m->len = (uint8_t)len;
+    memcpy(m->s, v, len + 1);
     s->cost_ok = 0;
     s->minimal = 0;
     s->n++;
@@ -169,7 +173,7 @@ static int set_add(strset *s, const char *v)
 static int set_union(strset *dst, const strset *src)
 {
     for (size_t i = 0; i < src->n; i++)
-        if (set_add(dst, src->s[i]) != 0) return -1;
+        if (set_add(dst, src->m[i].s) != 0) return -1;
     return 0;
 }
 
@@ -178,23 +182,12 @@ static int set_union(strset *dst, const strset *src)
 static int set_copy(strset *dst, const strset *src)
 {
     memset(dst, 0, sizeof *dst);
-    size_t cap = (src->n + 7) / 8 * 8;
+    size_t cap = (src->n + 7) / 8 * 8; /* what set_add would have grown to */
     if (cap == 0) return 0;
-    dst->s = malloc(cap * sizeof *dst->s);
-    dst->h = malloc(cap * sizeof *dst->h);
-    if (!dst->s || !dst->h) {
-        set_free(dst);
-        return -1;
-    }
-    for (size_t i = 0; i < src->n; i++) {
-        dst->s[i] = strdup(src->s[i]);
-        if (!dst->s[i]) {
-            set_free(dst);
-            return -1;
-        }
-        dst->n = i + 1;
-    }
-    memcpy(dst->h, src->h, src->n * sizeof *dst->h);
+    dst->m = malloc(cap * sizeof *dst->m);
+    if (!dst->m) return -1;
+    memcpy(dst->m, src->m, src->n * sizeof *dst->m);
+    dst->n = src->n;
     dst->cost = src->cost;
     dst->cost_ok = src->cost_ok;
     dst->minimal = src->minimal;
@@ -208,14 +201,14 @@ static int set_cross(strset *out, const strset *x, const strset *y)
     if (x->n * y->n > CROSS_MAX) return -1;
     for (size_t i = 0; i < x->n; i++) {
         for (size_t j = 0; j < y->n; j++) {
-            size_t a = strlen(x->s[i]), b = strlen(y->s[j]);
+            size_t a = x->m[i].len, b = y->m[j].len;
             char buf[STR_MAX + 1];
             if (a + b > STR_MAX) {
                 set_free(out);
                 return -1;
             }
-            memcpy(buf, x->s[i], a);
-            memcpy(buf + a, y->s[j], b + 1);
+            memcpy(buf, x->m[i].s, a);
+            memcpy(buf + a, y->m[j].s, b + 1);
             if (set_add(out, buf) != 0) {
                 set_free(out);
                 return -1;
@@ -241,28 +234,21 @@ static uint32_t byte_bits(const char *v)
 static void set_drop_superstrings(strset *s)
 {
     if (s->minimal) return;
-    size_t o = 0, len[SET_MAX];
+    size_t o = 0;
     uint32_t bits[SET_MAX];
+    uint8_t dropped[SET_MAX] = {0};
+    for (size_t i = 0; i < s->n; i++) bits[i] = byte_bits(s->m[i].s);
     for (size_t i = 0; i < s->n; i++) {
-        len[i] = strlen(s->s[i]);
-        bits[i] = byte_bits(s->s[i]);
-    }
-    for (size_t i = 0; i < s->n; i++) {
-        int redundant = 0;
-        for (size_t j = 0; j < s->n && !redundant; j++)
-            if (j != i && s->s[j] && (len[j] < len[i] || (len[j] == len[i] && j < i)) &&
-                (bits[j] & ~bits[i]) == 0 && strstr(s->s[i], s->s[j]))
-                redundant = 1;
-        if (redundant) {
-            free(s->s[i]);
-            s->s[i] = NULL;
+        size_t li = s->m[i].len;
+        for (size_t j = 0; j < s->n && !dropped[i]; j++) {
+            size_t lj = s->m[j].len;
+            if (j != i && !dropped[j] && (lj < li || (lj == li && j < i)) &&
+                (bits[j] & ~bits[i]) == 0 && strstr(s->m[i].s, s->m[j].s))
+                dropped[i] = 1;
         }
     }
-    for (size_t i = 0; i < s->n; i++) {
-        if (!s->s[i]) continue;
-        s->h[o] = s->h[i];
-        s->s[o++] = s->s[i];
-    }
+    for (size_t i = 0; i < s->n; i++)
+        if (!dropped[i]) s->m[o++] = s->m[i];
     s->cost_ok = s->cost_ok && o == s->n;
     s->n = o;
     s->minimal = 1;
@@ -272,7 +258,7 @@ static size_t set_min_len(const strset *s)
 {
     size_t m = STR_MAX + 1;
     for (size_t i = 0; i < s->n; i++)
-        if (strlen(s->s[i]) < m) m = strlen(s->s[i]);
+        if (s->m[i].len < m) m = s->m[i].len;
     return s->n ? m : 0;
 }
 
@@ -333,7 +319,7 @@ static double set_cost(const strset *cs)
     strset *s = (strset *)cs;
     if (!s->cost_ok) {
         s->cost = 0;
-        for (size_t i = 0; i < s->n; i++) s->cost += string_freq(s->s[i]);
+        for (size_t i = 0; i < s->n; i++) s->cost += string_freq(s->m[i].s);
         s->cost_ok = 1;
     }
     return s->cost;
@@ -424,9 +410,9 @@ static int union_cost(const strset *a, const strset *b, double *cost)
     double c = set_cost(a);
     size_t n = a->n;
     for (size_t j = 0; j < b->n; j++) {
-        if (set_has_hashed(a, b->s[j], b->h[j])) continue;
+        if (set_has_hashed(a, b->m[j].s, b->m[j].h)) continue;
         if (++n > SET_MAX) return -1;
-        c += string_freq(b->s[j]);
+        c += string_freq(b->m[j].s);
     }
     *cost = c;
     return 0;
@@ -479,7 +465,7 @@ static void info_repeat(info *out, info *a, uint32_t min, uint32_t max)
     info r;
     /* Normalised text never holds two whitespace characters in a row, so a repeated
      * whitespace atom (\s+, [ \t]*) consumes at most one. */
-    if (a->exact_ok && a->exact.n == 1 && strcmp(a->exact.s[0], " ") == 0) {
+    if (a->exact_ok && a->exact.n == 1 && strcmp(a->exact.m[0].s, " ") == 0) {
         if (max > 1) max = 1;
         if (min > 1) min = 1;
     }
@@ -965,7 +951,7 @@ static void extend_run_clause(info *acc, const strset *run, const strset *atom)
         int ok = 1;
         for (size_t i = 0; ok && i < atom->n; i++) {
             char buf[SCAN_LEN + 1];
-            snprintf(buf, k + 1, "%s", atom->s[i]);
+            snprintf(buf, k + 1, "%s", atom->m[i].s);
             ok = set_add(&cut, buf) == 0;
         }
         if (ok && set_cross(&joined, run, &cut) == 0) {
@@ -1045,7 +1031,7 @@ static int set_implies(const strset *a, const strset *b)
 {
     for (size_t i = 0; i < a->n; i++) {
         int has = 0;
-        for (size_t j = 0; j < b->n && !has; j++) has = strstr(a->s[i], b->s[j]) != NULL;
+        for (size_t j = 0; j < b->n && !has; j++) has = strstr(a->m[i].s, b->m[j].s) != NULL;
         if (!has) return 0;
     }
     return 1;
@@ -1094,7 +1080,7 @@ static void analyse(const char *pattern, info *out)
         int ok = set_min_len(&r.clause[i]) >= MIN_LITERAL;
         for (size_t k = 0; ok && k < r.clause[i].n; k++) {
             char buf[SCAN_LEN + 1];
-            snprintf(buf, sizeof buf, "%s", r.clause[i].s[k]);
+            snprintf(buf, sizeof buf, "%s", r.clause[i].m[k].s);
             ok = set_add(&cut, buf) == 0;
         }
         set_free(&r.clause[i]);
@@ -1355,7 +1341,7 @@ instr_prefilter *instr_prefilter_build(const char *const *patterns, size_t n)
             p->rule[k].clause[p->rule[k].nclause++] = (uint32_t)id;
             p->clause_str_begin[id] = (uint32_t)nstr;
             for (size_t s = 0; s < x.clause[c].n; s++) {
-                long sid = string_id(p, x.clause[c].s[s]);
+                long sid = string_id(p, x.clause[c].m[s].s);
                 if (sid < 0 || grow_u32(&p->clause_str, &strcap, nstr + 1) != 0) {
                     info_free(&x);
                     goto fail;
