@@ -174,7 +174,9 @@ static int uses_extended_option(const char *p)
     return 0;
 }
 
-static int compile_one(const instr_rule *rule, ag_error *err)
+/* Checks one rule by compiling it unanchored; *out receives that code (note_lead_bytes reads
+ * its start-of-match information). */
+static int compile_one(const instr_rule *rule, pcre2_code **out, ag_error *err)
 {
     int errcode;
     PCRE2_SIZE erroff;
@@ -195,7 +197,7 @@ static int compile_one(const instr_rule *rule, ag_error *err)
     }
     pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &minlen);
     pcre2_pattern_info(code, PCRE2_INFO_BACKREFMAX, &backrefs);
-    pcre2_code_free(code);
+    *out = code;
     if (minlen == 0)
         return ag_errorf(err, "%s:%d: rule '%s': the pattern can match the empty string",
                          rule->file, rule->line, rule->id);
@@ -331,21 +333,15 @@ fail:
     pcre2_match_data_free(md);
 }
 
-/* Records, from the unanchored pattern's start-of-match bitmap, which UTF-8 lead bytes rule k
- * can start with; without a bitmap, any. */
-static void note_lead_bytes(sanitizer_rules *r, size_t k)
+/* Records, from the unanchored pattern's start-of-match bitmap (c: rule k compiled by
+ * compile_one), which UTF-8 lead bytes rule k can start with; without a bitmap, any. */
+static void note_lead_bytes(sanitizer_rules *r, size_t k, const pcre2_code *c)
 {
-    int errcode;
-    PCRE2_SIZE erroff;
     const uint8_t *bitmap = NULL;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)r->rule[k].pattern, PCRE2_ZERO_TERMINATED,
-                                  PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroff, NULL);
     uint32_t type = 0, unit = 0;
-    if (c) {
-        pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
-        pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODETYPE, &type);
-        pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &unit);
-    }
+    pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
+    pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODETYPE, &type);
+    pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &unit);
     for (unsigned b = 0xC0; b <= 0xFF; b++) {
         int may;
         if (type == 1) may = unit == b; /* one fixed first code unit (PCRE2 sets it only when
@@ -354,14 +350,11 @@ static void note_lead_bytes(sanitizer_rules *r, size_t k)
         else may = 1;
         if (may) set_bit(r->lead_mask + (b - 0xC0) * r->mask_words, k);
     }
-    pcre2_code_free(c);
 }
 
-int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+/* The matcher's form of every rule; plain[i] is rule i compiled unanchored by compile_one. */
+static int compile_anchored(sanitizer_rules *r, pcre2_code *const *plain, ag_error *err)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (compile_one(&r->rule[i], err) != AG_OK) return AG_ERR;
-    if (r->n == 0) return AG_OK;
     r->code = calloc(r->n, sizeof *r->code);
     r->mask_words = (r->n + 63) / 64;
     r->all_mask = calloc(r->mask_words, sizeof *r->all_mask);
@@ -391,8 +384,23 @@ int instr_rules_compile(sanitizer_rules *r, ag_error *err)
         set_bit(r->minlen_mask + (size_t)(MINLEN_ENTRIES - 1) * r->mask_words, i);
         if (lb > r->max_lookbehind) r->max_lookbehind = lb;
         set_bit(r->all_mask, i);
-        note_lead_bytes(r, i);
+        note_lead_bytes(r, i, plain[i]);
     }
+    return AG_OK;
+}
+
+int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+{
+    if (r->n == 0) return AG_OK;
+    /* each rule's unanchored code lives until its start-of-match bitmap is read */
+    pcre2_code **plain = calloc(r->n, sizeof *plain);
+    if (!plain) return ag_errorf(err, "rules: out of memory");
+    int rc = AG_OK;
+    for (size_t i = 0; i < r->n && rc == AG_OK; i++) rc = compile_one(&r->rule[i], &plain[i], err);
+    if (rc == AG_OK) rc = compile_anchored(r, plain, err);
+    for (size_t i = 0; i < r->n; i++) pcre2_code_free(plain[i]);
+    free(plain);
+    if (rc != AG_OK) return AG_ERR;
     build_start_table(r);
     const char **patterns = malloc(r->n * sizeof *patterns);
     if (!patterns) return ag_errorf(err, "rules: out of memory");
