@@ -90,7 +90,10 @@ struct instr_prefilter {
     /* for describe() */
     char **strings;
     uint32_t *string_hash;
-    size_t nstrings;
+    size_t nstrings, strings_cap;
+    /* while building: open-addressing index of strings (id + 1 per slot, 0 empty) */
+    uint32_t *string_slot;
+    size_t slot_mask;
     uint32_t *clause_rule;      /* [nclauses]: the rule each set belongs to */
     uint64_t *setless;          /* [mask words]: rules without sets (always candidates) */
     size_t mask_words;
@@ -279,17 +282,21 @@ static double letter_freq(unsigned char c)
 
 static double common_word_freq(const char *w, size_t n)
 {
-    static const struct { const char *w; double f; } words[] = {
-        {"the", .06}, {"to", .03}, {"of", .03}, {"and", .03}, {"a", .02}, {"in", .02},
-        {"is", .01}, {"you", .01}, {"that", .01}, {"it", .01}, {"for", .01}, {"i", .005},
-        {"on", .007}, {"with", .007}, {"as", .007}, {"be", .006}, {"this", .005},
-        {"are", .005}, {"or", .004}, {"an", .004}, {"at", .004}, {"by", .004}, {"from", .004},
-        {"not", .004}, {"have", .004}, {"was", .004}, {"your", .003}, {"all", .003},
-        {"will", .003}, {"can", .003}, {"if", .003}, {"we", .003}, {"do", .002},
-        {"me", .002}, {"my", .002}, {"has", .002}, {"any", .002}, {"new", .001}, {"no", .002},
+#define WORD(s, f) {s, sizeof s - 1, f}
+    static const struct { const char *w; size_t n; double f; } words[] = {
+        WORD("the", .06), WORD("to", .03), WORD("of", .03), WORD("and", .03), WORD("a", .02),
+        WORD("in", .02), WORD("is", .01), WORD("you", .01), WORD("that", .01), WORD("it", .01),
+        WORD("for", .01), WORD("i", .005), WORD("on", .007), WORD("with", .007),
+        WORD("as", .007), WORD("be", .006), WORD("this", .005), WORD("are", .005),
+        WORD("or", .004), WORD("an", .004), WORD("at", .004), WORD("by", .004),
+        WORD("from", .004), WORD("not", .004), WORD("have", .004), WORD("was", .004),
+        WORD("your", .003), WORD("all", .003), WORD("will", .003), WORD("can", .003),
+        WORD("if", .003), WORD("we", .003), WORD("do", .002), WORD("me", .002), WORD("my", .002),
+        WORD("has", .002), WORD("any", .002), WORD("new", .001), WORD("no", .002),
     };
+#undef WORD
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (words[i].w[0] == w[0] && strncmp(words[i].w, w, n) == 0 && words[i].w[n] == '\0')
+        if (words[i].n == n && words[i].w[0] == w[0] && memcmp(words[i].w, w, n) == 0)
             return words[i].f;
     return 0;
 }
@@ -323,6 +330,14 @@ static double set_cost(const strset *cs)
         s->cost_ok = 1;
     }
     return s->cost;
+}
+
+/* buf = the first k bytes of m (all of it when shorter). */
+static void member_prefix(char *buf, const member *m, size_t k)
+{
+    size_t n = m->len < k ? m->len : k;
+    memcpy(buf, m->s, n);
+    buf[n] = '\0';
 }
 
 /* ---- node information ---- */
@@ -951,7 +966,7 @@ static void extend_run_clause(info *acc, const strset *run, const strset *atom)
         int ok = 1;
         for (size_t i = 0; ok && i < atom->n; i++) {
             char buf[SCAN_LEN + 1];
-            snprintf(buf, k + 1, "%s", atom->m[i].s);
+            member_prefix(buf, &atom->m[i], k);
             ok = set_add(&cut, buf) == 0;
         }
         if (ok && set_cross(&joined, run, &cut) == 0) {
@@ -1080,7 +1095,7 @@ static void analyse(const char *pattern, info *out)
         int ok = set_min_len(&r.clause[i]) >= MIN_LITERAL;
         for (size_t k = 0; ok && k < r.clause[i].n; k++) {
             char buf[SCAN_LEN + 1];
-            snprintf(buf, sizeof buf, "%s", r.clause[i].m[k].s);
+            member_prefix(buf, &r.clause[i].m[k], SCAN_LEN);
             ok = set_add(&cut, buf) == 0;
         }
         set_free(&r.clause[i]);
@@ -1119,20 +1134,54 @@ static int grow_u32(uint32_t **a, size_t *cap, size_t need)
 }
 
 
+/* The index slot of the string with hash h equal to s, or the empty slot where it goes. */
+static size_t string_slot_of(const instr_prefilter *p, const char *s, uint32_t h)
+{
+    size_t i = h & p->slot_mask;
+    for (;;) {
+        uint32_t id = p->string_slot[i];
+        if (id == 0 || (p->string_hash[id - 1] == h && strcmp(p->strings[id - 1], s) == 0))
+            return i;
+        i = (i + 1) & p->slot_mask;
+    }
+}
+
+/* Keeps the index at most half full, so probes stay short: thousands of strings are looked
+ * up at every rule load. */
+static int string_index_grow(instr_prefilter *p)
+{
+    size_t slots = p->slot_mask ? (p->slot_mask + 1) * 2 : 1024;
+    uint32_t *g = calloc(slots, sizeof *g);
+    if (!g) return -1;
+    free(p->string_slot);
+    p->string_slot = g;
+    p->slot_mask = slots - 1;
+    for (size_t k = 0; k < p->nstrings; k++)
+        p->string_slot[string_slot_of(p, p->strings[k], p->string_hash[k])] = (uint32_t)(k + 1);
+    return 0;
+}
+
+/* The id of s among the automaton's strings, added (numbered in order of first use) if new. */
 static long string_id(instr_prefilter *p, const char *s)
 {
     uint32_t h = str_hash(s);
-    for (size_t i = 0; i < p->nstrings; i++)
-        if (p->string_hash[i] == h && strcmp(p->strings[i], s) == 0) return (long)i;
-    char **g = realloc(p->strings, (p->nstrings + 1) * sizeof *g);
-    if (!g) return -1;
-    p->strings = g;
-    uint32_t *gh = realloc(p->string_hash, (p->nstrings + 1) * sizeof *gh);
-    if (!gh) return -1;
-    p->string_hash = gh;
+    if ((p->nstrings + 1) * 2 > p->slot_mask + 1 && string_index_grow(p) != 0) return -1;
+    size_t slot = string_slot_of(p, s, h);
+    if (p->string_slot[slot]) return (long)p->string_slot[slot] - 1;
+    if (p->nstrings == p->strings_cap) {
+        size_t cap = p->strings_cap ? p->strings_cap * 2 : 256;
+        char **g = realloc(p->strings, cap * sizeof *g);
+        if (!g) return -1;
+        p->strings = g;
+        uint32_t *gh = realloc(p->string_hash, cap * sizeof *gh);
+        if (!gh) return -1;
+        p->string_hash = gh;
+        p->strings_cap = cap;
+    }
     p->strings[p->nstrings] = strdup(s);
     if (!p->strings[p->nstrings]) return -1;
     p->string_hash[p->nstrings] = h;
+    p->string_slot[slot] = (uint32_t)(p->nstrings + 1);
     return (long)p->nstrings++;
 }
 
@@ -1353,6 +1402,9 @@ instr_prefilter *instr_prefilter_build(const char *const *patterns, size_t n)
         info_free(&x);
     }
     p->clause_str_begin[p->nclauses] = (uint32_t)nstr;
+    free(p->string_slot);
+    p->string_slot = NULL;
+    p->slot_mask = 0;
     p->mask_words = (n + 63) / 64;
     p->clause_rule = calloc(p->nclauses + 1, sizeof *p->clause_rule);
     p->setless = calloc(p->mask_words + 1, sizeof *p->setless);
@@ -1374,6 +1426,7 @@ void instr_prefilter_free(instr_prefilter *p)
     for (size_t i = 0; i < p->nstrings; i++) free(p->strings[i]);
     free(p->strings);
     free(p->string_hash);
+    free(p->string_slot);
     free(p->rule);
     free(p->delta);
     free(p->emit_begin);
