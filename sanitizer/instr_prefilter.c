@@ -43,11 +43,12 @@ typedef struct member {
     uint32_t h;
     uint8_t len;
     char s[STR_MAX + 1];
+    double freq; /* string_freq, once asked for; -1 before */
 } member;
 
 typedef struct strset {
     member *m;
-    size_t n;
+    size_t n, cap;
     double cost;  /* set_cost, once asked for (cost_ok) */
     int cost_ok;
     int minimal;  /* no member contains another: set_drop_superstrings would change nothing */
@@ -158,15 +159,18 @@ static int set_add(strset *s, const char *v)
     if (set_has_hashed(s, v, h)) return 0;
     size_t len = strlen(v);
     if (s->n >= SET_MAX || len > STR_MAX) return -1;
-    if (s->n % 8 == 0) {
-        member *g = realloc(s->m, (s->n + 8) * sizeof *g);
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        member *g = realloc(s->m, cap * sizeof *g);
         if (!g) return -1;
         s->m = g;
+        s->cap = cap;
     }
     member *m = &s->m[s->n];
     m->h = h;
     m->len = (uint8_t)len;
     memcpy(m->s, v, len + 1);
+    m->freq = -1;
     s->cost_ok = 0;
     s->minimal = 0;
     s->n++;
@@ -185,12 +189,11 @@ static int set_union(strset *dst, const strset *src)
 static int set_copy(strset *dst, const strset *src)
 {
     memset(dst, 0, sizeof *dst);
-    size_t cap = (src->n + 7) / 8 * 8; /* what set_add would have grown to */
-    if (cap == 0) return 0;
-    dst->m = malloc(cap * sizeof *dst->m);
+    if (src->n == 0) return 0;
+    dst->m = malloc(src->n * sizeof *dst->m);
     if (!dst->m) return -1;
     memcpy(dst->m, src->m, src->n * sizeof *dst->m);
-    dst->n = src->n;
+    dst->n = dst->cap = src->n;
     dst->cost = src->cost;
     dst->cost_ok = src->cost_ok;
     dst->minimal = src->minimal;
@@ -232,22 +235,30 @@ static uint32_t byte_bits(const char *v)
 }
 
 /* A text containing a string also contains every substring of it: in a required set, a
- * member that contains another member adds nothing. Once done, the set stays minimal until a
- * member is added (the pass is idempotent: a kept member contains no kept member). */
+ * member that contains another member adds nothing. Members are distinct, so only a shorter
+ * one can be inside another; and a member inside a dropped one is inside it too, so a member
+ * goes exactly when some other member is inside it, whatever the order of the tests. Once
+ * done, the set stays minimal until a member is added. */
 static void set_drop_superstrings(strset *s)
 {
     if (s->minimal) return;
-    size_t o = 0;
+    size_t o = 0, nlen[STR_MAX + 2] = {0};
     uint32_t bits[SET_MAX];
+    uint16_t by_len[SET_MAX]; /* member indices, shortest first */
     uint8_t dropped[SET_MAX] = {0};
-    for (size_t i = 0; i < s->n; i++) bits[i] = byte_bits(s->m[i].s);
     for (size_t i = 0; i < s->n; i++) {
-        size_t li = s->m[i].len;
-        for (size_t j = 0; j < s->n && !dropped[i]; j++) {
-            size_t lj = s->m[j].len;
-            if (j != i && !dropped[j] && (lj < li || (lj == li && j < i)) &&
-                (bits[j] & ~bits[i]) == 0 && strstr(s->m[i].s, s->m[j].s))
-                dropped[i] = 1;
+        bits[i] = byte_bits(s->m[i].s);
+        nlen[s->m[i].len + 1]++;
+    }
+    for (size_t l = 1; l <= STR_MAX + 1; l++) nlen[l] += nlen[l - 1]; /* nlen[l]: shorter than l */
+    size_t next[STR_MAX + 1];
+    memcpy(next, nlen, sizeof next);
+    for (size_t i = 0; i < s->n; i++) by_len[next[s->m[i].len]++] = (uint16_t)i;
+    for (size_t i = 0; i < s->n; i++) {
+        const member *mi = &s->m[i];
+        for (size_t q = 0; q < nlen[mi->len] && !dropped[i]; q++) {
+            size_t j = by_len[q];
+            if ((bits[j] & ~bits[i]) == 0 && strstr(mi->s, s->m[j].s)) dropped[i] = 1;
         }
     }
     for (size_t i = 0; i < s->n; i++)
@@ -320,13 +331,21 @@ static double string_freq(const char *s)
     return p;
 }
 
+/* string_freq of a member, cached in it (sets are otherwise read-only where this is asked). */
+static double member_freq(const member *cm)
+{
+    member *m = (member *)cm;
+    if (m->freq < 0) m->freq = string_freq(m->s);
+    return m->freq;
+}
+
 /* The cost is cached in the set, which the analysis otherwise treats as read-only here. */
 static double set_cost(const strset *cs)
 {
     strset *s = (strset *)cs;
     if (!s->cost_ok) {
         s->cost = 0;
-        for (size_t i = 0; i < s->n; i++) s->cost += string_freq(s->m[i].s);
+        for (size_t i = 0; i < s->n; i++) s->cost += member_freq(&s->m[i]);
         s->cost_ok = 1;
     }
     return s->cost;
@@ -427,7 +446,7 @@ static int union_cost(const strset *a, const strset *b, double *cost)
     for (size_t j = 0; j < b->n; j++) {
         if (set_has_hashed(a, b->m[j].s, b->m[j].h)) continue;
         if (++n > SET_MAX) return -1;
-        c += string_freq(b->m[j].s);
+        c += member_freq(&b->m[j]);
     }
     *cost = c;
     return 0;
