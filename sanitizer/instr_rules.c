@@ -243,10 +243,56 @@ static size_t table_subject(unsigned char subj[4], int pw, const int *c, size_t 
     return o;
 }
 
+/* The start contexts (bits 1 << START_*) in which a rule answers every start-table question
+ * as it does after a non-word character, so the table copies those answers instead of asking
+ * again. The table exists only for rules whose one look behind the start is \b or \B (no
+ * (?<, no \G), so the character before the start is seen by \b and \B alone, and the start
+ * of the text differs from a position after a space only for ^ and \A. The scan is cautious:
+ * any escaped b, B or A counts, and any '^' other than one opening a class. */
+static unsigned contexts_like_nonword(const char *pattern)
+{
+    int boundary = 0, anchor = 0, after_open = 0;
+    for (const char *p = pattern; *p; p++) {
+        if (*p == '\\') {
+            if (p[1] == 'b' || p[1] == 'B') boundary = 1;
+            if (p[1] == 'A') anchor = 1;
+            if (!p[1]) break;
+            p++;
+            after_open = 0;
+            continue;
+        }
+        if (*p == '^' && !after_open) anchor = 1;
+        after_open = *p == '[';
+    }
+    unsigned ctx = 1u << START_AFTER_NONWORD;
+    if (!boundary) ctx |= 1u << START_AFTER_WORD;
+    if (!anchor) ctx |= 1u << START_AT_TEXT_START;
+    return ctx;
+}
+
+/* Copies rule k's bits of the first-character and two-character tables from the context after
+ * a non-word character (already asked) to context pw. */
+static void copy_context_bits(const sanitizer_rules *r, uint64_t *first, uint64_t *t, size_t k,
+                              int pw)
+{
+    size_t words = r->mask_words, w = k / 64;
+    uint64_t bit = (uint64_t)1 << (k % 64);
+    for (size_t c1 = 0; c1 < 128; c1++) {
+        /* a two-character bit is set only under a first-character bit */
+        if (!(first[((size_t)START_AFTER_NONWORD * 128 + c1) * words + w] & bit)) continue;
+        first[((size_t)pw * 128 + c1) * words + w] |= bit;
+        for (size_t c2 = 0; c2 < 128; c2++)
+            t[START_TABLE_INDEX(pw, c1, c2) * words + w] |=
+                t[START_TABLE_INDEX(START_AFTER_NONWORD, c1, c2) * words + w] & bit;
+    }
+}
+
 /* Asks each anchored rule, for the characters normalised text is made of, after a word
  * character, after a non-word character and at the start of the text, whether a match or
  * partial match can start at (c1, c2, c3). Only \b looks behind the start in that case, so the
- * answer holds for any text; with other lookbehinds there is no table. */
+ * answer holds for any text; with other lookbehinds there is no table. Answers are asked
+ * after a non-word character first and copied to the contexts that cannot differ
+ * (contexts_like_nonword). */
 static void build_start_table(sanitizer_rules *r)
 {
     if (r->max_lookbehind > 1) return;
@@ -260,7 +306,12 @@ static void build_start_table(sanitizer_rules *r)
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
     if (!t || !index || !first || !md || !r->lead_mask) goto fail;
     for (size_t k = 0; k < r->n; k++) {
+        unsigned like = contexts_like_nonword(r->rule[k].pattern);
         for (int pw = 0; pw < START_CONTEXTS; pw++) {
+            if (pw != START_AFTER_NONWORD && ((like >> pw) & 1)) {
+                copy_context_bits(r, first, t, k, pw);
+                continue;
+            }
             for (int c1 = 0; c1 < 128; c1++) {
                 unsigned char subj[4];
                 size_t start, len;
@@ -290,6 +341,14 @@ static void build_start_table(sanitizer_rules *r)
         free(any);
         goto fail;
     }
+    uint8_t *like = malloc(r->n);
+    if (!like) {
+        free(any);
+        goto fail;
+    }
+    for (size_t k = 0; k < r->n; k++) like[k] = (uint8_t)contexts_like_nonword(r->rule[k].pattern);
+    /* entries after a non-word character come first (context 0), so their blocks are complete
+     * when another context copies from them */
     for (size_t e = 0; e < entries; e++) {
         if (!index[e]) continue;
         uint64_t *block = third + (size_t)(index[e] - 1) * 128 * words;
@@ -297,6 +356,15 @@ static void build_start_table(sanitizer_rules *r)
         int cs[3] = {(int)((e >> 7) & 127), (int)(e & 127), 0};
         for (size_t k = 0; k < r->n; k++) {
             if (!((t[e * words + k / 64] >> (k % 64)) & 1)) continue;
+            if (pw != START_AFTER_NONWORD && ((like[k] >> pw) & 1)) {
+                /* the bit came from the same entry after a non-word character, so it has a block */
+                size_t e0 = START_TABLE_INDEX(START_AFTER_NONWORD, cs[0], cs[1]);
+                const uint64_t *from = third + (size_t)(index[e0] - 1) * 128 * words;
+                for (int c3 = 0; c3 < 128; c3++)
+                    block[(size_t)c3 * words + k / 64] |=
+                        from[(size_t)c3 * words + k / 64] & ((uint64_t)1 << (k % 64));
+                continue;
+            }
             for (int c3 = 0; c3 < 128; c3++) {
                 unsigned char subj[4];
                 size_t start, len;
@@ -307,6 +375,7 @@ static void build_start_table(sanitizer_rules *r)
             }
         }
     }
+    free(like);
     pcre2_match_data_free(md);
     r->start_mask = t;
     r->third_index = index;
