@@ -151,6 +151,19 @@ static int set_has(const strset *s, const char *v)
     return set_has_hashed(s, v, str_hash(v));
 }
 
+/* Room for at least want members (at most SET_MAX), so a set built in one go (a product, a
+ * union) grows once. */
+static int set_reserve(strset *s, size_t want)
+{
+    if (want > SET_MAX) want = SET_MAX;
+    if (want <= s->cap) return 0;
+    member *g = realloc(s->m, want * sizeof *g);
+    if (!g) return -1;
+    s->m = g;
+    s->cap = want;
+    return 0;
+}
+
 /* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX, v is longer than
  * STR_MAX, or on OOM. */
 static int set_add(strset *s, const char *v)
@@ -159,13 +172,7 @@ static int set_add(strset *s, const char *v)
     if (set_has_hashed(s, v, h)) return 0;
     size_t len = strlen(v);
     if (s->n >= SET_MAX || len > STR_MAX) return -1;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 4;
-        member *g = realloc(s->m, cap * sizeof *g);
-        if (!g) return -1;
-        s->m = g;
-        s->cap = cap;
-    }
+    if (s->n == s->cap && set_reserve(s, s->cap ? s->cap * 2 : 8) != 0) return -1;
     member *m = &s->m[s->n];
     m->h = h;
     m->len = (uint8_t)len;
@@ -179,6 +186,7 @@ static int set_add(strset *s, const char *v)
 
 static int set_union(strset *dst, const strset *src)
 {
+    if (set_reserve(dst, dst->n + src->n) != 0) return -1;
     for (size_t i = 0; i < src->n; i++)
         if (set_add(dst, src->m[i].s) != 0) return -1;
     return 0;
@@ -205,6 +213,7 @@ static int set_cross(strset *out, const strset *x, const strset *y)
 {
     memset(out, 0, sizeof *out);
     if (x->n * y->n > CROSS_MAX) return -1;
+    if (set_reserve(out, x->n * y->n) != 0) return -1;
     for (size_t i = 0; i < x->n; i++) {
         for (size_t j = 0; j < y->n; j++) {
             size_t a = x->m[i].len, b = y->m[j].len;
