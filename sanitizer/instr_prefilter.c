@@ -132,11 +132,18 @@ static void set_free(strset *s)
     memset(s, 0, sizeof *s);
 }
 
-static uint32_t str_hash(const char *v)
+#define HASH_START 2166136261u /* FNV-1a */
+
+/* FNV-1a goes byte by byte, so the hash of a joined string continues from its first part's. */
+static uint32_t hash_more(uint32_t h, const char *v)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) h = (h ^ *p) * 16777619u;
     return h;
+}
+
+static uint32_t str_hash(const char *v)
+{
+    return hash_more(HASH_START, v);
 }
 
 static int set_has_hashed(const strset *s, const char *v, uint32_t h)
@@ -164,13 +171,11 @@ static int set_reserve(strset *s, size_t want)
     return 0;
 }
 
-/* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX, v is longer than
- * STR_MAX, or on OOM. */
-static int set_add(strset *s, const char *v)
+/* Adds a copy of v (len bytes, hash h; deduplicated). -1 when the set would exceed SET_MAX, v
+ * is longer than STR_MAX, or on OOM. */
+static int set_add_hashed(strset *s, const char *v, size_t len, uint32_t h)
 {
-    uint32_t h = str_hash(v);
     if (set_has_hashed(s, v, h)) return 0;
-    size_t len = strlen(v);
     if (s->n >= SET_MAX || len > STR_MAX) return -1;
     if (s->n == s->cap && set_reserve(s, s->cap ? s->cap * 2 : 8) != 0) return -1;
     member *m = &s->m[s->n];
@@ -182,6 +187,11 @@ static int set_add(strset *s, const char *v)
     s->minimal = 0;
     s->n++;
     return 0;
+}
+
+static int set_add(strset *s, const char *v)
+{
+    return set_add_hashed(s, v, strlen(v), str_hash(v));
 }
 
 static int set_union(strset *dst, const strset *src)
@@ -224,7 +234,7 @@ static int set_cross(strset *out, const strset *x, const strset *y)
             }
             memcpy(buf, x->m[i].s, a);
             memcpy(buf + a, y->m[j].s, b + 1);
-            if (set_add(out, buf) != 0) {
+            if (set_add_hashed(out, buf, a + b, hash_more(x->m[i].h, y->m[j].s)) != 0) {
                 set_free(out);
                 return -1;
             }
