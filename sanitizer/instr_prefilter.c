@@ -1284,21 +1284,34 @@ static int build_automaton(instr_prefilter *p)
         }
     for (int b = 0; b < 256; b++) p->cls[b] = p->cls[fold((unsigned char)b)];
     p->nclasses = nc;
-    go = malloc(total * nc * sizeof *go);
+    /* go grows with the trie: strings share prefixes, so it has far fewer states than the
+     * strings have bytes, and memory never touched costs no page faults */
+    size_t go_rows = 1024;
+    go = malloc(go_rows * nc * sizeof *go);
     fail = calloc(total, sizeof *fail);
     queue = malloc(total * sizeof *queue);
     /* trie; term_head[s] lists the strings ending at state s, linked by term_next */
     term_head = malloc(total * sizeof *term_head);
     term_next = malloc((p->nstrings + 1) * sizeof *term_next);
     if (!go || !fail || !queue || !term_head || !term_next) goto out;
-    for (size_t k = 0; k < total * nc; k++) go[k] = UINT32_MAX;
+    memset(go, 0xFF, go_rows * nc * sizeof *go); /* UINT32_MAX: no transition yet */
     for (size_t k = 0; k < total; k++) term_head[k] = UINT32_MAX;
     size_t ns = 1;
     for (size_t i = 0; i < p->nstrings; i++) {
         uint32_t st = 0;
         for (const unsigned char *s = (const unsigned char *)p->strings[i]; *s; s++) {
             uint32_t *slot = &go[(size_t)st * nc + p->cls[*s]];
-            if (*slot == UINT32_MAX) *slot = (uint32_t)ns++;
+            if (*slot == UINT32_MAX) {
+                if (ns == go_rows) {
+                    uint32_t *g = realloc(go, go_rows * 2 * nc * sizeof *g);
+                    if (!g) goto out;
+                    memset(g + go_rows * nc, 0xFF, go_rows * nc * sizeof *g);
+                    go = g;
+                    go_rows *= 2;
+                    slot = &go[(size_t)st * nc + p->cls[*s]];
+                }
+                *slot = (uint32_t)ns++;
+            }
             st = *slot;
         }
         term_next[i] = term_head[st];
