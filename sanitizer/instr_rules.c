@@ -304,11 +304,12 @@ static void build_start_table(sanitizer_rules *r)
     uint64_t *first = calloc((size_t)START_CONTEXTS * 128 * words, sizeof *first);
     uint64_t *third = NULL;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!t || !index || !first || !md || !r->lead_mask) goto fail;
+    uint8_t *like = malloc(r->n); /* per rule: contexts_like_nonword */
+    if (!t || !index || !first || !md || !like || !r->lead_mask) goto fail;
+    for (size_t k = 0; k < r->n; k++) like[k] = (uint8_t)contexts_like_nonword(r->rule[k].pattern);
     for (size_t k = 0; k < r->n; k++) {
-        unsigned like = contexts_like_nonword(r->rule[k].pattern);
         for (int pw = 0; pw < START_CONTEXTS; pw++) {
-            if (pw != START_AFTER_NONWORD && ((like >> pw) & 1)) {
+            if (pw != START_AFTER_NONWORD && ((like[k] >> pw) & 1)) {
                 copy_context_bits(r, first, t, k, pw);
                 continue;
             }
@@ -341,12 +342,6 @@ static void build_start_table(sanitizer_rules *r)
         free(any);
         goto fail;
     }
-    uint8_t *like = malloc(r->n);
-    if (!like) {
-        free(any);
-        goto fail;
-    }
-    for (size_t k = 0; k < r->n; k++) like[k] = (uint8_t)contexts_like_nonword(r->rule[k].pattern);
     /* entries after a non-word character come first (context 0), so their blocks are complete
      * when another context copies from them */
     for (size_t e = 0; e < entries; e++) {
@@ -399,6 +394,7 @@ fail:
     free(index);
     free(first);
     free(third);
+    free(like);
     pcre2_match_data_free(md);
 }
 
