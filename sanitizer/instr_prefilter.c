@@ -35,15 +35,23 @@
 #define SCAN_LEN 12      /* required strings are scanned for by their first SCAN_LEN bytes */
 #define DEPTH_MAX 200
 
-/* The analysis builds and compares thousands of sets at every rule load: members carry their
- * hash (membership tests compare hashes before bytes) and the set its cost, kept as members
- * come and go. */
+/* The analysis builds and compares thousands of sets at every rule load: members are stored
+ * inline with their hash (membership tests compare hashes before bytes) and length, so a set
+ * is one allocation, and the set keeps its cost as members come and go. Every string is at
+ * most STR_MAX bytes (set_cross and the cuts to SCAN_LEN bound them). */
+typedef struct member {
+    uint32_t h;
+    uint8_t len;
+    char s[STR_MAX + 1];
+    double freq; /* string_freq, once asked for; -1 before */
+} member;
+
 typedef struct strset {
-    char **s;
-    uint32_t *h;  /* hash of each member */
-    size_t n;
+    member *m;
+    size_t n, cap;
     double cost;  /* set_cost, once asked for (cost_ok) */
     int cost_ok;
+    int minimal;  /* no member contains another: set_drop_superstrings would change nothing */
 } strset;
 
 typedef struct info {
@@ -83,7 +91,10 @@ struct instr_prefilter {
     /* for describe() */
     char **strings;
     uint32_t *string_hash;
-    size_t nstrings;
+    size_t nstrings, strings_cap;
+    /* while building: open-addressing index of strings (id + 1 per slot, 0 empty) */
+    uint32_t *string_slot;
+    size_t slot_mask;
     uint32_t *clause_rule;      /* [nclauses]: the rule each set belongs to */
     uint64_t *setless;          /* [mask words]: rules without sets (always candidates) */
     size_t mask_words;
@@ -117,23 +128,28 @@ static double string_freq(const char *s);
 
 static void set_free(strset *s)
 {
-    for (size_t i = 0; i < s->n; i++) free(s->s[i]);
-    free(s->s);
-    free(s->h);
+    free(s->m);
     memset(s, 0, sizeof *s);
+}
+
+#define HASH_START 2166136261u /* FNV-1a */
+
+/* FNV-1a goes byte by byte, so the hash of a joined string continues from its first part's. */
+static uint32_t hash_more(uint32_t h, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) h = (h ^ *p) * 16777619u;
+    return h;
 }
 
 static uint32_t str_hash(const char *v)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) h = (h ^ *p) * 16777619u;
-    return h;
+    return hash_more(HASH_START, v);
 }
 
 static int set_has_hashed(const strset *s, const char *v, uint32_t h)
 {
     for (size_t i = 0; i < s->n; i++)
-        if (s->h[i] == h && strcmp(s->s[i], v) == 0) return 1;
+        if (s->m[i].h == h && strcmp(s->m[i].s, v) == 0) return 1;
     return 0;
 }
 
@@ -142,42 +158,63 @@ static int set_has(const strset *s, const char *v)
     return set_has_hashed(s, v, str_hash(v));
 }
 
-/* Adds a copy of v (deduplicated). -1 when the set would exceed SET_MAX or on OOM. */
-static int set_add(strset *s, const char *v)
+/* Room for at least want members (at most SET_MAX), so a set built in one go (a product, a
+ * union) grows once. */
+static int set_reserve(strset *s, size_t want)
 {
-    uint32_t h = str_hash(v);
+    if (want > SET_MAX) want = SET_MAX;
+    if (want <= s->cap) return 0;
+    member *g = realloc(s->m, want * sizeof *g);
+    if (!g) return -1;
+    s->m = g;
+    s->cap = want;
+    return 0;
+}
+
+/* Adds a copy of v (len bytes, hash h; deduplicated). -1 when the set would exceed SET_MAX, v
+ * is longer than STR_MAX, or on OOM. */
+static int set_add_hashed(strset *s, const char *v, size_t len, uint32_t h)
+{
     if (set_has_hashed(s, v, h)) return 0;
-    if (s->n >= SET_MAX) return -1;
-    if (s->n % 8 == 0) {
-        char **g = realloc(s->s, (s->n + 8) * sizeof *g);
-        if (!g) return -1;
-        s->s = g;
-        uint32_t *gh = realloc(s->h, (s->n + 8) * sizeof *gh);
-        if (!gh) return -1;
-        s->h = gh;
-    }
-    s->s[s->n] = strdup(v);
-    if (!s->s[s->n]) return -1;
-    s->h[s->n] = h;
+    if (s->n >= SET_MAX || len > STR_MAX) return -1;
+    if (s->n == s->cap && set_reserve(s, s->cap ? s->cap * 2 : 8) != 0) return -1;
+    member *m = &s->m[s->n];
+    m->h = h;
+    m->len = (uint8_t)len;
+    memcpy(m->s, v, len + 1);
+    m->freq = -1;
     s->cost_ok = 0;
+    s->minimal = 0;
     s->n++;
     return 0;
 }
 
+static int set_add(strset *s, const char *v)
+{
+    return set_add_hashed(s, v, strlen(v), str_hash(v));
+}
+
 static int set_union(strset *dst, const strset *src)
 {
+    if (set_reserve(dst, dst->n + src->n) != 0) return -1;
     for (size_t i = 0; i < src->n; i++)
-        if (set_add(dst, src->s[i]) != 0) return -1;
+        if (set_add(dst, src->m[i].s) != 0) return -1;
     return 0;
 }
 
+/* The members of src are distinct already: they are copied without membership tests, in
+ * their order, so the copy's cost (a sum in member order) and minimality are src's. */
 static int set_copy(strset *dst, const strset *src)
 {
     memset(dst, 0, sizeof *dst);
-    if (set_union(dst, src) != 0) {
-        set_free(dst);
-        return -1;
-    }
+    if (src->n == 0) return 0;
+    dst->m = malloc(src->n * sizeof *dst->m);
+    if (!dst->m) return -1;
+    memcpy(dst->m, src->m, src->n * sizeof *dst->m);
+    dst->n = dst->cap = src->n;
+    dst->cost = src->cost;
+    dst->cost_ok = src->cost_ok;
+    dst->minimal = src->minimal;
     return 0;
 }
 
@@ -186,17 +223,18 @@ static int set_cross(strset *out, const strset *x, const strset *y)
 {
     memset(out, 0, sizeof *out);
     if (x->n * y->n > CROSS_MAX) return -1;
+    if (set_reserve(out, x->n * y->n) != 0) return -1;
     for (size_t i = 0; i < x->n; i++) {
         for (size_t j = 0; j < y->n; j++) {
-            size_t a = strlen(x->s[i]), b = strlen(y->s[j]);
+            size_t a = x->m[i].len, b = y->m[j].len;
             char buf[STR_MAX + 1];
             if (a + b > STR_MAX) {
                 set_free(out);
                 return -1;
             }
-            memcpy(buf, x->s[i], a);
-            memcpy(buf + a, y->s[j], b + 1);
-            if (set_add(out, buf) != 0) {
+            memcpy(buf, x->m[i].s, a);
+            memcpy(buf + a, y->m[j].s, b + 1);
+            if (set_add_hashed(out, buf, a + b, hash_more(x->m[i].h, y->m[j].s)) != 0) {
                 set_free(out);
                 return -1;
             }
@@ -205,37 +243,55 @@ static int set_cross(strset *out, const strset *x, const strset *y)
     return 0;
 }
 
+/* Which bytes a string holds, coarsely (one bit per letter, one for the space, one for
+ * anything else): a string can contain another only if its bits cover the other's. */
+static uint32_t byte_bits(const char *v)
+{
+    uint32_t m = 0;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        m |= *p >= 'a' && *p <= 'z' ? (uint32_t)1 << (*p - 'a') : *p == ' ' ? 1u << 26 : 1u << 27;
+    return m;
+}
+
 /* A text containing a string also contains every substring of it: in a required set, a
- * member that contains another member adds nothing. */
+ * member that contains another member adds nothing. Members are distinct, so only a shorter
+ * one can be inside another; and a member inside a dropped one is inside it too, so a member
+ * goes exactly when some other member is inside it, whatever the order of the tests. Once
+ * done, the set stays minimal until a member is added. */
 static void set_drop_superstrings(strset *s)
 {
-    size_t o = 0, len[SET_MAX];
-    for (size_t i = 0; i < s->n; i++) len[i] = strlen(s->s[i]);
+    if (s->minimal) return;
+    size_t o = 0, nlen[STR_MAX + 2] = {0};
+    uint32_t bits[SET_MAX];
+    uint16_t by_len[SET_MAX]; /* member indices, shortest first */
+    uint8_t dropped[SET_MAX] = {0};
     for (size_t i = 0; i < s->n; i++) {
-        int redundant = 0;
-        for (size_t j = 0; j < s->n && !redundant; j++)
-            if (j != i && s->s[j] && (len[j] < len[i] || (len[j] == len[i] && j < i)) &&
-                strstr(s->s[i], s->s[j]))
-                redundant = 1;
-        if (redundant) {
-            free(s->s[i]);
-            s->s[i] = NULL;
+        bits[i] = byte_bits(s->m[i].s);
+        nlen[s->m[i].len + 1]++;
+    }
+    for (size_t l = 1; l <= STR_MAX + 1; l++) nlen[l] += nlen[l - 1]; /* nlen[l]: shorter than l */
+    size_t next[STR_MAX + 1];
+    memcpy(next, nlen, sizeof next);
+    for (size_t i = 0; i < s->n; i++) by_len[next[s->m[i].len]++] = (uint16_t)i;
+    for (size_t i = 0; i < s->n; i++) {
+        const member *mi = &s->m[i];
+        for (size_t q = 0; q < nlen[mi->len] && !dropped[i]; q++) {
+            size_t j = by_len[q];
+            if ((bits[j] & ~bits[i]) == 0 && strstr(mi->s, s->m[j].s)) dropped[i] = 1;
         }
     }
-    for (size_t i = 0; i < s->n; i++) {
-        if (!s->s[i]) continue;
-        s->h[o] = s->h[i];
-        s->s[o++] = s->s[i];
-    }
+    for (size_t i = 0; i < s->n; i++)
+        if (!dropped[i]) s->m[o++] = s->m[i];
     s->cost_ok = s->cost_ok && o == s->n;
     s->n = o;
+    s->minimal = 1;
 }
 
 static size_t set_min_len(const strset *s)
 {
     size_t m = STR_MAX + 1;
     for (size_t i = 0; i < s->n; i++)
-        if (strlen(s->s[i]) < m) m = strlen(s->s[i]);
+        if (s->m[i].len < m) m = s->m[i].len;
     return s->n ? m : 0;
 }
 
@@ -256,17 +312,21 @@ static double letter_freq(unsigned char c)
 
 static double common_word_freq(const char *w, size_t n)
 {
-    static const struct { const char *w; double f; } words[] = {
-        {"the", .06}, {"to", .03}, {"of", .03}, {"and", .03}, {"a", .02}, {"in", .02},
-        {"is", .01}, {"you", .01}, {"that", .01}, {"it", .01}, {"for", .01}, {"i", .005},
-        {"on", .007}, {"with", .007}, {"as", .007}, {"be", .006}, {"this", .005},
-        {"are", .005}, {"or", .004}, {"an", .004}, {"at", .004}, {"by", .004}, {"from", .004},
-        {"not", .004}, {"have", .004}, {"was", .004}, {"your", .003}, {"all", .003},
-        {"will", .003}, {"can", .003}, {"if", .003}, {"we", .003}, {"do", .002},
-        {"me", .002}, {"my", .002}, {"has", .002}, {"any", .002}, {"new", .001}, {"no", .002},
+#define WORD(s, f) {s, sizeof s - 1, f}
+    static const struct { const char *w; size_t n; double f; } words[] = {
+        WORD("the", .06), WORD("to", .03), WORD("of", .03), WORD("and", .03), WORD("a", .02),
+        WORD("in", .02), WORD("is", .01), WORD("you", .01), WORD("that", .01), WORD("it", .01),
+        WORD("for", .01), WORD("i", .005), WORD("on", .007), WORD("with", .007),
+        WORD("as", .007), WORD("be", .006), WORD("this", .005), WORD("are", .005),
+        WORD("or", .004), WORD("an", .004), WORD("at", .004), WORD("by", .004),
+        WORD("from", .004), WORD("not", .004), WORD("have", .004), WORD("was", .004),
+        WORD("your", .003), WORD("all", .003), WORD("will", .003), WORD("can", .003),
+        WORD("if", .003), WORD("we", .003), WORD("do", .002), WORD("me", .002), WORD("my", .002),
+        WORD("has", .002), WORD("any", .002), WORD("new", .001), WORD("no", .002),
     };
+#undef WORD
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
-        if (words[i].w[0] == w[0] && strncmp(words[i].w, w, n) == 0 && words[i].w[n] == '\0')
+        if (words[i].n == n && words[i].w[0] == w[0] && memcmp(words[i].w, w, n) == 0)
             return words[i].f;
     return 0;
 }
@@ -290,16 +350,32 @@ static double string_freq(const char *s)
     return p;
 }
 
+/* string_freq of a member, cached in it (sets are otherwise read-only where this is asked). */
+static double member_freq(const member *cm)
+{
+    member *m = (member *)cm;
+    if (m->freq < 0) m->freq = string_freq(m->s);
+    return m->freq;
+}
+
 /* The cost is cached in the set, which the analysis otherwise treats as read-only here. */
 static double set_cost(const strset *cs)
 {
     strset *s = (strset *)cs;
     if (!s->cost_ok) {
         s->cost = 0;
-        for (size_t i = 0; i < s->n; i++) s->cost += string_freq(s->s[i]);
+        for (size_t i = 0; i < s->n; i++) s->cost += member_freq(&s->m[i]);
         s->cost_ok = 1;
     }
     return s->cost;
+}
+
+/* buf = the first k bytes of m (all of it when shorter). */
+static void member_prefix(char *buf, const member *m, size_t k)
+{
+    size_t n = m->len < k ? m->len : k;
+    memcpy(buf, m->s, n);
+    buf[n] = '\0';
 }
 
 /* ---- node information ---- */
@@ -387,9 +463,9 @@ static int union_cost(const strset *a, const strset *b, double *cost)
     double c = set_cost(a);
     size_t n = a->n;
     for (size_t j = 0; j < b->n; j++) {
-        if (set_has_hashed(a, b->s[j], b->h[j])) continue;
+        if (set_has_hashed(a, b->m[j].s, b->m[j].h)) continue;
         if (++n > SET_MAX) return -1;
-        c += string_freq(b->s[j]);
+        c += member_freq(&b->m[j]);
     }
     *cost = c;
     return 0;
@@ -442,7 +518,7 @@ static void info_repeat(info *out, info *a, uint32_t min, uint32_t max)
     info r;
     /* Normalised text never holds two whitespace characters in a row, so a repeated
      * whitespace atom (\s+, [ \t]*) consumes at most one. */
-    if (a->exact_ok && a->exact.n == 1 && strcmp(a->exact.s[0], " ") == 0) {
+    if (a->exact_ok && a->exact.n == 1 && strcmp(a->exact.m[0].s, " ") == 0) {
         if (max > 1) max = 1;
         if (min > 1) min = 1;
     }
@@ -928,7 +1004,7 @@ static void extend_run_clause(info *acc, const strset *run, const strset *atom)
         int ok = 1;
         for (size_t i = 0; ok && i < atom->n; i++) {
             char buf[SCAN_LEN + 1];
-            snprintf(buf, k + 1, "%s", atom->s[i]);
+            member_prefix(buf, &atom->m[i], k);
             ok = set_add(&cut, buf) == 0;
         }
         if (ok && set_cross(&joined, run, &cut) == 0) {
@@ -1008,7 +1084,7 @@ static int set_implies(const strset *a, const strset *b)
 {
     for (size_t i = 0; i < a->n; i++) {
         int has = 0;
-        for (size_t j = 0; j < b->n && !has; j++) has = strstr(a->s[i], b->s[j]) != NULL;
+        for (size_t j = 0; j < b->n && !has; j++) has = strstr(a->m[i].s, b->m[j].s) != NULL;
         if (!has) return 0;
     }
     return 1;
@@ -1057,7 +1133,7 @@ static void analyse(const char *pattern, info *out)
         int ok = set_min_len(&r.clause[i]) >= MIN_LITERAL;
         for (size_t k = 0; ok && k < r.clause[i].n; k++) {
             char buf[SCAN_LEN + 1];
-            snprintf(buf, sizeof buf, "%s", r.clause[i].s[k]);
+            member_prefix(buf, &r.clause[i].m[k], SCAN_LEN);
             ok = set_add(&cut, buf) == 0;
         }
         set_free(&r.clause[i]);
@@ -1096,20 +1172,54 @@ static int grow_u32(uint32_t **a, size_t *cap, size_t need)
 }
 
 
+/* The index slot of the string with hash h equal to s, or the empty slot where it goes. */
+static size_t string_slot_of(const instr_prefilter *p, const char *s, uint32_t h)
+{
+    size_t i = h & p->slot_mask;
+    for (;;) {
+        uint32_t id = p->string_slot[i];
+        if (id == 0 || (p->string_hash[id - 1] == h && strcmp(p->strings[id - 1], s) == 0))
+            return i;
+        i = (i + 1) & p->slot_mask;
+    }
+}
+
+/* Keeps the index at most half full, so probes stay short: thousands of strings are looked
+ * up at every rule load. */
+static int string_index_grow(instr_prefilter *p)
+{
+    size_t slots = p->slot_mask ? (p->slot_mask + 1) * 2 : 1024;
+    uint32_t *g = calloc(slots, sizeof *g);
+    if (!g) return -1;
+    free(p->string_slot);
+    p->string_slot = g;
+    p->slot_mask = slots - 1;
+    for (size_t k = 0; k < p->nstrings; k++)
+        p->string_slot[string_slot_of(p, p->strings[k], p->string_hash[k])] = (uint32_t)(k + 1);
+    return 0;
+}
+
+/* The id of s among the automaton's strings, added (numbered in order of first use) if new. */
 static long string_id(instr_prefilter *p, const char *s)
 {
     uint32_t h = str_hash(s);
-    for (size_t i = 0; i < p->nstrings; i++)
-        if (p->string_hash[i] == h && strcmp(p->strings[i], s) == 0) return (long)i;
-    char **g = realloc(p->strings, (p->nstrings + 1) * sizeof *g);
-    if (!g) return -1;
-    p->strings = g;
-    uint32_t *gh = realloc(p->string_hash, (p->nstrings + 1) * sizeof *gh);
-    if (!gh) return -1;
-    p->string_hash = gh;
+    if ((p->nstrings + 1) * 2 > p->slot_mask + 1 && string_index_grow(p) != 0) return -1;
+    size_t slot = string_slot_of(p, s, h);
+    if (p->string_slot[slot]) return (long)p->string_slot[slot] - 1;
+    if (p->nstrings == p->strings_cap) {
+        size_t cap = p->strings_cap ? p->strings_cap * 2 : 256;
+        char **g = realloc(p->strings, cap * sizeof *g);
+        if (!g) return -1;
+        p->strings = g;
+        uint32_t *gh = realloc(p->string_hash, cap * sizeof *gh);
+        if (!gh) return -1;
+        p->string_hash = gh;
+        p->strings_cap = cap;
+    }
     p->strings[p->nstrings] = strdup(s);
     if (!p->strings[p->nstrings]) return -1;
     p->string_hash[p->nstrings] = h;
+    p->string_slot[slot] = (uint32_t)(p->nstrings + 1);
     return (long)p->nstrings++;
 }
 
@@ -1174,21 +1284,34 @@ static int build_automaton(instr_prefilter *p)
         }
     for (int b = 0; b < 256; b++) p->cls[b] = p->cls[fold((unsigned char)b)];
     p->nclasses = nc;
-    go = malloc(total * nc * sizeof *go);
+    /* go grows with the trie: strings share prefixes, so it has far fewer states than the
+     * strings have bytes, and memory never touched costs no page faults */
+    size_t go_rows = 1024;
+    go = malloc(go_rows * nc * sizeof *go);
     fail = calloc(total, sizeof *fail);
     queue = malloc(total * sizeof *queue);
     /* trie; term_head[s] lists the strings ending at state s, linked by term_next */
     term_head = malloc(total * sizeof *term_head);
     term_next = malloc((p->nstrings + 1) * sizeof *term_next);
     if (!go || !fail || !queue || !term_head || !term_next) goto out;
-    for (size_t k = 0; k < total * nc; k++) go[k] = UINT32_MAX;
+    memset(go, 0xFF, go_rows * nc * sizeof *go); /* UINT32_MAX: no transition yet */
     for (size_t k = 0; k < total; k++) term_head[k] = UINT32_MAX;
     size_t ns = 1;
     for (size_t i = 0; i < p->nstrings; i++) {
         uint32_t st = 0;
         for (const unsigned char *s = (const unsigned char *)p->strings[i]; *s; s++) {
             uint32_t *slot = &go[(size_t)st * nc + p->cls[*s]];
-            if (*slot == UINT32_MAX) *slot = (uint32_t)ns++;
+            if (*slot == UINT32_MAX) {
+                if (ns == go_rows) {
+                    uint32_t *g = realloc(go, go_rows * 2 * nc * sizeof *g);
+                    if (!g) goto out;
+                    memset(g + go_rows * nc, 0xFF, go_rows * nc * sizeof *g);
+                    go = g;
+                    go_rows *= 2;
+                    slot = &go[(size_t)st * nc + p->cls[*s]];
+                }
+                *slot = (uint32_t)ns++;
+            }
             st = *slot;
         }
         term_next[i] = term_head[st];
@@ -1318,7 +1441,7 @@ instr_prefilter *instr_prefilter_build(const char *const *patterns, size_t n)
             p->rule[k].clause[p->rule[k].nclause++] = (uint32_t)id;
             p->clause_str_begin[id] = (uint32_t)nstr;
             for (size_t s = 0; s < x.clause[c].n; s++) {
-                long sid = string_id(p, x.clause[c].s[s]);
+                long sid = string_id(p, x.clause[c].m[s].s);
                 if (sid < 0 || grow_u32(&p->clause_str, &strcap, nstr + 1) != 0) {
                     info_free(&x);
                     goto fail;
@@ -1330,6 +1453,9 @@ instr_prefilter *instr_prefilter_build(const char *const *patterns, size_t n)
         info_free(&x);
     }
     p->clause_str_begin[p->nclauses] = (uint32_t)nstr;
+    free(p->string_slot);
+    p->string_slot = NULL;
+    p->slot_mask = 0;
     p->mask_words = (n + 63) / 64;
     p->clause_rule = calloc(p->nclauses + 1, sizeof *p->clause_rule);
     p->setless = calloc(p->mask_words + 1, sizeof *p->setless);
@@ -1351,6 +1477,7 @@ void instr_prefilter_free(instr_prefilter *p)
     for (size_t i = 0; i < p->nstrings; i++) free(p->strings[i]);
     free(p->strings);
     free(p->string_hash);
+    free(p->string_slot);
     free(p->rule);
     free(p->delta);
     free(p->emit_begin);

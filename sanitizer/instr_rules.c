@@ -174,7 +174,9 @@ static int uses_extended_option(const char *p)
     return 0;
 }
 
-static int compile_one(const instr_rule *rule, ag_error *err)
+/* Checks one rule by compiling it unanchored; *out receives that code (note_lead_bytes reads
+ * its start-of-match information). */
+static int compile_one(const instr_rule *rule, pcre2_code **out, ag_error *err)
 {
     int errcode;
     PCRE2_SIZE erroff;
@@ -195,7 +197,7 @@ static int compile_one(const instr_rule *rule, ag_error *err)
     }
     pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &minlen);
     pcre2_pattern_info(code, PCRE2_INFO_BACKREFMAX, &backrefs);
-    pcre2_code_free(code);
+    *out = code;
     if (minlen == 0)
         return ag_errorf(err, "%s:%d: rule '%s': the pattern can match the empty string",
                          rule->file, rule->line, rule->id);
@@ -241,10 +243,56 @@ static size_t table_subject(unsigned char subj[4], int pw, const int *c, size_t 
     return o;
 }
 
+/* The start contexts (bits 1 << START_*) in which a rule answers every start-table question
+ * as it does after a non-word character, so the table copies those answers instead of asking
+ * again. The table exists only for rules whose one look behind the start is \b or \B (no
+ * (?<, no \G), so the character before the start is seen by \b and \B alone, and the start
+ * of the text differs from a position after a space only for ^ and \A. The scan is cautious:
+ * any escaped b, B or A counts, and any '^' other than one opening a class. */
+static unsigned contexts_like_nonword(const char *pattern)
+{
+    int boundary = 0, anchor = 0, after_open = 0;
+    for (const char *p = pattern; *p; p++) {
+        if (*p == '\\') {
+            if (p[1] == 'b' || p[1] == 'B') boundary = 1;
+            if (p[1] == 'A') anchor = 1;
+            if (!p[1]) break;
+            p++;
+            after_open = 0;
+            continue;
+        }
+        if (*p == '^' && !after_open) anchor = 1;
+        after_open = *p == '[';
+    }
+    unsigned ctx = 1u << START_AFTER_NONWORD;
+    if (!boundary) ctx |= 1u << START_AFTER_WORD;
+    if (!anchor) ctx |= 1u << START_AT_TEXT_START;
+    return ctx;
+}
+
+/* Copies rule k's bits of the first-character and two-character tables from the context after
+ * a non-word character (already asked) to context pw. */
+static void copy_context_bits(const sanitizer_rules *r, uint64_t *first, uint64_t *t, size_t k,
+                              int pw)
+{
+    size_t words = r->mask_words, w = k / 64;
+    uint64_t bit = (uint64_t)1 << (k % 64);
+    for (size_t c1 = 0; c1 < 128; c1++) {
+        /* a two-character bit is set only under a first-character bit */
+        if (!(first[((size_t)START_AFTER_NONWORD * 128 + c1) * words + w] & bit)) continue;
+        first[((size_t)pw * 128 + c1) * words + w] |= bit;
+        for (size_t c2 = 0; c2 < 128; c2++)
+            t[START_TABLE_INDEX(pw, c1, c2) * words + w] |=
+                t[START_TABLE_INDEX(START_AFTER_NONWORD, c1, c2) * words + w] & bit;
+    }
+}
+
 /* Asks each anchored rule, for the characters normalised text is made of, after a word
  * character, after a non-word character and at the start of the text, whether a match or
  * partial match can start at (c1, c2, c3). Only \b looks behind the start in that case, so the
- * answer holds for any text; with other lookbehinds there is no table. */
+ * answer holds for any text; with other lookbehinds there is no table. Answers are asked
+ * after a non-word character first and copied to the contexts that cannot differ
+ * (contexts_like_nonword). */
 static void build_start_table(sanitizer_rules *r)
 {
     if (r->max_lookbehind > 1) return;
@@ -256,9 +304,15 @@ static void build_start_table(sanitizer_rules *r)
     uint64_t *first = calloc((size_t)START_CONTEXTS * 128 * words, sizeof *first);
     uint64_t *third = NULL;
     pcre2_match_data *md = pcre2_match_data_create(1, NULL);
-    if (!t || !index || !first || !md || !r->lead_mask) goto fail;
+    uint8_t *like = malloc(r->n); /* per rule: contexts_like_nonword */
+    if (!t || !index || !first || !md || !like || !r->lead_mask) goto fail;
+    for (size_t k = 0; k < r->n; k++) like[k] = (uint8_t)contexts_like_nonword(r->rule[k].pattern);
     for (size_t k = 0; k < r->n; k++) {
         for (int pw = 0; pw < START_CONTEXTS; pw++) {
+            if (pw != START_AFTER_NONWORD && ((like[k] >> pw) & 1)) {
+                copy_context_bits(r, first, t, k, pw);
+                continue;
+            }
             for (int c1 = 0; c1 < 128; c1++) {
                 unsigned char subj[4];
                 size_t start, len;
@@ -288,6 +342,8 @@ static void build_start_table(sanitizer_rules *r)
         free(any);
         goto fail;
     }
+    /* entries after a non-word character come first (context 0), so their blocks are complete
+     * when another context copies from them */
     for (size_t e = 0; e < entries; e++) {
         if (!index[e]) continue;
         uint64_t *block = third + (size_t)(index[e] - 1) * 128 * words;
@@ -295,6 +351,15 @@ static void build_start_table(sanitizer_rules *r)
         int cs[3] = {(int)((e >> 7) & 127), (int)(e & 127), 0};
         for (size_t k = 0; k < r->n; k++) {
             if (!((t[e * words + k / 64] >> (k % 64)) & 1)) continue;
+            if (pw != START_AFTER_NONWORD && ((like[k] >> pw) & 1)) {
+                /* the bit came from the same entry after a non-word character, so it has a block */
+                size_t e0 = START_TABLE_INDEX(START_AFTER_NONWORD, cs[0], cs[1]);
+                const uint64_t *from = third + (size_t)(index[e0] - 1) * 128 * words;
+                for (int c3 = 0; c3 < 128; c3++)
+                    block[(size_t)c3 * words + k / 64] |=
+                        from[(size_t)c3 * words + k / 64] & ((uint64_t)1 << (k % 64));
+                continue;
+            }
             for (int c3 = 0; c3 < 128; c3++) {
                 unsigned char subj[4];
                 size_t start, len;
@@ -305,6 +370,7 @@ static void build_start_table(sanitizer_rules *r)
             }
         }
     }
+    free(like);
     pcre2_match_data_free(md);
     r->start_mask = t;
     r->third_index = index;
@@ -328,24 +394,19 @@ fail:
     free(index);
     free(first);
     free(third);
+    free(like);
     pcre2_match_data_free(md);
 }
 
-/* Records, from the unanchored pattern's start-of-match bitmap, which UTF-8 lead bytes rule k
- * can start with; without a bitmap, any. */
-static void note_lead_bytes(sanitizer_rules *r, size_t k)
+/* Records, from the unanchored pattern's start-of-match bitmap (c: rule k compiled by
+ * compile_one), which UTF-8 lead bytes rule k can start with; without a bitmap, any. */
+static void note_lead_bytes(sanitizer_rules *r, size_t k, const pcre2_code *c)
 {
-    int errcode;
-    PCRE2_SIZE erroff;
     const uint8_t *bitmap = NULL;
-    pcre2_code *c = pcre2_compile((PCRE2_SPTR)r->rule[k].pattern, PCRE2_ZERO_TERMINATED,
-                                  PCRE2_UTF | PCRE2_CASELESS, &errcode, &erroff, NULL);
     uint32_t type = 0, unit = 0;
-    if (c) {
-        pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
-        pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODETYPE, &type);
-        pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &unit);
-    }
+    pcre2_pattern_info(c, PCRE2_INFO_FIRSTBITMAP, &bitmap);
+    pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODETYPE, &type);
+    pcre2_pattern_info(c, PCRE2_INFO_FIRSTCODEUNIT, &unit);
     for (unsigned b = 0xC0; b <= 0xFF; b++) {
         int may;
         if (type == 1) may = unit == b; /* one fixed first code unit (PCRE2 sets it only when
@@ -354,14 +415,11 @@ static void note_lead_bytes(sanitizer_rules *r, size_t k)
         else may = 1;
         if (may) set_bit(r->lead_mask + (b - 0xC0) * r->mask_words, k);
     }
-    pcre2_code_free(c);
 }
 
-int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+/* The matcher's form of every rule; plain[i] is rule i compiled unanchored by compile_one. */
+static int compile_anchored(sanitizer_rules *r, pcre2_code *const *plain, ag_error *err)
 {
-    for (size_t i = 0; i < r->n; i++)
-        if (compile_one(&r->rule[i], err) != AG_OK) return AG_ERR;
-    if (r->n == 0) return AG_OK;
     r->code = calloc(r->n, sizeof *r->code);
     r->mask_words = (r->n + 63) / 64;
     r->all_mask = calloc(r->mask_words, sizeof *r->all_mask);
@@ -391,8 +449,23 @@ int instr_rules_compile(sanitizer_rules *r, ag_error *err)
         set_bit(r->minlen_mask + (size_t)(MINLEN_ENTRIES - 1) * r->mask_words, i);
         if (lb > r->max_lookbehind) r->max_lookbehind = lb;
         set_bit(r->all_mask, i);
-        note_lead_bytes(r, i);
+        note_lead_bytes(r, i, plain[i]);
     }
+    return AG_OK;
+}
+
+int instr_rules_compile(sanitizer_rules *r, ag_error *err)
+{
+    if (r->n == 0) return AG_OK;
+    /* each rule's unanchored code lives until its start-of-match bitmap is read */
+    pcre2_code **plain = calloc(r->n, sizeof *plain);
+    if (!plain) return ag_errorf(err, "rules: out of memory");
+    int rc = AG_OK;
+    for (size_t i = 0; i < r->n && rc == AG_OK; i++) rc = compile_one(&r->rule[i], &plain[i], err);
+    if (rc == AG_OK) rc = compile_anchored(r, plain, err);
+    for (size_t i = 0; i < r->n; i++) pcre2_code_free(plain[i]);
+    free(plain);
+    if (rc != AG_OK) return AG_ERR;
     build_start_table(r);
     const char **patterns = malloc(r->n * sizeof *patterns);
     if (!patterns) return ag_errorf(err, "rules: out of memory");
