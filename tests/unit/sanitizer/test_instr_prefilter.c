@@ -12,6 +12,8 @@
 #include "sanitizer/instr_prefilter.h"
 #include "sanitizer/instr_rules.h"
 
+#include "rules_from.h"
+
 #define MAX_CUTS 64
 
 typedef struct cuts {
@@ -71,16 +73,6 @@ static size_t compare_on_off(const sanitizer_rules *r, const char *text, size_t 
         expect_same(&split, &off, text);
     }
     return off.n;
-}
-
-static sanitizer_rules *rules_from(const char *text)
-{
-    sanitizer_rules *r = calloc(1, sizeof *r);
-    ag_error err;
-    cr_assert_not_null(r);
-    cr_assert_eq(instr_rules_parse(r, "t.rules", text, strlen(text), &err), AG_OK, "%s", err.msg);
-    cr_assert_eq(instr_rules_compile(r, &err), AG_OK, "%s", err.msg);
-    return r;
 }
 
 static uint32_t describe(const char *pattern, char *out, size_t cap)

@@ -12,15 +12,7 @@
 #include "sanitizer/instr_prefilter.h"
 #include "sanitizer/instr_rules.h"
 
-static sanitizer_rules *rules_from(const char *text)
-{
-    sanitizer_rules *r = calloc(1, sizeof *r);
-    ag_error err;
-    cr_assert_not_null(r);
-    cr_assert_eq(instr_rules_parse(r, "t.rules", text, strlen(text), &err), AG_OK, "%s", err.msg);
-    cr_assert_eq(instr_rules_compile(r, &err), AG_OK, "%s", err.msg);
-    return r;
-}
+#include "rules_from.h"
 
 /* The rule's answer, asked of PCRE2's interpreter (not the JIT code the table builder uses),
  * for context pw followed by the n characters of c. */
