@@ -137,7 +137,10 @@ static int feed_all(const corpus *c, size_t slice, size_t max_bytes, norm_buf *b
             sink_guard += b->len;
             digested = keep_tail(b);
         }
-        norm_finish(&st);
+        if (norm_finish(&st, b) != 0) return -1;
+        if (d) digest_view(d, b, digested);
+        sink_guard += b->len;
+        digested = keep_tail(b);
         done += c->d[i].n;
     }
     return 0;

@@ -433,7 +433,7 @@ static void search(instr_matcher *m, int final)
 
 static void update_stable(instr_matcher *m)
 {
-    uint64_t s = m->has_partial ? norm_src_start(&m->nb, m->partial) : m->run_len - m->ns.npending;
+    uint64_t s = m->has_partial ? norm_src_start(&m->nb, m->partial) : norm_held_from(&m->ns, m->run_len);
     if (s > m->stable) m->stable = s;
 }
 
@@ -510,7 +510,8 @@ int instr_next_cut(instr_matcher *m, instr_cut *out)
 void instr_end_run(instr_matcher *m)
 {
     if (m->run_ended) return;
-    norm_finish(&m->ns);
+    /* cannot fail: the last norm_feed reserved room for what it held back */
+    (void)norm_finish(&m->ns, &m->nb);
     search(m, 1);
     m->stable = m->run_len;
     m->run_ended = 1;
