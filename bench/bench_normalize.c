@@ -22,13 +22,16 @@
 #include "sanitizer/tokenizer.h"
 
 /* Text runs as the sanitizer gives them to the instruction matcher: character tokens up to a
- * tag that is not inline (inline elements, as sanitizer/filter.c lists them, do not end a
- * run). The runs are copied into one arena (sized up front, so it never moves) and each
- * becomes a stream. */
-static const char *const inline_tags[] = {
-    "a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "dfn", "em", "font",
-    "i", "kbd", "mark", "nobr", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike",
-    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "label", "img", "ins", "del", NULL};
+ * block-level HTML tag (the elements sanitizer/filter.c lists as ending a run; any other tag
+ * does not end one). The runs are copied into one arena (sized up front, so it never moves)
+ * and each becomes a stream. */
+static const char *const run_break_tags[] = {
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "col", "colgroup",
+    "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
+    "footer", "form", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header",
+    "hgroup", "hr", "html", "legend", "li", "listing", "main", "menu", "nav", "ol", "optgroup",
+    "option", "p", "plaintext", "pre", "search", "section", "select", "summary", "table",
+    "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "ul", "xmp", NULL};
 
 typedef struct run_collector {
     char *arena;
@@ -44,9 +47,9 @@ static void end_run(run_collector *rc)
     rc->run_start = rc->len;
 }
 
-static int is_inline_tag(const html_token *t)
+static int is_run_break_tag(const html_token *t)
 {
-    for (const char *const *n = inline_tags; *n; n++)
+    for (const char *const *n = run_break_tags; *n; n++)
         if (strlen(*n) == t->name_len && memcmp(*n, t->name, t->name_len) == 0) return 1;
     return 0;
 }
@@ -55,7 +58,7 @@ static int collect_token(void *ctx, const html_token *t)
 {
     run_collector *rc = ctx;
     if (t->type == TOK_START_TAG || t->type == TOK_END_TAG) {
-        if (!is_inline_tag(t)) end_run(rc);
+        if (is_run_break_tag(t)) end_run(rc);
         return 0;
     }
     if (t->type != TOK_CHARS) return 0;

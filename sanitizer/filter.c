@@ -71,6 +71,8 @@ typedef struct pend_seg {
     size_t off, len;   /* in pend */
     uint64_t run_off;  /* text: offset of its first byte in the run */
     bool text;
+    bool muted;        /* text that came while the output was muted: never written (markup is
+                          muted as it is written, before it is held) */
 } pend_seg;
 
 struct sanitizer {
@@ -355,11 +357,18 @@ static const char *const CLOSES_P[] = {
     "nav", "ol", "p", "search", "section", "summary", "ul", "h1", "h2", "h3", "h4", "h5", "h6",
     "pre", "listing", "form", "plaintext", "table", "hr", "xmp", "li", "dd", "dt", NULL};
 
-/* Text across these elements reads as one run for instruction matching. */
-static const char *const INLINE[] = {
-    "a", "abbr", "b", "bdi", "bdo", "big", "br", "cite", "code", "data", "dfn", "em", "font",
-    "i", "kbd", "mark", "nobr", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strike",
-    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "label", "img", "ins", "del", NULL};
+/* These elements end a run for instruction matching: the HTML elements a browser lays out as
+ * blocks, list items, table parts or options of their own by default. Text across any other
+ * element (phrasing elements, form controls, unknown and custom elements, SVG and MathML) reads
+ * as one run, as it reads on one line: an order with one word wrapped in <foo> or <button> is
+ * still one sentence. */
+static const char *const RUN_BREAKS[] = {
+    "address", "article", "aside", "blockquote", "body", "caption", "center", "col", "colgroup",
+    "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
+    "footer", "form", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header",
+    "hgroup", "hr", "html", "legend", "li", "listing", "main", "menu", "nav", "ol", "optgroup",
+    "option", "p", "plaintext", "pre", "search", "section", "select", "summary", "table",
+    "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "ul", "xmp", NULL};
 
 /* Removed with everything inside them (in every mode but off). */
 static const char *const REMOVED_ELEMS[] = {"script", "iframe", "frame", "frameset", "object",
@@ -389,7 +398,7 @@ static const char *const HEAD_ONLY[] = {"html", "head", "meta", "link", "base", 
 /* Element and attribute names are classified once through a small hash table (one bit per
  * list above), so a tag costs a hash and one compare instead of scanning the lists. */
 enum {
-    K_SPECIAL = 1 << 0, K_CLOSES_P = 1 << 1, K_INLINE = 1 << 2, K_REMOVED = 1 << 3,
+    K_SPECIAL = 1 << 0, K_CLOSES_P = 1 << 1, K_RUN_BREAK = 1 << 2, K_REMOVED = 1 << 3,
     K_VOID = 1 << 4, K_HEADING = 1 << 5, K_BUTTON_SCOPE = 1 << 6, K_DEFAULT_SCOPE = 1 << 7,
     K_TABLE_SCOPE = 1 << 8, K_TABLE_PART = 1 << 9, K_URL_ATTR = 1 << 10, K_ANIM = 1 << 11,
     K_IMG = 1 << 12, K_HEAD_ONLY = 1 << 13, K_TEXT_ATTR = 1 << 14, K_IMPLIES_CLOSE = 1 << 15,
@@ -455,7 +464,7 @@ static void kind_init(void)
 {
     kind_add(SPECIAL, K_SPECIAL);
     kind_add(CLOSES_P, K_CLOSES_P);
-    kind_add(INLINE, K_INLINE);
+    kind_add(RUN_BREAKS, K_RUN_BREAK);
     kind_add(REMOVED_ELEMS, K_REMOVED);
     kind_add(VOID_ELEMS, K_VOID);
     kind_add(HEADINGS, K_HEADING);
@@ -667,8 +676,10 @@ static int pend_append(sanitizer *s, const char *p, size_t n, bool text)
         s->pend = np;
         s->pend_cap = cap;
     }
+    bool muted = text && s->out.muted;
     /* text after text, or markup after markup (tags with nothing between): one segment */
     if (s->nsegs > s->seg_head && s->segs[s->nsegs - 1].text == text &&
+        s->segs[s->nsegs - 1].muted == muted &&
         s->segs[s->nsegs - 1].off + s->segs[s->nsegs - 1].len == s->pend_len) {
         memcpy(s->pend + s->pend_len, p, n);
         s->pend_len += n;
@@ -684,7 +695,7 @@ static int pend_append(sanitizer *s, const char *p, size_t n, bool text)
         s->segs_cap = cap;
     }
     memcpy(s->pend + s->pend_len, p, n);
-    s->segs[s->nsegs++] = (pend_seg){s->pend_len, n, s->run_off, text};
+    s->segs[s->nsegs++] = (pend_seg){s->pend_len, n, s->run_off, text, muted};
     s->pend_len += n;
     return AG_OK;
 }
@@ -749,11 +760,15 @@ static void pend_drain(sanitizer *s, bool all)
 {
     uint64_t stable = all ? UINT64_MAX : instr_stable(s->im);
     enum { CUTS_UNKNOWN, CUTS_NONE, CUTS_SOME } cuts = CUTS_UNKNOWN;
+    const int muted = s->out.muted;
     while (s->seg_head < s->nsegs) {
         pend_seg *g = &s->segs[s->seg_head];
         if (!g->text) {
             out_raw(&s->out, s->pend + g->off, g->len);
         } else {
+            /* text is written (or not) as the output stood when it came: a run goes on across
+             * tags after which the output may have left, or entered, foreign content */
+            s->out.muted = g->muted;
             uint64_t end = g->run_off + g->len;
             uint64_t upto = end < stable ? end : stable;
             if (upto > g->run_off) {
@@ -768,6 +783,7 @@ static void pend_drain(sanitizer *s, bool all)
                 g->len -= k;
                 g->run_off = upto;
             }
+            s->out.muted = muted;
             if (g->len > 0)
                 break;
         }
@@ -1525,14 +1541,14 @@ static void on_start_tag(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
-    bool is_inline = t->ns == NS_HTML && (s->tag_kind & K_INLINE);
+    bool breaks_run = t->ns == NS_HTML && (s->tag_kind & K_RUN_BREAK);
     implicit_closes(s, t);
     if (s->skip_depth) {
         if (!is_void(s, t))
             stack_push(s, t);
         return;
     }
-    if (!is_inline)
+    if (breaks_run)
         run_end(s);
     if (s->opt.mode == SANITIZE_OFF) {
         size_t mark;
@@ -1614,8 +1630,8 @@ static void on_end_tag(sanitizer *s, const html_token *t)
         end_tag_pops(s, t);
         return;
     }
-    bool is_inline = t->ns == NS_HTML && (s->tag_kind & K_INLINE);
-    if (!is_inline)
+    bool breaks_run = t->ns == NS_HTML && (s->tag_kind & K_RUN_BREAK);
+    if (breaks_run)
         run_end(s);
     size_t before = s->depth;
     end_tag_pops(s, t);

@@ -132,6 +132,21 @@ Test(namespace, foreign_content_the_output_never_entered_is_not_written)
     free(out.p);
 }
 
+/* A run goes on across the SVG tags, but text that came while the output was muted stays
+ * unwritten when the run is written out after the output has caught up: held text is written
+ * as the output stood when the text came. */
+Test(namespace, held_text_keeps_the_mute_state_it_came_in)
+{
+    buf out = sanitize(SANITIZE_STRICT,
+                       "<p>before <span hidden><svg></span><g>in svg</g><set attributeName=x to=1>"
+                       "</svg> after</p>",
+                       strlen("<p>before <span hidden><svg></span><g>in svg</g><set attributeName=x "
+                              "to=1></svg> after</p>"),
+                       NULL);
+    cr_expect_str_eq(out.p, "<p>before  after</p>");
+    free(out.p);
+}
+
 Test(namespace, integration_points_and_deep_nesting)
 {
     STABLE("<svg><foreignObject><svg><set attributeName=href to=x></svg></foreignObject>"
