@@ -18,21 +18,13 @@
 
 #include "bench_corpus.h"
 #include "common/common.h"
+#include "sanitizer/instr.h"
 #include "sanitizer/normalize.h"
 #include "sanitizer/tokenizer.h"
 
 /* Text runs as the sanitizer gives them to the instruction matcher: character tokens up to a
- * block-level HTML tag (the elements sanitizer/filter.c lists as ending a run; any other tag
- * does not end one). The runs are copied into one arena (sized up front, so it never moves)
- * and each becomes a stream. */
-static const char *const run_break_tags[] = {
-    "address", "article", "aside", "blockquote", "body", "caption", "center", "col", "colgroup",
-    "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
-    "footer", "form", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header",
-    "hgroup", "hr", "html", "legend", "li", "listing", "main", "menu", "nav", "ol", "optgroup",
-    "option", "p", "plaintext", "pre", "search", "section", "select", "summary", "table",
-    "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "ul", "xmp", NULL};
-
+ * tag of an element that ends a run (sanitizer_element_breaks_run). The runs are copied into
+ * one arena (sized up front, so it never moves) and each becomes a stream. */
 typedef struct run_collector {
     char *arena;
     size_t len, cap;
@@ -49,11 +41,8 @@ static void end_run(run_collector *rc)
 
 static int is_run_break_tag(const html_token *t)
 {
-    for (const char *const *n = run_break_tags; *n; n++)
-        if (strlen(*n) == t->name_len && memcmp(*n, t->name, t->name_len) == 0) return 1;
-    return 0;
+    return sanitizer_element_breaks_run(t->name, t->name_len);
 }
-
 static int collect_token(void *ctx, const html_token *t)
 {
     run_collector *rc = ctx;

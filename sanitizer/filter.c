@@ -370,6 +370,11 @@ static const char *const RUN_BREAKS[] = {
     "option", "p", "plaintext", "pre", "search", "section", "select", "summary", "table",
     "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "ul", "xmp", NULL};
 
+int sanitizer_element_breaks_run(const char *name, size_t len)
+{
+    return in_set(name, len, RUN_BREAKS);
+}
+
 /* Removed with everything inside them (in every mode but off). */
 static const char *const REMOVED_ELEMS[] = {"script", "iframe", "frame", "frameset", "object",
                                             "embed", "applet", "base", "portal", "fencedframe",

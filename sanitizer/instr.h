@@ -43,6 +43,10 @@ void instr_end_run(instr_matcher *m);
 /* Original bytes of the current run not yet stable (held back for a possible match). */
 size_t instr_holdback_bytes(const instr_matcher *m);
 
+/* 1 when an HTML element of this lower-case name ends a run (a block-level element; see
+ * sanitizer/filter.c). For tools that split text into runs as the filter does. */
+int sanitizer_element_breaks_run(const char *name, size_t len);
+
 /* Invisible characters: copies in to out (out has room for len bytes) without Unicode tag
  * characters, zero-width characters, bidi controls and other default-ignorable code points.
  * Returns bytes written; *removed is incremented by the number of code points dropped. */
