@@ -39,7 +39,7 @@ struct norm_fold_cache {
 
 /* Look-alikes mapped to the ASCII letter a reader takes them for: Cyrillic and Greek letters,
  * small capitals (which have no compatibility decomposition: "ʀᴇᴠᴇᴀʟ" reads as "reveal"),
- * quotes and dashes. Applied before case folding (upper-case Greek Eta looks like H, lower-case
+ * quotes and dashes; enclosed letters are in letter_blocks below. Applied before case folding (upper-case Greek Eta looks like H, lower-case
  * eta like n) and again after it. Sorted. */
 static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
     {0x0131, 'i'}, {0x0251, 'a'}, {0x0261, 'g'}, {0x0262, 'g'}, {0x026A, 'i'}, {0x0274, 'n'},
@@ -62,10 +62,21 @@ static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
     {0x2212, '-'}, {0xA730, 'f'}, {0xA731, 's'}, {0xA7AF, 'q'},
 };
 
+/* Enclosed letters with no compatibility decomposition to the letter itself, read as it:
+ * parenthesized (whose decomposition is "(a)"), negative circled, negative squared, and the
+ * regional indicator symbols (which show as letters unless two make a flag). */
+static const struct { uint32_t first, last; } letter_blocks[] = {
+    {0x249C, 0x24B5}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189}, {0x1F1E6, 0x1F1FF},
+};
+
 static uint32_t homoglyph(uint32_t cp)
 {
     size_t lo = 0, hi = sizeof homoglyphs / sizeof homoglyphs[0];
     if (cp < 0x0131) return cp;
+    if (cp >= 0x249C)
+        for (size_t k = 0; k < sizeof letter_blocks / sizeof letter_blocks[0]; k++)
+            if (cp >= letter_blocks[k].first && cp <= letter_blocks[k].last)
+                return 'a' + (cp - letter_blocks[k].first);
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         if (homoglyphs[mid].from == cp) return homoglyphs[mid].to;

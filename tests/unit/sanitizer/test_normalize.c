@@ -462,3 +462,15 @@ Test(normalize, escapes_split_across_pieces)
             expect_same_view(&got, &whole, "escapes split");
         }
 }
+
+/* Enclosed letters that do not decompose to the bare letter read as the letter. */
+Test(normalize, enclosed_letters_read_as_letters)
+{
+    expect_norm("\xE2\x92\xA4\xE2\x92\xA2\xE2\x92\xA9", "ign");          /* parenthesized */
+    expect_norm("\xF0\x9F\x85\x98\xF0\x9F\x85\x96\xF0\x9F\x85\x9D", "ign"); /* negative circled */
+    expect_norm("\xF0\x9F\x85\xB8\xF0\x9F\x85\xB6\xF0\x9F\x85\xBD", "ign"); /* negative squared */
+    expect_norm("\xF0\x9F\x87\xAE\xF0\x9F\x87\xAC\xF0\x9F\x87\xB3", "ign"); /* regional indicators */
+    expect_norm("\xE2\x92\x9C \xE2\x92\xB5 \xF0\x9F\x85\x90 \xF0\x9F\x85\xA9 \xF0\x9F\x85\xB0 "
+                "\xF0\x9F\x86\x89 \xF0\x9F\x87\xA6 \xF0\x9F\x87\xBF",
+                "a z a z a z a z"); /* the first and last of each block */
+}
