@@ -358,21 +358,17 @@ static const char *const CLOSES_P[] = {
     "pre", "listing", "form", "plaintext", "table", "hr", "xmp", "li", "dd", "dt", NULL};
 
 /* These elements end a run for instruction matching: the HTML elements a browser lays out as
- * blocks, list items, table parts or options of their own by default. Text across any other
- * element (phrasing elements, form controls, unknown and custom elements, SVG and MathML) reads
- * as one run, as it reads on one line: an order with one word wrapped in <foo> or <button> is
- * still one sentence. */
+ * blocks, list items, table parts or options of their own by default, i.e. those that close a
+ * <p> (CLOSES_P) and these. Text across any other element (phrasing elements, form controls,
+ * unknown and custom elements, SVG and MathML) reads as one run, as it reads on one line: an
+ * order with one word wrapped in <foo> or <button> is still one sentence. */
 static const char *const RUN_BREAKS[] = {
-    "address", "article", "aside", "blockquote", "body", "caption", "center", "col", "colgroup",
-    "dd", "details", "dialog", "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure",
-    "footer", "form", "frameset", "h1", "h2", "h3", "h4", "h5", "h6", "head", "header",
-    "hgroup", "hr", "html", "legend", "li", "listing", "main", "menu", "nav", "ol", "optgroup",
-    "option", "p", "plaintext", "pre", "search", "section", "select", "summary", "table",
-    "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", "ul", "xmp", NULL};
+    "body", "caption", "col", "colgroup", "frameset", "head", "html", "legend", "optgroup",
+    "option", "select", "tbody", "td", "textarea", "tfoot", "th", "thead", "title", "tr", NULL};
 
 int sanitizer_element_breaks_run(const char *name, size_t len)
 {
-    return in_set(name, len, RUN_BREAKS);
+    return in_set(name, len, CLOSES_P) || in_set(name, len, RUN_BREAKS);
 }
 
 /* Removed with everything inside them (in every mode but off). */
@@ -468,7 +464,7 @@ static const char *const IMAGE_ELEMS[] = {"img", "image", "source", "picture", "
 static void kind_init(void)
 {
     kind_add(SPECIAL, K_SPECIAL);
-    kind_add(CLOSES_P, K_CLOSES_P);
+    kind_add(CLOSES_P, K_CLOSES_P | K_RUN_BREAK);
     kind_add(RUN_BREAKS, K_RUN_BREAK);
     kind_add(REMOVED_ELEMS, K_REMOVED);
     kind_add(VOID_ELEMS, K_VOID);

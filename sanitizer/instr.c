@@ -433,7 +433,8 @@ static void search(instr_matcher *m, int final)
 
 static void update_stable(instr_matcher *m)
 {
-    uint64_t s = m->has_partial ? norm_src_start(&m->nb, m->partial) : norm_held_from(&m->ns, m->run_len);
+    uint64_t s = m->has_partial ? norm_src_start(&m->nb, m->partial)
+                                : norm_held_from(&m->ns, m->run_len);
     if (s > m->stable) m->stable = s;
 }
 

@@ -1,7 +1,8 @@
 /* sanitizer (private): instruction-like span matching and text normalisation.
  * The filter feeds the visible text of one "run" (text that reads as one piece across every
- * element that is not a block and across chunk boundaries) and learns which byte ranges of the run to cut and which prefix
- * is final. Offsets are cumulative bytes of the run's original UTF-8 text. */
+ * element that is not a block and across chunk boundaries) and learns which byte ranges of the
+ * run to cut and which prefix is final. Offsets are cumulative bytes of the run's original
+ * UTF-8 text. */
 #ifndef AG_SANITIZER_INSTR_H
 #define AG_SANITIZER_INSTR_H
 

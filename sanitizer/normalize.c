@@ -39,8 +39,8 @@ struct norm_fold_cache {
 
 /* Look-alikes mapped to the ASCII letter a reader takes them for: Cyrillic and Greek letters,
  * small capitals (which have no compatibility decomposition: "ʀᴇᴠᴇᴀʟ" reads as "reveal"),
- * quotes and dashes; enclosed letters are in letter_blocks below. Applied before case folding (upper-case Greek Eta looks like H, lower-case
- * eta like n) and again after it. Sorted. */
+ * quotes and dashes (enclosed letters are in letter_blocks below). Applied before case folding
+ * (upper-case Greek Eta looks like H, lower-case eta like n) and again after it. Sorted. */
 static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
     {0x0131, 'i'}, {0x0251, 'a'}, {0x0261, 'g'}, {0x0262, 'g'}, {0x026A, 'i'}, {0x0274, 'n'},
     {0x0280, 'r'}, {0x028F, 'y'}, {0x0299, 'b'}, {0x029C, 'h'}, {0x029F, 'l'}, {0x02BC, '\''},
@@ -68,6 +68,22 @@ static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
 static const struct { uint32_t first, last; } letter_blocks[] = {
     {0x249C, 0x24B5}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189}, {0x1F1E6, 0x1F1FF},
 };
+
+/* The bytes an escape written out as text starts with (see decode_escapes). */
+static inline int escape_byte(unsigned c)
+{
+    return c == '%' || c == '\\' || c == '&';
+}
+
+#ifdef __SSE2__
+/* The escape_byte() positions of 16 bytes, as a bit mask. */
+static inline unsigned escape_bytes16(__m128i v)
+{
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+}
+#endif
 
 static uint32_t homoglyph(uint32_t cp)
 {
@@ -200,7 +216,7 @@ static int emit_char(norm_state *st, norm_buf *b, uint32_t cp, uint64_t from, si
             in_space = 1;
         } else {
             in_space = 0;
-            if (f[k] == '%' || f[k] == '\\' || f[k] == '&') st->maybe_escape = 1; /* full-width */
+            if (escape_byte((unsigned char)f[k])) st->maybe_escape = 1; /* full-width */
         }
         b->text[o] = f[k];
         b->src_start[o] = from;
@@ -258,9 +274,7 @@ static inline unsigned ascii_block(block_out *out, const __m128i v, unsigned lim
 
     const unsigned non_ascii = (unsigned)_mm_movemask_epi8(v);
     const unsigned w = (unsigned)_mm_movemask_epi8(ws);
-    out->maybe_escape |= _mm_movemask_epi8(_mm_or_si128(
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('%')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-        _mm_cmpeq_epi8(v, _mm_set1_epi8('&'))));
+    out->maybe_escape |= escape_bytes16(v) != 0;
     const unsigned collapses = w & ((w << 1) | (out->in_space ? 1u : 0u));
     const unsigned keep = (unsigned)__builtin_ctz(non_ascii | collapses | (1u << limit));
 
@@ -347,7 +361,7 @@ static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, siz
         } else {
             in_space = 0;
             if (c >= 'A' && c <= 'Z') c += 32;
-            if (c == '%' || c == '\\' || c == '&') st->maybe_escape = 1;
+            if (escape_byte(c)) st->maybe_escape = 1;
         }
         text[o] = (char)c;
         start[o] = base + i;
@@ -437,17 +451,13 @@ static esc_result escape_at(const char *t, size_t i, size_t n, size_t *len, uint
 static size_t next_escape_start(const char *t, size_t i, size_t n)
 {
 #ifdef __SSE2__
-    const __m128i pc = _mm_set1_epi8('%'), bs = _mm_set1_epi8('\\'), am = _mm_set1_epi8('&');
     for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(t + i));
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, pc), _mm_cmpeq_epi8(v, bs)),
-                                 _mm_cmpeq_epi8(v, am));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        unsigned bits = escape_bytes16(_mm_loadu_si128((const __m128i *)(t + i)));
         if (bits) return i + (size_t)__builtin_ctz(bits);
     }
 #endif
     for (; i < n; i++)
-        if (t[i] == '%' || t[i] == '\\' || t[i] == '&') return i;
+        if (escape_byte((unsigned char)t[i])) return i;
     return n;
 }
 
