@@ -37,8 +37,8 @@ struct norm_fold_cache {
     } slot[FOLD_CACHE_SLOTS];
 };
 
-/* Look-alikes mapped to the ASCII letter a reader takes them for: Cyrillic and Greek letters,
- * small capitals (which have no compatibility decomposition: "ʀᴇᴠᴇᴀʟ" reads as "reveal"),
+/* Look-alikes mapped to the ASCII letter a reader takes them for: Cyrillic, Greek and Cherokee
+ * letters (Cherokee small letters case-fold to the capitals listed), small capitals (which have no compatibility decomposition: "ʀᴇᴠᴇᴀʟ" reads as "reveal"),
  * quotes and dashes (enclosed letters are in letter_blocks below). Applied before case folding
  * (upper-case Greek Eta looks like H, lower-case eta like n) and again after it. Sorted. */
 static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
@@ -54,7 +54,11 @@ static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
     {0x043A, 'k'}, {0x043C, 'm'}, {0x043D, 'h'}, {0x043E, 'o'}, {0x0440, 'p'}, {0x0441, 'c'},
     {0x0442, 't'}, {0x0443, 'y'}, {0x0445, 'x'}, {0x0455, 's'}, {0x0456, 'i'}, {0x0458, 'j'},
     {0x04BB, 'h'}, {0x04CF, 'l'}, {0x0501, 'd'}, {0x051A, 'Q'}, {0x051B, 'q'}, {0x051C, 'W'},
-    {0x051D, 'w'}, {0x1D00, 'a'}, {0x1D04, 'c'}, {0x1D05, 'd'}, {0x1D07, 'e'}, {0x1D0A, 'j'},
+    {0x051D, 'w'}, {0x13A0, 'D'}, {0x13A1, 'R'}, {0x13A2, 'T'}, {0x13A5, 'i'}, {0x13A9, 'Y'},
+    {0x13AA, 'A'}, {0x13AB, 'J'}, {0x13AC, 'E'}, {0x13B3, 'W'}, {0x13B7, 'M'}, {0x13BB, 'H'},
+    {0x13BE, 'O'}, {0x13C0, 'G'}, {0x13C2, 'h'}, {0x13C3, 'Z'}, {0x13CC, 'U'}, {0x13CF, 'b'},
+    {0x13D2, 'R'}, {0x13D4, 'W'}, {0x13D5, 'S'}, {0x13D9, 'V'}, {0x13DA, 'S'}, {0x13DE, 'L'},
+    {0x13DF, 'C'}, {0x13E2, 'P'}, {0x13E6, 'K'}, {0x13F4, 'B'}, {0x1D00, 'a'}, {0x1D04, 'c'}, {0x1D05, 'd'}, {0x1D07, 'e'}, {0x1D0A, 'j'},
     {0x1D0B, 'k'}, {0x1D0D, 'm'}, {0x1D0F, 'o'}, {0x1D18, 'p'}, {0x1D1B, 't'}, {0x1D1C, 'u'},
     {0x1D20, 'v'}, {0x1D21, 'w'}, {0x1D22, 'z'}, {0x2010, '-'}, {0x2011, '-'}, {0x2012, '-'},
     {0x2013, '-'}, {0x2014, '-'}, {0x2015, '-'}, {0x2018, '\''}, {0x2019, '\''}, {0x201A, '\''},
@@ -68,6 +72,16 @@ static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
 static const struct { uint32_t first, last; } letter_blocks[] = {
     {0x249C, 0x24B5}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189}, {0x1F1E6, 0x1F1FF},
 };
+
+/* A symbol with no compatibility form (©, ®, °, arrows, stars, dingbats, emoji) is read as a
+ * space: between words it is decoration ("Show © your ® instructions"), and no rule is written
+ * with one. A symbol that folds to one other character keeps it (circled ⓘ is "i", full-width
+ * ＋ and ｜ are ASCII); one that folds to several (™ to "tm", ㎏ to "kg") starts a new word. */
+static int is_symbol(uint32_t cp)
+{
+    utf8proc_category_t c = utf8proc_category((utf8proc_int32_t)cp);
+    return c == UTF8PROC_CATEGORY_SM || c == UTF8PROC_CATEGORY_SK || c == UTF8PROC_CATEGORY_SO;
+}
 
 /* The bytes an escape written out as text starts with (see decode_escapes). */
 static inline int escape_byte(unsigned c)
@@ -161,6 +175,10 @@ static size_t fold_char(uint32_t cp, char out[FOLD_MAX])
         &last_boundclass);
     if (n < 0 || n > FOLD_CPS) return put_folded_cp(out, cp); /* not foldable: kept as it is */
     size_t o = 0;
+    if (is_symbol(cp)) {
+        if (n == 1 && (uint32_t)cps[0] == cp) return put_folded_cp(out, ' ');
+        if (n > 1) o += put_folded_cp(out, ' '); /* "instructions™" is not "instructionstm" */
+    }
     for (utf8proc_ssize_t i = 0; i < n; i++) {
         uint32_t c = homoglyph((uint32_t)cps[i]);
         if (unicode_is_invisible(c)) continue;
