@@ -1,7 +1,8 @@
 /* sanitizer (private): the normalised view of visible text that instruction rules match on.
  * Case-folded, compatibility-folded (NFKC_Casefold via utf8proc, marks stripped so accents do
- * not matter), common Cyrillic/Greek homoglyphs and typographic quotes/dashes mapped to ASCII,
- * whitespace runs collapsed to one space, invisible characters and invalid UTF-8 dropped,
+ * not matter), common Cyrillic/Greek/Cherokee homoglyphs and typographic quotes/dashes mapped
+ * to ASCII, symbols with no compatibility form (©, arrows, emoji) read as spaces, whitespace
+ * runs collapsed to one space, invisible characters and invalid UTF-8 dropped,
  * escapes written out as text (%72, \x72, \u0072, &#114;, &#x72;) read as the printable ASCII
  * character they stand for.
  * Every output byte records the original byte range of the character it came from, so a match
