@@ -7,6 +7,7 @@
  * unknown value never counts as hiding, so visible text is not removed on a guess. */
 #include "sanitizer/css.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,13 +169,17 @@ typedef struct prop_value {
 typedef enum {
     P_DISPLAY, P_VISIBILITY, P_OPACITY, P_FONT_SIZE, P_COLOR, P_CLIP, P_CLIP_PATH,
     P_WIDTH, P_HEIGHT, P_MAX_WIDTH, P_MAX_HEIGHT, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y,
-    P_POSITION, P_LEFT, P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_SCALE, P_COUNT
+    P_POSITION, P_LEFT, P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_SCALE, P_BACKGROUND,
+    P_BACKGROUND_COLOR, P_FILTER, P_CONTENT_VISIBILITY, P_RIGHT, P_BOTTOM, P_MARGIN,
+    P_MARGIN_LEFT, P_MARGIN_TOP, P_COUNT
 } prop_id;
 
 static const char *const prop_names[P_COUNT] = {
     "display", "visibility", "opacity", "font-size", "color", "clip", "clip-path",
     "width", "height", "max-width", "max-height", "overflow", "overflow-x", "overflow-y",
-    "position", "left", "top", "text-indent", "transform", "scale",
+    "position", "left", "top", "text-indent", "transform", "scale", "background",
+    "background-color", "filter", "content-visibility", "right", "bottom", "margin",
+    "margin-left", "margin-top",
 };
 
 typedef struct decl_state {
@@ -207,14 +212,16 @@ static int prop_lookup(const char *lower_name)
     prop_among(lower_name, (const prop_id[]){__VA_ARGS__}, \
                (int)(sizeof((const prop_id[]){__VA_ARGS__}) / sizeof(prop_id)))
     switch (lower_name[0]) {
-    case 'c': return AMONG(P_COLOR, P_CLIP, P_CLIP_PATH);
+    case 'b': return AMONG(P_BACKGROUND, P_BACKGROUND_COLOR, P_BOTTOM);
+    case 'c': return AMONG(P_COLOR, P_CLIP, P_CLIP_PATH, P_CONTENT_VISIBILITY);
     case 'd': return AMONG(P_DISPLAY);
-    case 'f': return AMONG(P_FONT_SIZE);
+    case 'f': return AMONG(P_FONT_SIZE, P_FILTER);
     case 'h': return AMONG(P_HEIGHT);
     case 'l': return AMONG(P_LEFT);
-    case 'm': return AMONG(P_MAX_WIDTH, P_MAX_HEIGHT);
+    case 'm': return AMONG(P_MAX_WIDTH, P_MAX_HEIGHT, P_MARGIN, P_MARGIN_LEFT, P_MARGIN_TOP);
     case 'o': return AMONG(P_OPACITY, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y);
     case 'p': return AMONG(P_POSITION);
+    case 'r': return AMONG(P_RIGHT);
     case 's': return AMONG(P_SCALE);
     case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM);
     case 'v': return AMONG(P_VISIBILITY);
@@ -467,6 +474,130 @@ static int color_transparent(const decl_state *st)
     return 0;
 }
 
+/* Named colours a page would use to match its background; others are not judged. */
+static const struct { const char *name; uint8_t rgb[3]; } named_colours[] = {
+    {"white", {255, 255, 255}}, {"black", {0, 0, 0}}, {"snow", {255, 250, 250}},
+    {"ivory", {255, 255, 240}}, {"whitesmoke", {245, 245, 245}}, {"ghostwhite", {248, 248, 255}},
+    {"floralwhite", {255, 250, 240}}, {"linen", {250, 240, 230}}, {"azure", {240, 255, 255}},
+    {"mintcream", {245, 255, 250}}, {"seashell", {255, 245, 238}}, {"honeydew", {240, 255, 240}},
+    {"aliceblue", {240, 248, 255}}, {"oldlace", {253, 245, 230}}, {"beige", {245, 245, 220}},
+    {"gainsboro", {220, 220, 220}}, {"lightgray", {211, 211, 211}},
+    {"lightgrey", {211, 211, 211}}, {"silver", {192, 192, 192}}, {"gray", {128, 128, 128}},
+    {"grey", {128, 128, 128}}, {"dimgray", {105, 105, 105}}, {"dimgrey", {105, 105, 105}},
+    {"red", {255, 0, 0}}, {"maroon", {128, 0, 0}}, {"yellow", {255, 255, 0}},
+    {"olive", {128, 128, 0}}, {"lime", {0, 255, 0}}, {"green", {0, 128, 0}},
+    {"aqua", {0, 255, 255}}, {"cyan", {0, 255, 255}}, {"teal", {0, 128, 128}},
+    {"blue", {0, 0, 255}}, {"navy", {0, 0, 128}}, {"fuchsia", {255, 0, 255}},
+    {"magenta", {255, 0, 255}}, {"purple", {128, 0, 128}}, {"orange", {255, 165, 0}},
+};
+
+/* The opaque colour token i of v stands for, into rgb; 0 when it is not one this judges
+ * (a transparent or translucent colour, hsl(), a keyword such as currentcolor). */
+static int opaque_colour(const prop_value *v, int i, uint8_t rgb[3])
+{
+    const value_token *f = &v->tok[i];
+    if (f->type == CT_IDENT) {
+        for (size_t k = 0; k < sizeof named_colours / sizeof named_colours[0]; k++)
+            if (strcmp(f->text, named_colours[k].name) == 0) {
+                memcpy(rgb, named_colours[k].rgb, 3);
+                return 1;
+            }
+        return 0;
+    }
+    if (f->type == CT_HASH) {
+        size_t n = strlen(f->text);
+        int d[8];
+        for (size_t k = 0; k < n && k < 8; k++)
+            if ((d[k] = hex_nibble(f->text[k])) < 0) return 0;
+        if (n == 3 || n == 4) {
+            if (n == 4 && d[3] != 15) return 0;
+            for (int k = 0; k < 3; k++) rgb[k] = (uint8_t)(d[k] * 17);
+            return 1;
+        }
+        if (n == 6 || n == 8) {
+            if (n == 8 && (d[6] != 15 || d[7] != 15)) return 0;
+            for (int k = 0; k < 3; k++) rgb[k] = (uint8_t)(d[2 * k] * 16 + d[2 * k + 1]);
+            return 1;
+        }
+        return 0;
+    }
+    if (f->type == CT_FUNCTION && (strcmp(f->text, "rgb") == 0 || strcmp(f->text, "rgba") == 0)) {
+        const value_token *args[4];
+        int n = function_args(v, i, args, 4);
+        if (n != 3 && n != 4) return 0;
+        if (n == 4 && !(args[3]->type == CT_NUMBER ? args[3]->number >= 1
+                                                  : args[3]->type == CT_PERCENTAGE &&
+                                                        args[3]->number >= 100))
+            return 0;
+        for (int k = 0; k < 3; k++) {
+            double x;
+            if (args[k]->type == CT_NUMBER) x = args[k]->number;
+            else if (args[k]->type == CT_PERCENTAGE) x = args[k]->number * 2.55;
+            else return 0;
+            rgb[k] = (uint8_t)(x < 0 ? 0 : x > 255 ? 255 : x + 0.5);
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* The colour a value that is nothing but one colour stands for (a function's arguments are
+ * its tokens up to the closing parenthesis). */
+static int value_colour(const prop_value *v, uint8_t rgb[3])
+{
+    if (!v->set || v->n == 0) return 0;
+    if (v->tok[0].type == CT_FUNCTION) {
+        int close = 1;
+        while (close < v->n && v->tok[close].type != CT_RPAREN) close++;
+        if (close + 1 < v->n) return 0;
+    } else if (v->n != 1) {
+        return 0;
+    }
+    return opaque_colour(v, 0, rgb);
+}
+
+/* The background colour a declaration block paints, from background-color or a background
+ * shorthand made of nothing but a colour; 0 when there is none or an image may show. */
+static int background_colour(const decl_state *st, uint8_t rgb[3])
+{
+    const prop_value *v = &st->prop[P_BACKGROUND_COLOR];
+    if (v->set) return value_colour(v, rgb);
+    v = &st->prop[P_BACKGROUND];
+    if (!v->set || v->n == 0) return 0;
+    int found = 0;
+    for (int i = 0; i < v->n; i++) {
+        const value_token *t = &v->tok[i];
+        if (t->type == CT_FUNCTION && !opaque_colour(v, i, rgb)) return 0; /* url(), gradient */
+        if (t->type == CT_URL || t->type == CT_BAD_URL) return 0;
+        if (!found && opaque_colour(v, i, rgb)) found = 1;
+    }
+    return found;
+}
+
+/* Text painted in (nearly) the colour of its own background: white on white. Each channel
+ * within 12 of 255 counts, which a reader cannot tell apart. */
+static int colour_matches_background(const decl_state *st)
+{
+    uint8_t fg[3], bg[3];
+    if (!value_colour(&st->prop[P_COLOR], fg) || !background_colour(st, bg)) return 0;
+    for (int k = 0; k < 3; k++)
+        if (abs((int)fg[k] - (int)bg[k]) > 12) return 0;
+    return 1;
+}
+
+/* filter: opacity(0) (or under 1%) anywhere in the filter list. */
+static int filter_transparent(const decl_state *st)
+{
+    const prop_value *v = &st->prop[P_FILTER];
+    for (int i = 0; v->set && i < v->n; i++) {
+        const value_token *args[1];
+        if (v->tok[i].type == CT_FUNCTION && strcmp(v->tok[i].text, "opacity") == 0 &&
+            function_args(v, i, args, 1) == 1 && alpha_is_zero(args[0]))
+            return 1;
+    }
+    return 0;
+}
+
 static int font_size_tiny(const decl_state *st)
 {
     const value_token *f = first_tok(st, P_FONT_SIZE);
@@ -538,17 +669,33 @@ static int box_collapsed(const decl_state *st)
     return 0;
 }
 
+static int far_negative(const value_token *v)
+{
+    double px;
+    return length_px(v, &px) && px <= -1000;
+}
+
+/* Moved a long way off the page: positioned past its left, top, right or bottom edge, or
+ * pulled out by a margin (margin: top right bottom left, 1 to 4 values). */
 static int off_screen(const decl_state *st)
 {
     const value_token *pos = first_tok(st, P_POSITION);
-    double px;
-    if (!tok_ident_is(pos, "absolute") && !tok_ident_is(pos, "fixed")) return 0;
-    if (length_px(first_tok(st, P_LEFT), &px) && px <= -1000) return 1;
-    if (length_px(first_tok(st, P_TOP), &px) && px <= -1000) return 1;
+    if ((tok_ident_is(pos, "absolute") || tok_ident_is(pos, "fixed")) &&
+        (far_negative(first_tok(st, P_LEFT)) || far_negative(first_tok(st, P_TOP)) ||
+         far_negative(first_tok(st, P_RIGHT)) || far_negative(first_tok(st, P_BOTTOM))))
+        return 1;
+    if (far_negative(first_tok(st, P_MARGIN_LEFT)) || far_negative(first_tok(st, P_MARGIN_TOP)))
+        return 1;
+    const prop_value *m = &st->prop[P_MARGIN];
+    if (m->set && m->n >= 1 && m->n <= 4) {
+        static const int left_of[5] = {0, 0, 1, 1, 3};
+        if (far_negative(&m->tok[0]) || far_negative(&m->tok[left_of[m->n]])) return 1;
+    }
     return 0;
 }
 
-static int scale_zero(const decl_state *st)
+/* Scaled to (almost) nothing, or translated a long way off the page. */
+static int transform_hides(const decl_state *st)
 {
     const prop_value *v = &st->prop[P_TRANSFORM];
     for (int i = 0; v->set && i < v->n; i++) {
@@ -561,12 +708,15 @@ static int scale_zero(const decl_state *st)
         else if (strcmp(f->text, "scalex") == 0 || strcmp(f->text, "scaley") == 0) axes = 1;
         else if (strcmp(f->text, "scale3d") == 0) axes = n < 2 ? n : 2;
         for (int a = 0; a < axes && a < n; a++)
-            if (args[a]->type == CT_NUMBER && args[a]->number == 0) return 1;
+            if (args[a]->type == CT_NUMBER && fabs(args[a]->number) < 0.05) return 1;
+        if (strncmp(f->text, "translate", 9) == 0)
+            for (int a = 0; a < n && a < 2; a++)
+                if (far_negative(args[a])) return 1;
     }
     const prop_value *s = &st->prop[P_SCALE];
     for (int i = 0; s->set && i < s->n && i < 2; i++)
-        if ((s->tok[i].type == CT_NUMBER || s->tok[i].type == CT_PERCENTAGE) &&
-            s->tok[i].number == 0)
+        if ((s->tok[i].type == CT_NUMBER && fabs(s->tok[i].number) < 0.05) ||
+            (s->tok[i].type == CT_PERCENTAGE && fabs(s->tok[i].number) < 5))
             return 1;
     return 0;
 }
@@ -582,7 +732,9 @@ static int declarations_hide(const decl_state *st)
     if (f && alpha_is_zero(f)) return 1;
     if (font_size_tiny(st) || color_transparent(st) || clip_hides(st) || clip_path_hides(st))
         return 1;
-    if (box_collapsed(st) || off_screen(st) || scale_zero(st)) return 1;
+    if (box_collapsed(st) || off_screen(st) || transform_hides(st)) return 1;
+    if (colour_matches_background(st) || filter_transparent(st)) return 1;
+    if (tok_ident_is(first_tok(st, P_CONTENT_VISIBILITY), "hidden")) return 1;
     if (length_px(first_tok(st, P_TEXT_INDENT), &px) && px <= -1000) return 1;
     return 0;
 }

@@ -9,7 +9,8 @@
 #include <stdint.h>
 
 enum {
-    CSS_HIDES = 1u << 0,     /* display:none, visibility:hidden, opacity:0, font-size:0, ... */
+    CSS_HIDES = 1u << 0,     /* display:none, visibility:hidden, opacity:0, font-size:0, white
+                              * on white, far off the page, ... */
     CSS_DANGEROUS = 1u << 1, /* expression(, javascript: in url(), behavior, -moz-binding, @import of script */
     CSS_TEXT_CUT = 1u << 2,  /* the text callback asked to remove a `content` string */
     CSS_LATE_ATTR = 1u << 3  /* content: attr() of a new name after the list was frozen */

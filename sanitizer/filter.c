@@ -1361,8 +1361,8 @@ static void style_start(sanitizer *s, const html_token *t)
 
 static void style_append(sanitizer *s, const char *p, size_t n)
 {
-    if (s->style_overflow)
-        return;
+    if (s->style_overflow || n == 0)
+        return; /* nothing to add: the buffer may not exist yet */
     if (s->style_len + n > s->max_stream) {
         s->style_overflow = true;
         return;

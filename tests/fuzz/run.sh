@@ -2,14 +2,15 @@
 # Builds the sanitizer fuzz target with clang (libFuzzer + ASan/UBSan) and runs it for SECONDS
 # (default 60) on a seed corpus made from the shared XSS payloads and html5lib inputs.
 # AG_SANITIZER_VERIFY makes the filter abort when a tag it writes would land in another
-# namespace than it was judged in. Exit status is libFuzzer's: non-zero on a crash, leak or failed check. Usage: run.sh [SECONDS]
+# namespace than it was judged in; undefined behaviour stops the run like a crash. Exit status is
+# libFuzzer's: non-zero on a crash, leak, undefined behaviour or failed check. Usage: run.sh [SECONDS]
 set -eu
 SECONDS_TO_RUN="${1:-60}"
 SRC="$(cd "$(dirname "$0")/../.." && pwd)"
 BUILD="${FUZZ_BUILD_DIR:-$SRC/build-fuzz}"
 CORPORA="${AG_CORPORA_DIR:-$SRC/../shared/corpora}"
 CC=clang cmake -S "$SRC" -B "$BUILD" -DAG_FUZZ=ON -DAG_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  "-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -DAG_SANITIZER_VERIFY" >/dev/null
+  "-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -DAG_SANITIZER_VERIFY" >/dev/null
 cmake --build "$BUILD" -j2 --target fuzz_sanitizer >/dev/null
 SEEDS="$BUILD/fuzz-seeds"
 WORK="$BUILD/fuzz-corpus"

@@ -21,11 +21,20 @@ HIDDEN = [
     ('<p style="text-indent:-10000px">', '</p>'),
     ('<p style="transform:scale(0)">', '</p>'),
     ('<p style="width:0;height:0;overflow:hidden">', '</p>'),
+    ('<p style="color:#fff;background-color:#fff">', '</p>'),
+    ('<p style="filter:opacity(0)">', '</p>'),
+    ('<p style="content-visibility:hidden">', '</p>'),
+    ('<p style="margin-left:-10000px">', '</p>'),
+    ('<p style="position:fixed;right:-3000px">', '</p>'),
+    ('<p style="transform:translateX(-9999px)">', '</p>'),
+    ('<p style="transform:scale(0.001)">', '</p>'),
+    ('<p class="ww">', '</p>'),
     ('<p class="sr">', '</p>'),
     ('<p id="gone">', '</p>'),
     ('<span class="a b">', '</span>'),
 ]
-STYLE = "<style>.sr{display:none} #gone{visibility:hidden} span.a.b{font-size:0}</style>"
+STYLE = ("<style>.sr{display:none} #gone{visibility:hidden} span.a.b{font-size:0}"
+         " .ww{color:white;background:white}</style>")
 VISIBLE = [
     '<p>Visible sentence number %d about gardening.</p>',
     '<p style="color:#333">Visible sentence number %d, styled.</p>',

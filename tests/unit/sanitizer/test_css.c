@@ -529,3 +529,37 @@ Test(css_sheet, deep_at_rule_nesting_is_dropped_not_recursed)
     css_sheet_free(s);
     free(css);
 }
+
+/* Text in the colour of its own background, transparent through a filter, content not
+ * rendered, and boxes moved off the page by right/bottom, margins or a translation. */
+Test(css_hide, same_colour_filter_content_visibility_and_more_off_screen)
+{
+    HIDES("color:#fff;background-color:#fff");
+    HIDES("color:white;background:white");
+    HIDES("color:rgb(255,255,255);background-color:rgb(250,250,250)");
+    HIDES("color:#000;background:#000 !important");
+    HIDES("color:#ffffffff;background:WHITE");
+    VISIBLE("color:#333;background:#fff");
+    VISIBLE("color:#777;background:#888");                 /* low contrast, readable */
+    VISIBLE("color:#fff;background:#fff url(paper.png)"); /* an image may show */
+    VISIBLE("color:#fff;background:linear-gradient(#fff,#000)");
+    VISIBLE("color:rgba(255,255,255,0.5);background:#fff"); /* not judged */
+    VISIBLE("color:#fff");                                 /* background unknown */
+    HIDES("filter:opacity(0)");
+    HIDES("filter:blur(1px) opacity(0%)");
+    VISIBLE("filter:opacity(50%)");
+    HIDES("content-visibility:hidden");
+    VISIBLE("content-visibility:auto");
+    HIDES("position:fixed;right:-2000px");
+    HIDES("position:absolute;bottom:-5000px");
+    HIDES("margin-left:-10000px");
+    HIDES("margin:0 0 0 -10000px");
+    HIDES("margin:-5000px 0");
+    VISIBLE("margin:0 -20px");
+    HIDES("transform:translateX(-9999px)");
+    HIDES("transform:translate(0,-2000px)");
+    VISIBLE("transform:translate(-50%,-50%)");
+    HIDES("transform:scale(0.001)");
+    HIDES("scale:1%");
+    VISIBLE("transform:scale(0.5)");
+}
