@@ -721,22 +721,61 @@ static int transform_hides(const decl_state *st)
     return 0;
 }
 
+/* Hiding nothing inside can undo: the box is gone, transparent, clipped or off the page. */
 static int declarations_hide(const decl_state *st)
 {
     const value_token *f;
     double px;
     if (tok_ident_is(first_tok(st, P_DISPLAY), "none")) return 1;
-    f = first_tok(st, P_VISIBILITY);
-    if (tok_ident_is(f, "hidden") || tok_ident_is(f, "collapse")) return 1;
     f = first_tok(st, P_OPACITY);
     if (f && alpha_is_zero(f)) return 1;
-    if (font_size_tiny(st) || color_transparent(st) || clip_hides(st) || clip_path_hides(st))
-        return 1;
+    if (clip_hides(st) || clip_path_hides(st)) return 1;
     if (box_collapsed(st) || off_screen(st) || transform_hides(st)) return 1;
-    if (colour_matches_background(st) || filter_transparent(st)) return 1;
+    if (filter_transparent(st)) return 1;
     if (tok_ident_is(first_tok(st, P_CONTENT_VISIBILITY), "hidden")) return 1;
     if (length_px(first_tok(st, P_TEXT_INDENT), &px) && px <= -1000) return 1;
     return 0;
+}
+
+/* A font size that does not depend on the parent's: an absolute length, rem, or a keyword. */
+static int font_size_readable(const decl_state *st)
+{
+    static const char *const keywords[] = {"xx-small", "x-small", "small", "medium", "large",
+                                           "x-large", "xx-large", "xxx-large", "initial"};
+    const value_token *f = first_tok(st, P_FONT_SIZE);
+    double px;
+    if (!f) return 0;
+    if (f->type == CT_IDENT) {
+        for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
+            if (strcmp(f->text, keywords[i]) == 0) return 1;
+        return 0;
+    }
+    if (f->type != CT_DIMENSION || !strcmp(f->text, "em") || !strcmp(f->text, "ex") ||
+        !strcmp(f->text, "ch"))
+        return 0; /* relative to a parent whose size may be 0 */
+    return length_px(f, &px) && px >= 2;
+}
+
+/* The inherited properties: hidden (CSS_SOFT_*) or set again to something readable
+ * (CSS_SHOW_*); a descendant that shows the property undoes an ancestor's hiding. */
+static unsigned declarations_soft(const decl_state *st)
+{
+    unsigned f = 0;
+    uint8_t rgb[3];
+    const value_token *v = first_tok(st, P_VISIBILITY);
+    if (font_size_tiny(st)) f |= CSS_SOFT_FONT;
+    else if (font_size_readable(st)) f |= CSS_SHOW_FONT;
+    if (tok_ident_is(v, "hidden") || tok_ident_is(v, "collapse")) f |= CSS_SOFT_VISIBILITY;
+    else if (tok_ident_is(v, "visible")) f |= CSS_SHOW_VISIBILITY;
+    if (color_transparent(st) || colour_matches_background(st)) f |= CSS_SOFT_COLOUR;
+    else if (value_colour(&st->prop[P_COLOR], rgb)) f |= CSS_SHOW_COLOUR;
+    return f;
+}
+
+/* CSS_HIDES, or the soft and show flags. */
+static unsigned declarations_judge(const decl_state *st)
+{
+    return declarations_hide(st) ? CSS_HIDES : declarations_soft(st);
 }
 
 unsigned css_declarations_flags(const char *decls, size_t len)
@@ -755,7 +794,7 @@ unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn 
     c.text_ctx = ctx;
     parse_declarations(&c, 0, st);
     flags = c.flags;
-    if (st && declarations_hide(st)) flags |= CSS_HIDES;
+    if (st) flags |= declarations_judge(st);
     ctx_done(&c);
     return flags;
 }
@@ -763,6 +802,7 @@ unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn 
 /* ---- style sheets -------------------------------------------------------------------------- */
 
 typedef struct sheet_rule {
+    unsigned flags; /* declarations_judge() of its block */
     char tag[32];
     char id[NAME_MAX_LEN];
     char cls[SELECTOR_CLASSES_MAX][NAME_MAX_LEN];
@@ -771,8 +811,10 @@ typedef struct sheet_rule {
 
 #define SHOWN_ATTRS_MAX 16
 struct css_sheet {
-    sheet_rule *rules;
+    sheet_rule *rules; /* rules that hide, hard or soft */
     size_t n, max;
+    sheet_rule *shows; /* rules that only show (CSS_SHOW_*), up to max */
+    size_t nshows, shows_before_block; /* nshows when the last block began */
     /* attribute names `content: attr(name)` shows as text; past SHOWN_ATTRS_MAX, every one */
     char shown[SHOWN_ATTRS_MAX][NAME_MAX_LEN];
     size_t nshown;
@@ -857,14 +899,20 @@ static int compound_selector(const prelude *p, int a, int b, sheet_rule *r)
     return parts > 0;
 }
 
-static void sheet_add_selectors(css_sheet *s, const prelude *p)
+static void sheet_add_selectors(css_sheet *s, const prelude *p, unsigned flags)
 {
     if (p->overflow) return;
+    int hides = (flags & (CSS_HIDES | CSS_SOFT_HIDES)) != 0;
+    sheet_rule *list = hides ? s->rules : s->shows;
+    size_t *n = hides ? &s->n : &s->nshows;
     int start = 0;
     for (int i = 0; i <= p->n; i++) {
         if (i < p->n && p->tok[i].type != CT_COMMA) continue;
         sheet_rule r;
-        if (compound_selector(p, start, i, &r) && s->n < s->max) s->rules[s->n++] = r;
+        if (compound_selector(p, start, i, &r) && *n < s->max) {
+            r.flags = flags;
+            list[(*n)++] = r;
+        }
         start = i + 1;
     }
 }
@@ -964,9 +1012,13 @@ static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_shee
             size_t prelude_end = t->start;
             decl_state *st = ctx_decls(c);
             parse_declarations(c, 1, st);
-            if (st && s && hide_ok && declarations_hide(st)) {
+            unsigned judged = st && s && hide_ok ? declarations_judge(st) : 0;
+            /* rules that only show are kept while there is room: they matter only inside
+             * softly hidden content, and most rules set a colour or a font size */
+            if ((judged & (CSS_HIDES | CSS_SOFT_HIDES)) ||
+                ((judged & CSS_SHOWS) && s->nshows < s->max)) {
                 prelude *p = ctx_prelude_between(c, prelude_start, prelude_end);
-                if (p) sheet_add_selectors(s, p);
+                if (p) sheet_add_selectors(s, p, judged);
             }
             break;
         }
@@ -1057,8 +1109,9 @@ css_sheet *css_sheet_new(size_t max_rules)
     /* rules are written whole before they are read (up to n): nothing to clear, and a sheet
      * is made for every strict document, most of which never add a rule */
     s->rules = malloc(s->max * sizeof *s->rules);
-    if (!s->rules) {
-        free(s);
+    s->shows = malloc(s->max * sizeof *s->shows);
+    if (!s->rules || !s->shows) {
+        css_sheet_free(s);
         return NULL;
     }
     return s;
@@ -1068,6 +1121,7 @@ void css_sheet_free(css_sheet *s)
 {
     if (!s) return;
     free(s->rules);
+    free(s->shows);
     free(s);
 }
 
@@ -1075,6 +1129,7 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len)
 {
     css_ctx c;
     if (!s) return;
+    s->shows_before_block = s->nshows;
     ctx_init(&c, css, len);
     parse_rule_list(&c, 0, 1, s, 0);
     ctx_done(&c);
@@ -1120,22 +1175,31 @@ static int rule_matches(const sheet_rule *r, const char *tag, size_t tag_len, co
     return 1;
 }
 
-int css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
-                      size_t id_len, const char *class_attr, size_t class_len)
+unsigned css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
+                           size_t id_len, const char *class_attr, size_t class_len,
+                           int with_shows)
 {
+    unsigned f = 0;
     if (!s) return 0;
     tag_len = span_len(tag, tag_len);
     id_len = span_len(id, id_len);
     class_len = span_len(class_attr, class_len);
     for (size_t i = 0; i < s->n; i++)
-        if (rule_matches(&s->rules[i], tag, tag_len, id, id_len, class_attr, class_len)) return 1;
-    return 0;
+        if (rule_matches(&s->rules[i], tag, tag_len, id, id_len, class_attr, class_len)) {
+            f |= s->rules[i].flags;
+            if (f & CSS_HIDES) return f;
+        }
+    for (size_t i = 0; with_shows && i < s->nshows; i++)
+        if (rule_matches(&s->shows[i], tag, tag_len, id, id_len, class_attr, class_len))
+            f |= s->shows[i].flags;
+    return f;
 }
 
-int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr)
+unsigned css_sheet_hides(const css_sheet *s, const char *tag, const char *id,
+                         const char *class_attr)
 {
     return css_sheet_hides_n(s, tag ? tag : "", tag ? strlen(tag) : 0, id, id ? strlen(id) : 0,
-                             class_attr, class_attr ? strlen(class_attr) : 0);
+                             class_attr, class_attr ? strlen(class_attr) : 0, 0);
 }
 
 unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len)
@@ -1149,6 +1213,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     css_ctx c;
     size_t before = s ? s->n : 0, shown = s ? s->nshown : 0;
     int shown_all = s ? s->shown_all : 0;
+    if (s) s->shows_before_block = s->nshows;
     ctx_init(&c, css, len);
     c.text_fn = fn;
     c.text_ctx = ctx;
@@ -1158,6 +1223,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
     if (s && drop) { /* a dropped block hides and shows nothing */
         s->n = before;
+        s->nshows = s->shows_before_block;
         s->nshown = shown;
         s->shown_all = shown_all;
     }
@@ -1245,7 +1311,9 @@ int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w
 
 void css_sheet_truncate(css_sheet *s, size_t n)
 {
-    if (s && n < s->n) s->n = n;
+    if (!s) return;
+    if (n < s->n) s->n = n;
+    s->nshows = s->shows_before_block;
 }
 
 size_t css_sheet_rule_count(const css_sheet *s)

@@ -13,14 +13,27 @@ enum {
                               * on white, far off the page, ... */
     CSS_DANGEROUS = 1u << 1, /* expression(, javascript: in url(), behavior, -moz-binding, @import of script */
     CSS_TEXT_CUT = 1u << 2,  /* the text callback asked to remove a `content` string */
-    CSS_LATE_ATTR = 1u << 3  /* content: attr() of a new name after the list was frozen */
+    CSS_LATE_ATTR = 1u << 3, /* content: attr() of a new name after the list was frozen */
+    /* Hiding a descendant can undo by setting the property again (all three are inherited):
+     * the element's own text is hidden, a child with a readable font size, visibility:visible
+     * or a colour of its own shows again (CSS_SHOW_* for the same property, three bits up). */
+    CSS_SOFT_FONT = 1u << 4,       /* font-size under 2px */
+    CSS_SOFT_VISIBILITY = 1u << 5, /* visibility: hidden | collapse */
+    CSS_SOFT_COLOUR = 1u << 6,     /* transparent text, or text in its own background colour */
+    CSS_SHOW_FONT = 1u << 7,       /* an absolute font size of 2px or more, or a size keyword */
+    CSS_SHOW_VISIBILITY = 1u << 8, /* visibility: visible */
+    CSS_SHOW_COLOUR = 1u << 9      /* an opaque colour */
 };
+#define CSS_SOFT_HIDES (CSS_SOFT_FONT | CSS_SOFT_VISIBILITY | CSS_SOFT_COLOUR)
+#define CSS_SHOWS (CSS_SHOW_FONT | CSS_SHOW_VISIBILITY | CSS_SHOW_COLOUR)
+#define CSS_SHOWN_BY(soft) ((soft) << 3)
 
 /* Receives each string of a `content` declaration (text the page shows, ::before/::after),
  * whole and with escapes decoded; returns nonzero when that text must not be shown. */
 typedef int (*css_text_fn)(void *ctx, const char *text, size_t len);
 
-/* Flags for a declaration list (a style attribute's value). */
+/* Flags for a declaration list (a style attribute's value): CSS_HIDES for hiding a descendant
+ * cannot undo, CSS_SOFT_* and CSS_SHOW_* for the inherited properties. */
 unsigned css_declarations_flags(const char *decls, size_t len);
 /* The same, handing generated text to fn (NULL: as css_declarations_flags). */
 unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn fn, void *ctx);
@@ -43,12 +56,16 @@ unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len);
  * are then not kept either (the caller drops it). */
 unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
                                    void *ctx);
-/* 1 when a kept rule matches an element with this tag (lower-case), id and class attribute. */
-int css_sheet_hides(const css_sheet *s, const char *tag, const char *id, const char *class_attr);
+/* The hiding flags (CSS_HIDES, CSS_SOFT_*, with the CSS_SHOW_* of the same rules) of the kept
+ * rules that match an element with this tag (lower-case), id and class attribute; 0 for none. */
+unsigned css_sheet_hides(const css_sheet *s, const char *tag, const char *id,
+                         const char *class_attr);
 /* The same for attribute values as they are: n bytes each (read up to a NUL byte), id or
- * class_attr NULL when the element has no such attribute. */
-int css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
-                      size_t id_len, const char *class_attr, size_t class_len);
+ * class_attr NULL when the element has no such attribute. with_shows adds the CSS_SHOW_* of
+ * rules that only show (kept apart, read only inside softly hidden content). */
+unsigned css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
+                           size_t id_len, const char *class_attr, size_t class_len,
+                           int with_shows);
 /* 1 when a kept block's `content: attr(name)` shows this attribute (n bytes, any case) as
  * text; blocks are only read for that when parsed with a text callback. */
 int css_sheet_shows_attr(const css_sheet *s, const char *name, size_t len);
@@ -66,7 +83,8 @@ void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const ch
                           size_t id_len, const char *class_attr, size_t class_len);
 /* 1 when a hiding rule kept since rule number `from` may match an element noted in w. */
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w);
-/* Forgets the hiding rules kept after the first n (a block the caller drops after all). */
+/* Forgets the hiding rules kept after the first n (a block the caller drops after all), and
+ * the showing rules the last block added. */
 void css_sheet_truncate(css_sheet *s, size_t n);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);

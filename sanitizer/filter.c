@@ -55,7 +55,13 @@ typedef struct open_elem {
     uint8_t len, ns;
     uint32_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
     uint32_t sig;  /* kind_sig() of the name: end tags compare it before the bytes */
+    uint8_t soft;  /* its content softly hidden: CSS_SOFT_* bits >> SOFT_SHIFT (strict) */
 } open_elem;
+
+/* CSS_SOFT_* and CSS_SHOW_* as three-bit masks of the same properties. */
+#define SOFT_SHIFT 4
+#define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> SOFT_SHIFT))
+#define SHOW_OF(flags) ((uint8_t)(((flags) & CSS_SHOWS) >> (SOFT_SHIFT + 3)))
 
 /* How the content of a raw-text element (set by its start tag) is handled. */
 typedef enum {
@@ -96,6 +102,8 @@ struct sanitizer {
     uint32_t tag_sig;  /* its kind_sig() (0 for names over 32 bytes): open elements keep it */
     size_t open_p; /* open <p> elements on the stack (most start tags ask) */
     size_t skip_depth; /* nonzero: dropping everything until the stack is shallower */
+    uint8_t elem_soft; /* the current start tag's content softly hidden (open_elem.soft) */
+    uint8_t raw_soft;  /* the same for the raw-text element being read */
 
     raw_mode raw;
     char raw_name[24];
@@ -534,6 +542,7 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->ns = (uint8_t)t->ns;
     e->kind = t->ns == NS_HTML ? s->tag_kind : 0;
     e->sig = s->tag_sig;
+    e->soft = s->elem_soft;
     if (elem_is(e, "p"))
         s->open_p++;
 }
@@ -1067,28 +1076,39 @@ static bool animation_dangerous(const sanitizer *s, const html_token *t)
     return false;
 }
 
-static bool strict_hidden(sanitizer *s, const html_token *t)
+/* The content softly hidden where the current element's content starts (see open_elem). */
+static uint8_t soft_now(const sanitizer *s)
+{
+    return s->depth ? s->stack[s->depth - 1].soft : 0;
+}
+
+/* How strict mode hides an element: CSS_HIDES for the whole subtree, else the CSS_SOFT_* and
+ * CSS_SHOW_* flags of its inline style and of the sheet rules that match it (rules that only
+ * show are looked at inside softly hidden content only). */
+static unsigned strict_hiding(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
+    unsigned f = 0;
     if (t->ns == NS_HTML && (eq(n, l, "template") || eq(n, l, "noscript")))
-        return true;
+        return CSS_HIDES;
     if (attr_get(t, "hidden") && !(t->ns == NS_HTML && eq(n, l, "input")))
-        return true;
+        return CSS_HIDES;
     const tok_attr *ah = attr_get(t, "aria-hidden");
     if (ah && value_is(ah->value, ah->value_len, "true"))
-        return true;
+        return CSS_HIDES;
     const tok_attr *st = attr_get(t, "style");
-    if (st && (css_declarations_flags(st->value, st->value_len) & CSS_HIDES))
-        return true;
-    if (s->sheet && css_sheet_rule_count(s->sheet) > 0) {
+    if (st && ((f = css_declarations_flags(st->value, st->value_len)) & CSS_HIDES))
+        return CSS_HIDES;
+    bool shows = soft_now(s) != 0;
+    if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows)) {
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        return css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
-                                 ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
-                                 ca ? ca->value : NULL,
-                                 ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0);
+        f |= css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
+                               ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
+                               ca ? ca->value : NULL,
+                               ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0, shows);
     }
-    return false;
+    return f & (CSS_HIDES | CSS_SOFT_HIDES | CSS_SHOWS);
 }
 
 static verdict judge_start(sanitizer *s, const html_token *t)
@@ -1111,9 +1131,18 @@ static verdict judge_start(sanitizer *s, const html_token *t)
         note(s, SAN_CAT_ELEMENT, n, l);
         return DROP_SUBTREE;
     }
-    if (s->opt.mode == SANITIZE_STRICT && strict_hidden(s, t)) {
-        note(s, SAN_CAT_HIDDEN, n, l);
-        return DROP_SUBTREE;
+    if (s->opt.mode == SANITIZE_STRICT) {
+        unsigned f = strict_hiding(s, t);
+        if (f & CSS_HIDES) {
+            note(s, SAN_CAT_HIDDEN, n, l);
+            return DROP_SUBTREE;
+        }
+        /* font size, visibility and colour are inherited: a descendant that sets one again
+         * shows its own text, so the element stays and only text still hidden is dropped */
+        uint8_t parent = soft_now(s);
+        s->elem_soft = (uint8_t)((parent & ~SHOW_OF(f)) | SOFT_OF(f));
+        if (s->elem_soft && !parent)
+            note(s, SAN_CAT_HIDDEN, n, l);
     }
     if (!s->tag_kind && !safe_tag_name(n, l)) /* every name with a kind is a safe one */
         return DROP_TAG;
@@ -1285,6 +1314,8 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         bool meta_content = checked && is_meta && eq(an, al, "content");
         bool read_as_text = (ak & K_TEXT_ATTR) || (meta_content && meta_text_content(t)) ||
                             (strict && css_sheet_shows_attr(s->sheet, an, al));
+        if (strict && read_as_text && s->elem_soft)
+            continue; /* text of softly hidden content: dropped with it */
         if (strict && (read_as_text || meta_content)) {
             /* most values have nothing to strip: they are used as they are */
             char *tmp = NULL;
@@ -1544,6 +1575,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     size_t l = t->name_len;
     bool breaks_run = t->ns == NS_HTML && (s->tag_kind & K_RUN_BREAK);
     implicit_closes(s, t);
+    s->elem_soft = soft_now(s); /* inherited unless judge_start says otherwise */
     if (s->skip_depth) {
         if (!is_void(s, t))
             stack_push(s, t);
@@ -1574,6 +1606,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
         begin_skip(s, t);
         return;
     }
+    s->raw_soft = s->elem_soft;
     if (v == DROP_TAG) {
         if (t->next_state != TS_DATA)
             s->raw = RAW_TEXT; /* the text is still escaped and written */
@@ -1661,12 +1694,13 @@ static void on_chars(sanitizer *s, const html_token *t)
         out_raw(&s->out, t->data, t->data_len);
         return;
     case RAW_TEXT: /* a title or a text area is read like any text */
-        emit_visible_text(s, t->data, t->data_len);
+        if (!s->raw_soft)
+            emit_visible_text(s, t->data, t->data_len);
         return;
     case RAW_NONE:
         break;
     }
-    if (s->skip_depth)
+    if (s->skip_depth || soft_now(s))
         return;
     if (s->opt.mode == SANITIZE_OFF)
         out_text(&s->out, t->data, t->data_len);

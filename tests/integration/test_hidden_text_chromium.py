@@ -1,6 +1,7 @@
 """Strict sanitizing as an agent's browser sees it: a page full of hidden-text techniques is
 loaded through agentgate in headless Chromium, and the DOM Chromium builds from the sanitized
-page holds none of the hidden sentences while every visible sentence remains; a page with
+page holds none of the hidden sentences while every visible sentence remains (also the children
+that show again inside a zero font size or a hidden box); a page with
 instruction-like text in its title, attributes, CSS generated text, a text area and the body
 keeps none of it."""
 
@@ -34,7 +35,14 @@ HIDDEN = [
     ('<span class="a b">', '</span>'),
 ]
 STYLE = ("<style>.sr{display:none} #gone{visibility:hidden} span.a.b{font-size:0}"
-         " .ww{color:white;background:white}</style>")
+         " .ww{color:white;background:white} .row{font-size:0} .col{font-size:16px}</style>")
+# Hiding a descendant undoes (the properties are inherited): the hidden text goes, the child
+# that sets the property again stays.
+SOFT = [
+    ('<div style="font-size:0">%s<span style="font-size:15px">%s</span></div>'),
+    ('<div class="row">%s<div class="col">%s</div></div>'),
+    ('<div style="visibility:hidden">%s<p style="visibility:visible">%s</p></div>'),
+]
 VISIBLE = [
     '<p>Visible sentence number %d about gardening.</p>',
     '<p style="color:#333">Visible sentence number %d, styled.</p>',
@@ -64,6 +72,11 @@ def page():
         v = VISIBLE[i % len(VISIBLE)] % i
         visible.append("sentence number %d" % i)
         parts.append(v)
+    for i, form in enumerate(SOFT):
+        text, shown = "Softly hidden sentence %d" % i, "Shown again sentence %d" % i
+        hidden.append(text)
+        visible.append(shown)
+        parts.append(form % (text, shown))
     parts.append("</body></html>")
     return "".join(parts).encode(), hidden, visible
 

@@ -7,8 +7,9 @@
 
 static unsigned flags_of(const char *decls) { return css_declarations_flags(decls, strlen(decls)); }
 
-#define HIDES(s) cr_expect(flags_of(s) & CSS_HIDES, "expected hiding: %s", s)
-#define VISIBLE(s) cr_expect(!(flags_of(s) & CSS_HIDES), "expected visible: %s", s)
+/* hiding of either kind (CSS_HIDES, or CSS_SOFT_*: see soft_hiding_and_showing) */
+#define HIDES(s) cr_expect(flags_of(s) & (CSS_HIDES | CSS_SOFT_HIDES), "expected hiding: %s", s)
+#define VISIBLE(s) cr_expect(!(flags_of(s) & (CSS_HIDES | CSS_SOFT_HIDES)), "expected visible: %s", s)
 #define DANGER(s) cr_expect(flags_of(s) & CSS_DANGEROUS, "expected dangerous: %s", s)
 #define SAFE(s) cr_expect(!(flags_of(s) & CSS_DANGEROUS), "expected safe: %s", s)
 
@@ -562,4 +563,42 @@ Test(css_hide, same_colour_filter_content_visibility_and_more_off_screen)
     HIDES("transform:scale(0.001)");
     HIDES("scale:1%");
     VISIBLE("transform:scale(0.5)");
+}
+
+/* Font size, visibility and colour are inherited, so a descendant can show again what they
+ * hide: they are soft (CSS_SOFT_*), and a value a descendant sets again is a CSS_SHOW_*. */
+Test(css_hide, soft_hiding_and_showing)
+{
+    cr_expect_eq(flags_of("font-size:0"), CSS_SOFT_FONT);
+    cr_expect_eq(flags_of("visibility:hidden"), CSS_SOFT_VISIBILITY);
+    cr_expect_eq(flags_of("color:transparent"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:#fff;background:#fff"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("font-size:0;visibility:hidden"), CSS_SOFT_FONT | CSS_SOFT_VISIBILITY);
+    cr_expect_eq(flags_of("font-size:0;opacity:0"), CSS_HIDES); /* hard wins */
+    cr_expect_eq(flags_of("font-size:14px"), CSS_SHOW_FONT);
+    cr_expect_eq(flags_of("font-size:1rem"), CSS_SHOW_FONT);
+    cr_expect_eq(flags_of("font-size:medium"), CSS_SHOW_FONT);
+    cr_expect_eq(flags_of("font-size:1em"), 0u);   /* of a parent that may be 0 */
+    cr_expect_eq(flags_of("font-size:150%"), 0u);
+    cr_expect_eq(flags_of("visibility:visible"), CSS_SHOW_VISIBILITY);
+    cr_expect_eq(flags_of("color:#222"), CSS_SHOW_COLOUR);
+    cr_expect_eq(flags_of("color:currentcolor"), 0u);
+}
+
+Test(css_sheet, rules_that_only_show_are_kept_apart)
+{
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, ".row{font-size:0} .col{font-size:16px} p{color:#333}", 52);
+    cr_expect_eq(css_sheet_rule_count(s), 1u); /* the hiding rule only */
+    cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "row", 3, 0), CSS_SOFT_FONT);
+    cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 0), 0u);
+    cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 1), CSS_SHOW_FONT);
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, NULL, 0, 1), CSS_SHOW_COLOUR);
+    /* a block dropped after all takes its showing rules with it */
+    size_t n = css_sheet_rule_count(s);
+    css_sheet_add(s, ".late{visibility:visible}", 25);
+    cr_expect_eq(css_sheet_hides_n(s, "b", 1, NULL, 0, "late", 4, 1), CSS_SHOW_VISIBILITY);
+    css_sheet_truncate(s, n);
+    cr_expect_eq(css_sheet_hides_n(s, "b", 1, NULL, 0, "late", 4, 1), 0u);
+    css_sheet_free(s);
 }

@@ -191,6 +191,39 @@ Test(filter, hidden_subtrees_strict)
     EXPECT(SANITIZE_SCRIPTS, "<div hidden>kept</div>", "<div hidden=\"\">kept</div>");
 }
 
+/* Font size, visibility and colour are inherited: the text they hide is dropped, but the
+ * elements stay, and a descendant that sets the property again is shown (the font-size:0
+ * container of inline blocks, a visible child of a hidden box), from inline styles and from
+ * sheet rules. Attributes read as text go with the hidden text. */
+Test(filter, softly_hidden_text_and_what_shows_again)
+{
+    EXPECT(SANITIZE_STRICT,
+           "<div style=\"font-size:0\">gap <span style=\"font-size:14px\">cell</span> gap</div>",
+           "<div style=\"font-size:0\"><span style=\"font-size:14px\">cell</span></div>");
+    EXPECT(SANITIZE_STRICT,
+           "<style>.row{font-size:0}.col{font-size:1rem}</style>"
+           "<div class=row>x<div class=col>shown</div><b>y</b></div>",
+           "<style>.row{font-size:0}.col{font-size:1rem}</style>"
+           "<div class=\"row\"><div class=\"col\">shown</div><b></b></div>");
+    EXPECT(SANITIZE_STRICT,
+           "<div style=\"visibility:hidden\">no<p style=\"visibility:visible\">yes</p></div>",
+           "<div style=\"visibility:hidden\"><p style=\"visibility:visible\">yes</p></div>");
+    /* a relative size of nothing is nothing; a child showing another property is still hidden */
+    EXPECT(SANITIZE_STRICT, "<p style=\"font-size:0\"><i style=\"font-size:2em\">no</i></p>ok",
+           "<p style=\"font-size:0\"><i style=\"font-size:2em\"></i></p>ok");
+    EXPECT(SANITIZE_STRICT,
+           "<p style=\"visibility:hidden\"><i style=\"font-size:20px\">no</i></p>ok",
+           "<p style=\"visibility:hidden\"><i style=\"font-size:20px\"></i></p>ok");
+    EXPECT(SANITIZE_STRICT,
+           "<div style=\"color:transparent\"><img alt=\"secret\" src=\"a.png\">"
+           "<textarea>secret</textarea></div>ok",
+           "<div style=\"color:transparent\"><img src=\"a.png\"><textarea></textarea></div>ok");
+    sanitizer_report rep;
+    free(run_split(SANITIZE_STRICT, "<p style=\"font-size:0\">a<b style=\"font-size:0\">b</b></p>",
+                   0, &rep));
+    cr_expect_eq(rep.counts[SAN_CAT_HIDDEN], 1); /* noted where the hiding begins */
+}
+
 Test(filter, invisible_characters_strict)
 {
     EXPECT(SANITIZE_STRICT, "a\xE2\x80\x8B" "b\xF3\xA0\x80\x81" "c", "abc");
