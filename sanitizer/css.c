@@ -30,6 +30,9 @@ typedef struct css_ctx {
     css_text_fn text_fn; /* given the strings of `content` declarations (NULL: not asked) */
     void *text_ctx;
     struct css_sheet *sheet; /* notes the attributes `content: attr(...)` shows */
+    /* which rules a sheet keeps: those that hide, and those that only show (see
+     * css_sheet_keep_shows) */
+    int keep_hiding, keep_shows;
     int fn_depth;
     unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
     css_token_type prev_type;
@@ -579,7 +582,8 @@ static int background_colour(const decl_state *st, uint8_t rgb[3])
 static int colour_matches_background(const decl_state *st)
 {
     uint8_t fg[3], bg[3];
-    if (!value_colour(&st->prop[P_COLOR], fg) || !background_colour(st, bg)) return 0;
+    if (!st->prop[P_BACKGROUND].set && !st->prop[P_BACKGROUND_COLOR].set) return 0; /* common */
+    if (!background_colour(st, bg) || !value_colour(&st->prop[P_COLOR], fg)) return 0;
     for (int k = 0; k < 3; k++)
         if (abs((int)fg[k] - (int)bg[k]) > 12) return 0;
     return 1;
@@ -756,19 +760,33 @@ static int font_size_readable(const decl_state *st)
     return length_px(f, &px) && px >= 2;
 }
 
+/* A colour of its own, not taken from the parent (any colour that is not transparent: whether
+ * it reads against the background is not known here). */
+static int colour_given(const prop_value *v)
+{
+    static const char *const from_parent[] = {"currentcolor", "inherit", "unset", "revert",
+                                              "revert-layer"};
+    if (!v->set || v->n == 0) return 0;
+    const value_token *f = &v->tok[0];
+    if (f->type == CT_HASH || f->type == CT_FUNCTION) return 1;
+    if (f->type != CT_IDENT) return 0;
+    for (size_t i = 0; i < sizeof from_parent / sizeof from_parent[0]; i++)
+        if (strcmp(f->text, from_parent[i]) == 0) return 0;
+    return 1;
+}
+
 /* The inherited properties: hidden (CSS_SOFT_*) or set again to something readable
  * (CSS_SHOW_*); a descendant that shows the property undoes an ancestor's hiding. */
 static unsigned declarations_soft(const decl_state *st)
 {
     unsigned f = 0;
-    uint8_t rgb[3];
     const value_token *v = first_tok(st, P_VISIBILITY);
     if (font_size_tiny(st)) f |= CSS_SOFT_FONT;
     else if (font_size_readable(st)) f |= CSS_SHOW_FONT;
     if (tok_ident_is(v, "hidden") || tok_ident_is(v, "collapse")) f |= CSS_SOFT_VISIBILITY;
     else if (tok_ident_is(v, "visible")) f |= CSS_SHOW_VISIBILITY;
     if (color_transparent(st) || colour_matches_background(st)) f |= CSS_SOFT_COLOUR;
-    else if (value_colour(&st->prop[P_COLOR], rgb)) f |= CSS_SHOW_COLOUR;
+    else if (colour_given(&st->prop[P_COLOR])) f |= CSS_SHOW_COLOUR;
     return f;
 }
 
@@ -815,6 +833,8 @@ struct css_sheet {
     size_t n, max;
     sheet_rule *shows; /* rules that only show (CSS_SHOW_*), up to max */
     size_t nshows, shows_before_block; /* nshows when the last block began */
+    size_t nsoft;   /* rules kept that hide softly */
+    int keep_shows; /* showing rules are kept from now on: something hides softly */
     /* attribute names `content: attr(name)` shows as text; past SHOWN_ATTRS_MAX, every one */
     char shown[SHOWN_ATTRS_MAX][NAME_MAX_LEN];
     size_t nshown;
@@ -912,6 +932,7 @@ static void sheet_add_selectors(css_sheet *s, const prelude *p, unsigned flags)
         if (compound_selector(p, start, i, &r) && *n < s->max) {
             r.flags = flags;
             list[(*n)++] = r;
+            if (flags & CSS_SOFT_HIDES) s->nsoft++;
         }
         start = i + 1;
     }
@@ -1013,10 +1034,11 @@ static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_shee
             decl_state *st = ctx_decls(c);
             parse_declarations(c, 1, st);
             unsigned judged = st && s && hide_ok ? declarations_judge(st) : 0;
-            /* rules that only show are kept while there is room: they matter only inside
-             * softly hidden content, and most rules set a colour or a font size */
-            if ((judged & (CSS_HIDES | CSS_SOFT_HIDES)) ||
-                ((judged & CSS_SHOWS) && s->nshows < s->max)) {
+            int hides = (judged & (CSS_HIDES | CSS_SOFT_HIDES)) != 0;
+            /* rules that only show matter only inside softly hidden content, and most rules
+             * set a colour or a font size: they are kept only once something hides softly */
+            if ((hides && c->keep_hiding) ||
+                (!hides && (judged & CSS_SHOWS) && c->keep_shows && s->nshows < s->max)) {
                 prelude *p = ctx_prelude_between(c, prelude_start, prelude_end);
                 if (p) sheet_add_selectors(s, p, judged);
             }
@@ -1125,14 +1147,44 @@ void css_sheet_free(css_sheet *s)
     free(s);
 }
 
-void css_sheet_add(css_sheet *s, const char *css, size_t len)
+/* One parse of a block: its flags, and into s the rules of the kinds asked for. */
+static unsigned sheet_parse(css_sheet *s, const char *css, size_t len, css_text_fn fn, void *ctx,
+                            int keep_hiding, int keep_shows)
 {
     css_ctx c;
-    if (!s) return;
-    s->shows_before_block = s->nshows;
     ctx_init(&c, css, len);
-    parse_rule_list(&c, 0, 1, s, 0);
+    c.text_fn = fn;
+    c.text_ctx = ctx;
+    c.sheet = keep_hiding ? s : NULL; /* a second read notes nothing again */
+    c.keep_hiding = keep_hiding;
+    c.keep_shows = keep_shows;
+    parse_rule_list(&c, 0, s != NULL, s, 0);
     ctx_done(&c);
+    return c.flags;
+}
+
+/* Reads the block again for the rules that only show, when it is the first to hide softly
+ * (they may come before the rule that hides). Only the rules are taken: the flags and the
+ * generated text were the first parse's. */
+static void sheet_shows_since(css_sheet *s, size_t soft_before, const char *css, size_t len)
+{
+    if (s->keep_shows || s->nsoft == soft_before) return;
+    s->keep_shows = 1;
+    sheet_parse(s, css, len, NULL, NULL, 0, 1);
+}
+
+void css_sheet_keep_shows(css_sheet *s)
+{
+    if (s) s->keep_shows = 1;
+}
+
+void css_sheet_add(css_sheet *s, const char *css, size_t len)
+{
+    if (!s) return;
+    size_t soft = s->nsoft;
+    s->shows_before_block = s->nshows;
+    sheet_parse(s, css, len, NULL, NULL, 1, s->keep_shows);
+    sheet_shows_since(s, soft, css, len);
 }
 
 /* A string of n bytes reads, as a C string would, only up to a NUL byte. */
@@ -1210,22 +1262,19 @@ unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len)
 unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
                                    void *ctx)
 {
-    css_ctx c;
-    size_t before = s ? s->n : 0, shown = s ? s->nshown : 0;
+    size_t before = s ? s->n : 0, shown = s ? s->nshown : 0, soft = s ? s->nsoft : 0;
     int shown_all = s ? s->shown_all : 0;
     if (s) s->shows_before_block = s->nshows;
-    ctx_init(&c, css, len);
-    c.text_fn = fn;
-    c.text_ctx = ctx;
-    c.sheet = s;
-    parse_rule_list(&c, 0, s != NULL, s, 0);
-    ctx_done(&c);
-    unsigned drop = c.flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
+    unsigned flags = sheet_parse(s, css, len, fn, ctx, 1, s ? s->keep_shows : 0);
+    unsigned drop = flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
     if (s && drop) { /* a dropped block hides and shows nothing */
         s->n = before;
+        s->nsoft = soft;
         s->nshows = s->shows_before_block;
         s->nshown = shown;
         s->shown_all = shown_all;
+    } else if (s) {
+        sheet_shows_since(s, soft, css, len);
     }
     return drop;
 }
@@ -1312,6 +1361,8 @@ int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w
 void css_sheet_truncate(css_sheet *s, size_t n)
 {
     if (!s) return;
+    for (size_t i = n; i < s->n; i++)
+        if (s->rules[i].flags & CSS_SOFT_HIDES) s->nsoft--;
     if (n < s->n) s->n = n;
     s->nshows = s->shows_before_block;
 }

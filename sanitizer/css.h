@@ -83,6 +83,10 @@ void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const ch
                           size_t id_len, const char *class_attr, size_t class_len);
 /* 1 when a hiding rule kept since rule number `from` may match an element noted in w. */
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w);
+/* Rules that only show are kept from the first block that hides softly on (that block read
+ * twice); this keeps them from now on: the document hid softly in a style attribute. Rules
+ * that only show in earlier blocks are not kept. */
+void css_sheet_keep_shows(css_sheet *s);
 /* Forgets the hiding rules kept after the first n (a block the caller drops after all), and
  * the showing rules the last block added. */
 void css_sheet_truncate(css_sheet *s, size_t n);

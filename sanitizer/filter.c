@@ -1100,6 +1100,8 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
     const tok_attr *st = attr_get(t, "style");
     if (st && ((f = css_declarations_flags(st->value, st->value_len)) & CSS_HIDES))
         return CSS_HIDES;
+    if (f & CSS_SOFT_HIDES)
+        css_sheet_keep_shows(s->sheet); /* later sheets may show what this hides */
     bool shows = soft_now(s) != 0;
     if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows)) {
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");

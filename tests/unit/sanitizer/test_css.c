@@ -602,3 +602,20 @@ Test(css_sheet, rules_that_only_show_are_kept_apart)
     cr_expect_eq(css_sheet_hides_n(s, "b", 1, NULL, 0, "late", 4, 1), 0u);
     css_sheet_free(s);
 }
+
+/* Rules that only show are kept from the first block that hides softly on (read twice, so
+ * showing rules before the hiding one count), or once the document hid softly inline. */
+Test(css_sheet, showing_rules_kept_once_something_hides_softly)
+{
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, ".a{font-size:14px}", 18);
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, "a", 1, 1), 0u);
+    css_sheet_add(s, ".b{font-size:14px} .z{font-size:0}", 34);
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, "b", 1, 1), CSS_SHOW_FONT);
+    css_sheet_free(s);
+    s = css_sheet_new(0);
+    css_sheet_keep_shows(s); /* as the filter does after style="font-size:0" */
+    css_sheet_add(s, ".c{visibility:visible}", 22);
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, "c", 1, 1), CSS_SHOW_VISIBILITY);
+    css_sheet_free(s);
+}
