@@ -38,9 +38,10 @@ struct norm_fold_cache {
 };
 
 /* Look-alikes mapped to the ASCII letter a reader takes them for: Cyrillic, Greek and Cherokee
- * letters (Cherokee small letters case-fold to the capitals listed), small capitals (which have no compatibility decomposition: "ʀᴇᴠᴇᴀʟ" reads as "reveal"),
- * quotes and dashes (enclosed letters are in letter_blocks below). Applied before case folding
- * (upper-case Greek Eta looks like H, lower-case eta like n) and again after it. Sorted. */
+ * letters (Cherokee small letters case-fold to the capitals listed), small capitals (which
+ * have no compatibility decomposition: "ʀᴇᴠᴇᴀʟ" reads as "reveal"), quotes and dashes
+ * (enclosed letters are in letter_blocks below). Applied before case folding (upper-case Greek
+ * Eta looks like H, lower-case eta like n) and again after it. Sorted. */
 static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
     {0x0131, 'i'}, {0x0251, 'a'}, {0x0261, 'g'}, {0x0262, 'g'}, {0x026A, 'i'}, {0x0274, 'n'},
     {0x0280, 'r'}, {0x028F, 'y'}, {0x0299, 'b'}, {0x029C, 'h'}, {0x029F, 'l'}, {0x02BC, '\''},
@@ -58,7 +59,8 @@ static const struct { uint32_t from; uint32_t to; } homoglyphs[] = {
     {0x13AA, 'A'}, {0x13AB, 'J'}, {0x13AC, 'E'}, {0x13B3, 'W'}, {0x13B7, 'M'}, {0x13BB, 'H'},
     {0x13BE, 'O'}, {0x13C0, 'G'}, {0x13C2, 'h'}, {0x13C3, 'Z'}, {0x13CC, 'U'}, {0x13CF, 'b'},
     {0x13D2, 'R'}, {0x13D4, 'W'}, {0x13D5, 'S'}, {0x13D9, 'V'}, {0x13DA, 'S'}, {0x13DE, 'L'},
-    {0x13DF, 'C'}, {0x13E2, 'P'}, {0x13E6, 'K'}, {0x13F4, 'B'}, {0x1D00, 'a'}, {0x1D04, 'c'}, {0x1D05, 'd'}, {0x1D07, 'e'}, {0x1D0A, 'j'},
+    {0x13DF, 'C'}, {0x13E2, 'P'}, {0x13E6, 'K'}, {0x13F4, 'B'}, {0x1D00, 'a'}, {0x1D04, 'c'},
+    {0x1D05, 'd'}, {0x1D07, 'e'}, {0x1D0A, 'j'},
     {0x1D0B, 'k'}, {0x1D0D, 'm'}, {0x1D0F, 'o'}, {0x1D18, 'p'}, {0x1D1B, 't'}, {0x1D1C, 'u'},
     {0x1D20, 'v'}, {0x1D21, 'w'}, {0x1D22, 'z'}, {0x2010, '-'}, {0x2011, '-'}, {0x2012, '-'},
     {0x2013, '-'}, {0x2014, '-'}, {0x2015, '-'}, {0x2018, '\''}, {0x2019, '\''}, {0x201A, '\''},
