@@ -1105,10 +1105,16 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
     bool shows = soft_now(s) != 0;
     if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows)) {
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        f |= css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
-                               ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
-                               ca ? ca->value : NULL,
-                               ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0, shows);
+        unsigned sheet = css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31,
+                                           ida ? ida->value : NULL,
+                                           ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
+                                           ca ? ca->value : NULL,
+                                           ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0,
+                                           shows);
+        if (sheet & CSS_HIDES)
+            return CSS_HIDES;
+        /* the style attribute wins over the sheet for a property it sets again */
+        f |= (sheet & ~(unsigned)(SHOW_OF(f) << SOFT_SHIFT)) & (CSS_SOFT_HIDES | CSS_SHOWS);
     }
     return f & (CSS_HIDES | CSS_SOFT_HIDES | CSS_SHOWS);
 }

@@ -208,6 +208,10 @@ Test(filter, softly_hidden_text_and_what_shows_again)
     EXPECT(SANITIZE_STRICT,
            "<div style=\"visibility:hidden\">no<p style=\"visibility:visible\">yes</p></div>",
            "<div style=\"visibility:hidden\"><p style=\"visibility:visible\">yes</p></div>");
+    /* the style attribute wins over a sheet rule for the same element */
+    EXPECT(SANITIZE_STRICT,
+           "<style>.row{font-size:0}</style><div class=row style=\"font-size:12px\">seen</div>",
+           "<style>.row{font-size:0}</style><div class=\"row\" style=\"font-size:12px\">seen</div>");
     /* a relative size of nothing is nothing; a child showing another property is still hidden */
     EXPECT(SANITIZE_STRICT, "<p style=\"font-size:0\"><i style=\"font-size:2em\">no</i></p>ok",
            "<p style=\"font-size:0\"><i style=\"font-size:2em\"></i></p>ok");
