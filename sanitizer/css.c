@@ -570,9 +570,14 @@ static int background_colour(const decl_state *st, uint8_t rgb[3])
     int found = 0;
     for (int i = 0; i < v->n; i++) {
         const value_token *t = &v->tok[i];
-        if (t->type == CT_FUNCTION && !opaque_colour(v, i, rgb)) return 0; /* url(), gradient */
-        if (t->type == CT_URL || t->type == CT_BAD_URL) return 0;
-        if (!found && opaque_colour(v, i, rgb)) found = 1;
+        uint8_t c[3];
+        int colour = opaque_colour(v, i, c);
+        if ((t->type == CT_FUNCTION && !colour) || t->type == CT_URL || t->type == CT_BAD_URL)
+            return 0; /* url(), a gradient: an image may show */
+        if (colour && !found) {
+            memcpy(rgb, c, 3);
+            found = 1;
+        }
     }
     return found;
 }
@@ -774,6 +779,10 @@ static int colour_given(const prop_value *v)
         if (strcmp(f->text, from_parent[i]) == 0) return 0;
     return 1;
 }
+
+_Static_assert(CSS_SOFT_FONT == 1u << CSS_SOFT_SHIFT && CSS_SHOW_FONT == 1u << CSS_SHOW_SHIFT &&
+                   CSS_SHOW_COLOUR == CSS_SOFT_COLOUR << (CSS_SHOW_SHIFT - CSS_SOFT_SHIFT),
+               "soft and show flags are two three-bit masks in the same order");
 
 /* The inherited properties: hidden (CSS_SOFT_*) or set again to something readable
  * (CSS_SHOW_*); a descendant that shows the property undoes an ancestor's hiding. */

@@ -26,7 +26,9 @@ enum {
 };
 #define CSS_SOFT_HIDES (CSS_SOFT_FONT | CSS_SOFT_VISIBILITY | CSS_SOFT_COLOUR)
 #define CSS_SHOWS (CSS_SHOW_FONT | CSS_SHOW_VISIBILITY | CSS_SHOW_COLOUR)
-#define CSS_SHOWN_BY(soft) ((soft) << 3)
+/* Both as three-bit masks of the same properties (font, visibility, colour). */
+#define CSS_SOFT_SHIFT 4
+#define CSS_SHOW_SHIFT 7
 
 /* Receives each string of a `content` declaration (text the page shows, ::before/::after),
  * whole and with escapes decoded; returns nonzero when that text must not be shown. */

@@ -55,13 +55,11 @@ typedef struct open_elem {
     uint8_t len, ns;
     uint32_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
     uint32_t sig;  /* kind_sig() of the name: end tags compare it before the bytes */
-    uint8_t soft;  /* its content softly hidden: CSS_SOFT_* bits >> SOFT_SHIFT (strict) */
+    uint8_t soft;  /* its content softly hidden: CSS_SOFT_* bits >> CSS_SOFT_SHIFT (strict) */
 } open_elem;
 
-/* CSS_SOFT_* and CSS_SHOW_* as three-bit masks of the same properties. */
-#define SOFT_SHIFT 4
-#define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> SOFT_SHIFT))
-#define SHOW_OF(flags) ((uint8_t)(((flags) & CSS_SHOWS) >> (SOFT_SHIFT + 3)))
+#define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> CSS_SOFT_SHIFT))
+#define SHOW_OF(flags) ((uint8_t)(((flags) & CSS_SHOWS) >> CSS_SHOW_SHIFT))
 
 /* How the content of a raw-text element (set by its start tag) is handled. */
 typedef enum {
@@ -1114,7 +1112,7 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         if (sheet & CSS_HIDES)
             return CSS_HIDES;
         /* the style attribute wins over the sheet for a property it sets again */
-        f |= (sheet & ~(unsigned)(SHOW_OF(f) << SOFT_SHIFT)) & (CSS_SOFT_HIDES | CSS_SHOWS);
+        f |= (sheet & ~((unsigned)SHOW_OF(f) << CSS_SOFT_SHIFT)) & (CSS_SOFT_HIDES | CSS_SHOWS);
     }
     return f & (CSS_HIDES | CSS_SOFT_HIDES | CSS_SHOWS);
 }
