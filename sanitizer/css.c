@@ -30,9 +30,10 @@ typedef struct css_ctx {
     css_text_fn text_fn; /* given the strings of `content` declarations (NULL: not asked) */
     void *text_ctx;
     struct css_sheet *sheet; /* notes the attributes `content: attr(...)` shows */
-    /* which rules a sheet keeps: those that hide, and those that only show (see
-     * css_sheet_keep_shows) */
-    int keep_hiding, keep_shows;
+    /* which rules a sheet keeps: those that hide, and those that undo in the groups of
+     * `want` (see css_sheet_keep_shows) */
+    int keep_hiding;
+    unsigned want;
     int fn_depth;
     unsigned char fn_is_url[FN_STACK_MAX]; /* per open ( [ { or function: 1 for url-like */
     css_token_type prev_type;
@@ -167,6 +168,7 @@ typedef struct prop_value {
     value_token tok[VALUE_TOKENS_MAX];
     int n;
     int set, important;
+    int seq; /* the declaration's place in its list: `font` and `font-size` both set the size */
 } prop_value;
 
 typedef enum {
@@ -174,7 +176,8 @@ typedef enum {
     P_WIDTH, P_HEIGHT, P_MAX_WIDTH, P_MAX_HEIGHT, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y,
     P_POSITION, P_LEFT, P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_SCALE, P_BACKGROUND,
     P_BACKGROUND_COLOR, P_FILTER, P_CONTENT_VISIBILITY, P_RIGHT, P_BOTTOM, P_MARGIN,
-    P_MARGIN_LEFT, P_MARGIN_TOP, P_COUNT
+    P_MARGIN_LEFT, P_MARGIN_TOP, P_FONT, P_TEXT_FILL, P_BACKGROUND_CLIP, P_WEBKIT_BACKGROUND_CLIP,
+    P_ZOOM, P_COUNT
 } prop_id;
 
 static const char *const prop_names[P_COUNT] = {
@@ -182,11 +185,15 @@ static const char *const prop_names[P_COUNT] = {
     "width", "height", "max-width", "max-height", "overflow", "overflow-x", "overflow-y",
     "position", "left", "top", "text-indent", "transform", "scale", "background",
     "background-color", "filter", "content-visibility", "right", "bottom", "margin",
-    "margin-left", "margin-top",
+    "margin-left", "margin-top", "font", "-webkit-text-fill-color", "background-clip",
+    "-webkit-background-clip", "zoom",
 };
+
+_Static_assert(P_COUNT <= 64, "decl_state.set_mask has a bit per property");
 
 typedef struct decl_state {
     prop_value prop[P_COUNT];
+    uint64_t set_mask; /* bit i: prop[i].set */
 } decl_state;
 
 /* The context's declaration state, emptied. Only the per-property `set` flags are cleared:
@@ -194,9 +201,15 @@ typedef struct decl_state {
  * it per style rule cost more than parsing the rule). NULL on allocation failure. */
 static decl_state *ctx_decls(css_ctx *c)
 {
-    if (!c->decls) c->decls = malloc(sizeof *c->decls);
-    if (c->decls)
+    if (!c->decls) {
+        c->decls = malloc(sizeof *c->decls);
+        if (!c->decls) return NULL;
         for (int i = 0; i < P_COUNT; i++) c->decls->prop[i].set = 0;
+        c->decls->set_mask = 0;
+    }
+    for (uint64_t m = c->decls->set_mask; m; m &= m - 1)
+        c->decls->prop[__builtin_ctzll(m)].set = 0;
+    c->decls->set_mask = 0;
     return c->decls;
 }
 
@@ -215,10 +228,11 @@ static int prop_lookup(const char *lower_name)
     prop_among(lower_name, (const prop_id[]){__VA_ARGS__}, \
                (int)(sizeof((const prop_id[]){__VA_ARGS__}) / sizeof(prop_id)))
     switch (lower_name[0]) {
-    case 'b': return AMONG(P_BACKGROUND, P_BACKGROUND_COLOR, P_BOTTOM);
+    case '-': return AMONG(P_TEXT_FILL, P_WEBKIT_BACKGROUND_CLIP);
+    case 'b': return AMONG(P_BACKGROUND, P_BACKGROUND_COLOR, P_BOTTOM, P_BACKGROUND_CLIP);
     case 'c': return AMONG(P_COLOR, P_CLIP, P_CLIP_PATH, P_CONTENT_VISIBILITY);
     case 'd': return AMONG(P_DISPLAY);
-    case 'f': return AMONG(P_FONT_SIZE, P_FILTER);
+    case 'f': return AMONG(P_FONT_SIZE, P_FILTER, P_FONT);
     case 'h': return AMONG(P_HEIGHT);
     case 'l': return AMONG(P_LEFT);
     case 'm': return AMONG(P_MAX_WIDTH, P_MAX_HEIGHT, P_MARGIN, P_MARGIN_LEFT, P_MARGIN_TOP);
@@ -229,6 +243,7 @@ static int prop_lookup(const char *lower_name)
     case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM);
     case 'v': return AMONG(P_VISIBILITY);
     case 'w': return AMONG(P_WIDTH);
+    case 'z': return AMONG(P_ZOOM);
     default: return -1;
     }
 #undef AMONG
@@ -348,6 +363,7 @@ static value_end consume_content(css_ctx *c, int in_block)
 static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
 {
     css_token t;
+    int seq = 0;
     for (;;) {
         next_tok(c, &t);
         if (t.type == CT_EOF) return;
@@ -385,6 +401,8 @@ static void parse_declarations(css_ctx *c, int in_block, decl_state *st)
                 cur->important = v.important;
                 memcpy(cur->tok, v.tok, (size_t)v.n * sizeof v.tok[0]);
                 cur->set = 1;
+                cur->seq = ++seq;
+                st->set_mask |= (uint64_t)1 << id;
             }
         }
         if (end != VALUE_END_SEMI) return;
@@ -455,9 +473,8 @@ static int hex_nibble(char c)
     return -1;
 }
 
-static int color_transparent(const decl_state *st)
+static int colour_transparent(const prop_value *v)
 {
-    const prop_value *v = &st->prop[P_COLOR];
     if (!v->set || v->n == 0) return 0;
     const value_token *f = &v->tok[0];
     if (tok_ident_is(f, "transparent")) return 1;
@@ -607,9 +624,47 @@ static int filter_transparent(const decl_state *st)
     return 0;
 }
 
+static int ident_among(const value_token *v, const char *const *names, size_t n)
+{
+    for (size_t i = 0; v && v->type == CT_IDENT && i < n; i++)
+        if (strcmp(v->text, names[i]) == 0) return 1;
+    return 0;
+}
+
+static const char *const size_keywords[] = {"xx-small", "x-small", "small", "medium", "large",
+                                            "x-large", "xx-large", "xxx-large", "initial"};
+#define SIZE_KEYWORDS_N (sizeof size_keywords / sizeof size_keywords[0])
+
+/* The font size a block sets: font-size, or the size in a `font` shorthand, whichever comes
+ * later. In "italic bold 0/0 a" the size is the first length, percentage, bare 0 or size
+ * keyword before the '/'; a system font (`font: menu`) has a readable size of its own, which
+ * *system says (the result is then NULL). */
+static const value_token *font_size_token(const decl_state *st, int *system)
+{
+    static const char *const system_fonts[] = {"caption", "icon", "menu", "message-box",
+                                               "small-caption", "status-bar"};
+    const prop_value *fs = &st->prop[P_FONT_SIZE], *font = &st->prop[P_FONT];
+    *system = 0;
+    if (!font->set || (fs->set && fs->seq > font->seq)) return first_tok(st, P_FONT_SIZE);
+    for (int i = 0; i < font->n; i++) {
+        const value_token *v = &font->tok[i];
+        if (v->type == CT_DELIM && v->delim == '/') break;
+        if (v->type == CT_DIMENSION || v->type == CT_PERCENTAGE ||
+            (v->type == CT_NUMBER && v->number == 0) ||
+            ident_among(v, size_keywords, SIZE_KEYWORDS_N))
+            return v;
+        if (i == 0 && ident_among(v, system_fonts, sizeof system_fonts / sizeof system_fonts[0])) {
+            *system = 1;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
 static int font_size_tiny(const decl_state *st)
 {
-    const value_token *f = first_tok(st, P_FONT_SIZE);
+    int system;
+    const value_token *f = font_size_token(st, &system);
     double px;
     if (!f) return 0;
     if (f->type == CT_PERCENTAGE) return f->number < 12.5;
@@ -730,35 +785,42 @@ static int transform_hides(const decl_state *st)
     return 0;
 }
 
-/* Hiding nothing inside can undo: the box is gone, transparent, clipped or off the page. */
-static int declarations_hide(const decl_state *st)
+/* A background painted through the text's shapes (gradient text): the text shows whatever
+ * colour it has. */
+static int background_clips_text(const decl_state *st)
 {
-    const value_token *f;
-    double px;
-    if (tok_ident_is(first_tok(st, P_DISPLAY), "none")) return 1;
-    f = first_tok(st, P_OPACITY);
-    if (f && alpha_is_zero(f)) return 1;
-    if (clip_hides(st) || clip_path_hides(st)) return 1;
-    if (box_collapsed(st) || off_screen(st) || transform_hides(st)) return 1;
-    if (filter_transparent(st)) return 1;
-    if (tok_ident_is(first_tok(st, P_CONTENT_VISIBILITY), "hidden")) return 1;
-    if (length_px(first_tok(st, P_TEXT_INDENT), &px) && px <= -1000) return 1;
-    return 0;
+    return tok_ident_is(first_tok(st, P_BACKGROUND_CLIP), "text") ||
+           tok_ident_is(first_tok(st, P_WEBKIT_BACKGROUND_CLIP), "text");
+}
+
+/* The text painted invisibly: transparent, or in its own background's colour. A
+ * -webkit-text-fill-color paints instead of color when set. */
+static int text_paint_hidden(const decl_state *st)
+{
+    const prop_value *fill = &st->prop[P_TEXT_FILL];
+    if (background_clips_text(st)) return 0;
+    if (fill->set && fill->n > 0 && !tok_ident_is(&fill->tok[0], "currentcolor"))
+        return colour_transparent(fill);
+    return colour_transparent(&st->prop[P_COLOR]) || colour_matches_background(st);
+}
+
+/* zoom under 5% (0 is read as 100%). */
+static int zoom_tiny(const decl_state *st)
+{
+    const value_token *z = first_tok(st, P_ZOOM);
+    if (!z) return 0;
+    if (z->type == CT_NUMBER) return z->number > 0 && z->number < 0.05;
+    return z->type == CT_PERCENTAGE && z->number > 0 && z->number < 5;
 }
 
 /* A font size that does not depend on the parent's: an absolute length, rem, or a keyword. */
 static int font_size_readable(const decl_state *st)
 {
-    static const char *const keywords[] = {"xx-small", "x-small", "small", "medium", "large",
-                                           "x-large", "xx-large", "xxx-large", "initial"};
-    const value_token *f = first_tok(st, P_FONT_SIZE);
+    int system;
+    const value_token *f = font_size_token(st, &system);
     double px;
-    if (!f) return 0;
-    if (f->type == CT_IDENT) {
-        for (size_t i = 0; i < sizeof keywords / sizeof keywords[0]; i++)
-            if (strcmp(f->text, keywords[i]) == 0) return 1;
-        return 0;
-    }
+    if (!f) return system;
+    if (f->type == CT_IDENT) return ident_among(f, size_keywords, SIZE_KEYWORDS_N);
     if (f->type != CT_DIMENSION || !strcmp(f->text, "em") || !strcmp(f->text, "ex") ||
         !strcmp(f->text, "ch"))
         return 0; /* relative to a parent whose size may be 0 */
@@ -775,34 +837,161 @@ static int colour_given(const prop_value *v)
     const value_token *f = &v->tok[0];
     if (f->type == CT_HASH || f->type == CT_FUNCTION) return 1;
     if (f->type != CT_IDENT) return 0;
-    for (size_t i = 0; i < sizeof from_parent / sizeof from_parent[0]; i++)
-        if (strcmp(f->text, from_parent[i]) == 0) return 0;
-    return 1;
+    return !ident_among(f, from_parent, sizeof from_parent / sizeof from_parent[0]);
 }
 
-_Static_assert(CSS_SOFT_FONT == 1u << CSS_SOFT_SHIFT && CSS_SHOW_FONT == 1u << CSS_SHOW_SHIFT &&
-                   CSS_SHOW_COLOUR == CSS_SOFT_COLOUR << (CSS_SHOW_SHIFT - CSS_SOFT_SHIFT),
-               "soft and show flags are two three-bit masks in the same order");
+/* ---- what hides, by the properties that can undo it ------------------------------------------
+ * A block's hiding is sorted into groups of properties: a rule that wins over it in the cascade
+ * and sets a property of the same group to a value that does not hide undoes it for the
+ * elements both match (Tailwind's `hidden md:flex`, Bootstrap's `d-none d-md-block`,
+ * `sr-only md:not-sr-only`, gradient text's `text-transparent bg-clip-text`). */
+enum {
+    G_DISPLAY = 1u << 0, G_OPACITY = 1u << 1, G_CLIP = 1u << 2, G_BOX = 1u << 3,
+    G_OFFSCREEN = 1u << 4, G_TRANSFORM = 1u << 5, G_FILTER = 1u << 6, G_CONTENT_VIS = 1u << 7,
+    G_INDENT = 1u << 8,
+    /* the inherited ones, in the order of the CSS_SOFT_* and CSS_SHOW_* bits */
+    G_FONT = 1u << 9, G_VISIBILITY = 1u << 10, G_COLOUR = 1u << 11,
+    /* not a group of its own: a background clipped to the text paints it whatever the colour
+     * and whichever rule sets which (different properties, both apply) */
+    G_TEXT_CLIP = 1u << 12,
+};
+#define G_COUNT 12
+#define G_SOFT_SHIFT 9
+#define G_SOFT (G_FONT | G_VISIBILITY | G_COLOUR)
+#define G_ALL ((1u << G_COUNT) - 1)
 
-/* The inherited properties: hidden (CSS_SOFT_*) or set again to something readable
- * (CSS_SHOW_*); a descendant that shows the property undoes an ancestor's hiding. */
-static unsigned declarations_soft(const decl_state *st)
+_Static_assert(CSS_SOFT_FONT == 1u << CSS_SOFT_SHIFT && CSS_SHOW_FONT == 1u << CSS_SHOW_SHIFT &&
+                   CSS_SHOW_COLOUR == CSS_SOFT_COLOUR << (CSS_SHOW_SHIFT - CSS_SOFT_SHIFT) &&
+                   G_COLOUR == G_FONT << 2 && G_SOFT >> G_SOFT_SHIFT == 7,
+               "soft and show flags are two three-bit masks in the order of the soft groups");
+
+/* The groups each property belongs to (its !important makes the group's hiding or undoing
+ * important). */
+static const uint16_t prop_groups[P_COUNT] = {
+    [P_DISPLAY] = G_DISPLAY, [P_VISIBILITY] = G_VISIBILITY, [P_OPACITY] = G_OPACITY,
+    [P_FONT_SIZE] = G_FONT, [P_FONT] = G_FONT, [P_COLOR] = G_COLOUR, [P_TEXT_FILL] = G_COLOUR,
+    [P_BACKGROUND] = G_COLOUR, [P_BACKGROUND_COLOR] = G_COLOUR,
+    [P_BACKGROUND_CLIP] = G_COLOUR, [P_WEBKIT_BACKGROUND_CLIP] = G_COLOUR,
+    [P_CLIP] = G_CLIP, [P_CLIP_PATH] = G_CLIP, [P_POSITION] = G_CLIP | G_OFFSCREEN,
+    [P_WIDTH] = G_BOX, [P_HEIGHT] = G_BOX, [P_MAX_WIDTH] = G_BOX, [P_MAX_HEIGHT] = G_BOX,
+    [P_OVERFLOW] = G_BOX, [P_OVERFLOW_X] = G_BOX, [P_OVERFLOW_Y] = G_BOX,
+    [P_LEFT] = G_OFFSCREEN, [P_TOP] = G_OFFSCREEN, [P_RIGHT] = G_OFFSCREEN,
+    [P_BOTTOM] = G_OFFSCREEN, [P_MARGIN] = G_OFFSCREEN, [P_MARGIN_LEFT] = G_OFFSCREEN,
+    [P_MARGIN_TOP] = G_OFFSCREEN, [P_TRANSFORM] = G_TRANSFORM, [P_SCALE] = G_TRANSFORM,
+    [P_ZOOM] = G_TRANSFORM, [P_FILTER] = G_FILTER, [P_CONTENT_VISIBILITY] = G_CONTENT_VIS,
+    [P_TEXT_INDENT] = G_INDENT,
+};
+
+static int prop_given(const decl_state *st, prop_id id)
+{
+    return st->prop[id].set && st->prop[id].n > 0;
+}
+
+/* The groups in which a block hides its element. */
+static unsigned declarations_causes(const decl_state *st)
+{
+    unsigned g = 0;
+    double px;
+    const value_token *op = first_tok(st, P_OPACITY), *v = first_tok(st, P_VISIBILITY);
+    if (tok_ident_is(first_tok(st, P_DISPLAY), "none")) g |= G_DISPLAY;
+    if (op && alpha_is_zero(op)) g |= G_OPACITY;
+    if (clip_hides(st) || clip_path_hides(st)) g |= G_CLIP;
+    if (box_collapsed(st)) g |= G_BOX;
+    if (off_screen(st)) g |= G_OFFSCREEN;
+    if (transform_hides(st) || zoom_tiny(st)) g |= G_TRANSFORM;
+    if (filter_transparent(st)) g |= G_FILTER;
+    if (tok_ident_is(first_tok(st, P_CONTENT_VISIBILITY), "hidden")) g |= G_CONTENT_VIS;
+    if (length_px(first_tok(st, P_TEXT_INDENT), &px) && px <= -1000) g |= G_INDENT;
+    if (font_size_tiny(st)) g |= G_FONT;
+    if (tok_ident_is(v, "hidden") || tok_ident_is(v, "collapse")) g |= G_VISIBILITY;
+    if (text_paint_hidden(st)) g |= G_COLOUR;
+    return g;
+}
+
+/* A width or height that leaves the box room to show its text. */
+static int dimension_open(const decl_state *st, prop_id id)
+{
+    double px;
+    return prop_given(st, id) && !(length_px(first_tok(st, id), &px) && px <= 1);
+}
+
+/* The groups in which a block sets a property again to a value that does not hide (a value
+ * nothing here judges counts: an undoing missed would lose text a person sees). */
+static unsigned declarations_cancels(const decl_state *st, unsigned causes)
+{
+    unsigned g = 0;
+    const value_token *pos = first_tok(st, P_POSITION);
+    int in_flow = tok_ident_is(pos, "static") || tok_ident_is(pos, "relative") ||
+                  tok_ident_is(pos, "sticky");
+    if (prop_given(st, P_DISPLAY)) g |= G_DISPLAY;
+    if (prop_given(st, P_OPACITY)) g |= G_OPACITY;
+    if (prop_given(st, P_CLIP) || prop_given(st, P_CLIP_PATH) || in_flow) g |= G_CLIP;
+    if (((prop_given(st, P_OVERFLOW) || prop_given(st, P_OVERFLOW_X) ||
+          prop_given(st, P_OVERFLOW_Y)) && !overflow_hidden(st)) ||
+        (dimension_open(st, P_WIDTH) && dimension_open(st, P_HEIGHT)))
+        g |= G_BOX;
+    if (in_flow || prop_given(st, P_LEFT) || prop_given(st, P_TOP) || prop_given(st, P_RIGHT) ||
+        prop_given(st, P_BOTTOM) || prop_given(st, P_MARGIN) || prop_given(st, P_MARGIN_LEFT) ||
+        prop_given(st, P_MARGIN_TOP))
+        g |= G_OFFSCREEN;
+    if (prop_given(st, P_TRANSFORM) || prop_given(st, P_SCALE) || prop_given(st, P_ZOOM))
+        g |= G_TRANSFORM;
+    if (prop_given(st, P_FILTER)) g |= G_FILTER;
+    if (prop_given(st, P_CONTENT_VISIBILITY)) g |= G_CONTENT_VIS;
+    if (prop_given(st, P_TEXT_INDENT)) g |= G_INDENT;
+    if (prop_given(st, P_FONT_SIZE) || prop_given(st, P_FONT)) g |= G_FONT;
+    if (tok_ident_is(first_tok(st, P_VISIBILITY), "visible")) g |= G_VISIBILITY;
+    if (prop_given(st, P_COLOR) || prop_given(st, P_TEXT_FILL) || background_clips_text(st))
+        g |= G_COLOUR;
+    if (background_clips_text(st)) g |= G_TEXT_CLIP;
+    return g & ~causes;
+}
+
+/* For a descendant of softly hidden content, the inherited properties set again to something
+ * readable there (CSS_SHOW_*): stricter than undoing, since a relative size of a parent whose
+ * size is 0 is still 0. */
+static unsigned declarations_shows(const decl_state *st, unsigned causes)
 {
     unsigned f = 0;
-    const value_token *v = first_tok(st, P_VISIBILITY);
-    if (font_size_tiny(st)) f |= CSS_SOFT_FONT;
-    else if (font_size_readable(st)) f |= CSS_SHOW_FONT;
-    if (tok_ident_is(v, "hidden") || tok_ident_is(v, "collapse")) f |= CSS_SOFT_VISIBILITY;
-    else if (tok_ident_is(v, "visible")) f |= CSS_SHOW_VISIBILITY;
-    if (color_transparent(st) || colour_matches_background(st)) f |= CSS_SOFT_COLOUR;
-    else if (colour_given(&st->prop[P_COLOR])) f |= CSS_SHOW_COLOUR;
+    if (!(causes & G_FONT) && font_size_readable(st)) f |= CSS_SHOW_FONT;
+    if (!(causes & G_VISIBILITY) && tok_ident_is(first_tok(st, P_VISIBILITY), "visible"))
+        f |= CSS_SHOW_VISIBILITY;
+    if (!(causes & G_COLOUR) && (colour_given(&st->prop[P_COLOR]) ||
+                                 colour_given(&st->prop[P_TEXT_FILL]) || background_clips_text(st)))
+        f |= CSS_SHOW_COLOUR;
     return f;
 }
 
-/* CSS_HIDES, or the soft and show flags. */
-static unsigned declarations_judge(const decl_state *st)
+static unsigned declarations_important(const decl_state *st)
 {
-    return declarations_hide(st) ? CSS_HIDES : declarations_soft(st);
+    unsigned g = 0;
+    for (uint64_t m = st->set_mask; m; m &= m - 1) {
+        int i = __builtin_ctzll(m);
+        if (st->prop[i].important) g |= prop_groups[i];
+    }
+    return g;
+}
+
+/* A block judged: the groups it hides and undoes, which are !important, and its flags. */
+typedef struct judgement {
+    unsigned causes, cancels, important;
+    unsigned flags; /* CSS_HIDES, or the CSS_SOFT_* and CSS_SHOW_* */
+} judgement;
+
+/* undoing is asked only when some_undo: most blocks of a sheet are judged for hiding only */
+static void declarations_judge(const decl_state *st, judgement *j, int some_undo)
+{
+    if (!st->set_mask) {
+        memset(j, 0, sizeof *j);
+        return;
+    }
+    j->causes = declarations_causes(st);
+    j->cancels = j->causes || some_undo ? declarations_cancels(st, j->causes) : 0;
+    j->important = declarations_important(st);
+    if (j->causes & ~G_SOFT)
+        j->flags = CSS_HIDES;
+    else
+        j->flags = ((j->causes >> G_SOFT_SHIFT) << CSS_SOFT_SHIFT) | declarations_shows(st, j->causes);
 }
 
 unsigned css_declarations_flags(const char *decls, size_t len)
@@ -821,29 +1010,70 @@ unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn 
     c.text_ctx = ctx;
     parse_declarations(&c, 0, st);
     flags = c.flags;
-    if (st) flags |= declarations_judge(st);
+    if (st) {
+        judgement j;
+        declarations_judge(st, &j, 1);
+        flags |= j.flags;
+    }
     ctx_done(&c);
     return flags;
 }
 
+void css_style_judge(const char *decls, size_t len, css_style *out)
+{
+    css_ctx c;
+    decl_state *st;
+    memset(out, 0, sizeof *out);
+    ctx_init(&c, decls, len);
+    st = ctx_decls(&c);
+    parse_declarations(&c, 0, st);
+    if (st) {
+        judgement j;
+        declarations_judge(st, &j, 1);
+        out->flags = j.flags;
+        out->causes = j.causes;
+        out->cancels = j.cancels;
+        out->important = j.important;
+    }
+    ctx_done(&c);
+}
+
 /* ---- style sheets -------------------------------------------------------------------------- */
 
+/* Where a rule stands in the cascade: !important, then specificity, then order of appearance
+ * (a style attribute above every normal rule, an important one above all). */
+#define KEY_IMPORTANT(level) ((uint64_t)(level) << 62)
+#define SPEC_PART_MAX 1023u
+
 typedef struct sheet_rule {
-    unsigned flags; /* declarations_judge() of its block */
+    unsigned flags;        /* the judgement's flags: CSS_HIDES or CSS_SOFT_*, and CSS_SHOW_* */
+    uint16_t causes, cancels, important; /* groups (see declarations_causes) */
+    uint32_t spec, order;  /* specificity (ids, classes, tag: 10 bits each) and place */
     char tag[32];
     char id[NAME_MAX_LEN];
     char cls[SELECTOR_CLASSES_MAX][NAME_MAX_LEN];
     int ncls;
 } sheet_rule;
 
+/* A rule that only undoes (sets a property again without hiding), kept compact: there may be
+ * many (every `display:block` of a framework). Names are kept as 64-bit hashes (0: none). */
+typedef struct undo_rule {
+    uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
+    uint32_t spec, order;
+    uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
+    uint8_t ncls;
+} undo_rule;
+
 #define SHOWN_ATTRS_MAX 16
 struct css_sheet {
     sheet_rule *rules; /* rules that hide, hard or soft */
     size_t n, max;
-    sheet_rule *shows; /* rules that only show (CSS_SHOW_*), up to max */
-    size_t nshows, shows_before_block; /* nshows when the last block began */
-    size_t nsoft;   /* rules kept that hide softly */
-    int keep_shows; /* showing rules are kept from now on: something hides softly */
+    undo_rule *undo;   /* rules that only undo, up to max_undo */
+    size_t nundo, undo_cap, max_undo, undo_before_block; /* nundo when the last block began */
+    unsigned want;      /* groups whose undoing rules are kept (some kept rule hides by them) */
+    unsigned block_causes; /* groups the current block's kept hiding rules hide by */
+    unsigned undo_lost; /* groups with an undoing rule not kept (past max_undo) */
+    uint32_t order_base; /* order of the current block's first byte */
     /* attribute names `content: attr(name)` shows as text; past SHOWN_ATTRS_MAX, every one */
     char shown[SHOWN_ATTRS_MAX][NAME_MAX_LEN];
     size_t nshown;
@@ -925,26 +1155,91 @@ static int compound_selector(const prelude *p, int a, int b, sheet_rule *r)
     }
     /* html and body hide the whole page from a person too; leave such rules alone. */
     if (r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0)) return 0;
+    r->spec = (r->id[0] ? 1u << 20 : 0) | (unsigned)r->ncls << 10 | (r->tag[0] ? 1u : 0);
     return parts > 0;
 }
 
-static void sheet_add_selectors(css_sheet *s, const prelude *p, unsigned flags)
+/* FNV-1a, never 0 (0 stands for "no such part"). */
+static uint64_t name_hash(const char *p, size_t n)
+{
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001B3ull;
+    return h ? h : 1;
+}
+
+static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
+{
+    if (s->nundo == s->undo_cap) {
+        if (s->undo_cap == s->max_undo) return -1;
+        size_t cap = s->undo_cap ? s->undo_cap * 2 : 64;
+        if (cap > s->max_undo) cap = s->max_undo;
+        undo_rule *u = realloc(s->undo, cap * sizeof *u);
+        if (!u) return -1;
+        s->undo = u;
+        s->undo_cap = cap;
+    }
+    undo_rule *u = &s->undo[s->nundo++];
+    memset(u, 0, sizeof *u);
+    u->tag = r->tag[0] ? name_hash(r->tag, strlen(r->tag)) : 0;
+    u->id = r->id[0] ? name_hash(r->id, strlen(r->id)) : 0;
+    for (int k = 0; k < r->ncls; k++) u->cls[k] = name_hash(r->cls[k], strlen(r->cls[k]));
+    u->ncls = (uint8_t)r->ncls;
+    u->spec = r->spec;
+    u->order = r->order;
+    u->cancels = (uint16_t)cancels;
+    u->important = (uint16_t)r->important;
+    u->shows = (uint16_t)(r->flags & CSS_SHOWS);
+    return 0;
+}
+
+/* Keeps the rule's selectors: as hiding rules (hides), or as undoing rules for the groups of
+ * `cancels`. */
+static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement *j,
+                                uint32_t order, int hides, unsigned cancels)
 {
     if (p->overflow) return;
-    int hides = (flags & (CSS_HIDES | CSS_SOFT_HIDES)) != 0;
-    sheet_rule *list = hides ? s->rules : s->shows;
-    size_t *n = hides ? &s->n : &s->nshows;
     int start = 0;
     for (int i = 0; i <= p->n; i++) {
         if (i < p->n && p->tok[i].type != CT_COMMA) continue;
         sheet_rule r;
-        if (compound_selector(p, start, i, &r) && *n < s->max) {
-            r.flags = flags;
-            list[(*n)++] = r;
-            if (flags & CSS_SOFT_HIDES) s->nsoft++;
+        if (compound_selector(p, start, i, &r)) {
+            r.flags = j->flags;
+            r.causes = (uint16_t)j->causes;
+            r.cancels = (uint16_t)j->cancels;
+            r.important = (uint16_t)j->important;
+            r.order = order;
+            if (!hides) {
+                if (undo_push(s, &r, cancels) != 0) s->undo_lost |= cancels;
+            } else if (s->n < s->max) {
+                s->rules[s->n++] = r;
+                s->block_causes |= j->causes;
+            }
         }
         start = i + 1;
     }
+}
+
+/* Media queries a screen may match: any but those of only print or speech ones. */
+static int media_may_apply_to_screen(const prelude *p)
+{
+    int query_ok = 1, first = 1;
+    for (int i = 0; i <= p->n; i++) {
+        if (i == p->n || p->tok[i].type == CT_COMMA) {
+            if (query_ok) return 1;
+            query_ok = first = 1;
+            continue;
+        }
+        const prelude_token *t = &p->tok[i];
+        if (t->type == CT_WHITESPACE) continue;
+        if (first && t->type == CT_IDENT) {
+            char w[16];
+            ascii_lower(w, t->text, sizeof w);
+            if (strcmp(w, "only") == 0) continue;
+            if (strcmp(w, "print") == 0 || strcmp(w, "speech") == 0) query_ok = 0;
+        }
+        first = 0;
+    }
+    return 0;
 }
 
 /* Media queries under which the rules apply on a screen: none, "all", "screen". */
@@ -992,13 +1287,19 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
             } else if (depth >= 8) {
                 parse_rule_list(c, 1, 0, NULL, depth + 1);
             } else if (strcmp(name, "media") == 0) {
-                parse_rule_list(c, 1, hide_ok && screen, s, depth + 1);
+                /* hiding rules count where they always apply; undoing ones wherever a screen
+                 * may match (a wide window, a dark scheme): visible there, so kept */
+                int may = p && media_may_apply_to_screen(p);
+                parse_rule_list(c, 1, hide_ok && screen, may ? s : NULL, depth + 1);
             } else if (strcmp(name, "font-face") == 0 || strcmp(name, "page") == 0 ||
                        strcmp(name, "counter-style") == 0 || strcmp(name, "property") == 0) {
                 parse_declarations(c, 1, NULL);
-            } else {
-                /* supports, layer, container, keyframes, document...: danger checks only. */
+            } else if (strstr(name, "keyframes")) { /* "from", "50%": not selectors */
                 parse_rule_list(c, 1, 0, NULL, depth + 1);
+            } else {
+                /* supports, layer, container, document...: what they hold may apply, so its
+                 * undoing rules count; its hiding rules are not judged. */
+                parse_rule_list(c, 1, 0, s, depth + 1);
             }
             break;
         }
@@ -1042,14 +1343,19 @@ static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_shee
             size_t prelude_end = t->start;
             decl_state *st = ctx_decls(c);
             parse_declarations(c, 1, st);
-            unsigned judged = st && s && hide_ok ? declarations_judge(st) : 0;
-            int hides = (judged & (CSS_HIDES | CSS_SOFT_HIDES)) != 0;
-            /* rules that only show matter only inside softly hidden content, and most rules
-             * set a colour or a font size: they are kept only once something hides softly */
-            if ((hides && c->keep_hiding) ||
-                (!hides && (judged & CSS_SHOWS) && c->keep_shows && s->nshows < s->max)) {
+            if (!st || !s) break;
+            judgement j;
+            declarations_judge(st, &j, c->want != 0);
+            int hides = hide_ok && j.causes;
+            /* most rules set a colour, a size or a display: those that only undo are kept
+             * only for the groups some kept rule hides by */
+            unsigned want = c->want | (c->want & G_COLOUR ? G_TEXT_CLIP : 0);
+            unsigned cancels = hides ? 0 : j.cancels & want;
+            if ((hides && c->keep_hiding) || cancels) {
                 prelude *p = ctx_prelude_between(c, prelude_start, prelude_end);
-                if (p) sheet_add_selectors(s, p, judged);
+                if (p)
+                    sheet_add_selectors(s, p, &j, s->order_base + (uint32_t)prelude_start, hides,
+                                        cancels);
             }
             break;
         }
@@ -1137,11 +1443,11 @@ css_sheet *css_sheet_new(size_t max_rules)
     css_sheet *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->max = max_rules ? max_rules : 256;
+    s->max_undo = 8 * s->max; /* 64 bytes each, allocated as they come */
     /* rules are written whole before they are read (up to n): nothing to clear, and a sheet
      * is made for every strict document, most of which never add a rule */
     s->rules = malloc(s->max * sizeof *s->rules);
-    s->shows = malloc(s->max * sizeof *s->shows);
-    if (!s->rules || !s->shows) {
+    if (!s->rules) {
         css_sheet_free(s);
         return NULL;
     }
@@ -1152,13 +1458,13 @@ void css_sheet_free(css_sheet *s)
 {
     if (!s) return;
     free(s->rules);
-    free(s->shows);
+    free(s->undo);
     free(s);
 }
 
 /* One parse of a block: its flags, and into s the rules of the kinds asked for. */
 static unsigned sheet_parse(css_sheet *s, const char *css, size_t len, css_text_fn fn, void *ctx,
-                            int keep_hiding, int keep_shows)
+                            int keep_hiding, unsigned want)
 {
     css_ctx c;
     ctx_init(&c, css, len);
@@ -1166,34 +1472,39 @@ static unsigned sheet_parse(css_sheet *s, const char *css, size_t len, css_text_
     c.text_ctx = ctx;
     c.sheet = keep_hiding ? s : NULL; /* a second read notes nothing again */
     c.keep_hiding = keep_hiding;
-    c.keep_shows = keep_shows;
+    c.want = want;
     parse_rule_list(&c, 0, s != NULL, s, 0);
     ctx_done(&c);
     return c.flags;
 }
 
-/* Reads the block again for the rules that only show, when it is the first to hide softly
- * (they may come before the rule that hides). Only the rules are taken: the flags and the
- * generated text were the first parse's. */
-static void sheet_shows_since(css_sheet *s, size_t soft_before, const char *css, size_t len)
+/* After a block's first read: when it hid in groups not wanted before, reads it again for
+ * its undoing rules of those groups (they may come before the rule that hides; rules after it
+ * are in this block too). Only the rules are taken: the flags and the generated text were the
+ * first parse's. The next block's rules come after this one's. */
+static void sheet_block_done(css_sheet *s, const char *css, size_t len)
 {
-    if (s->keep_shows || s->nsoft == soft_before) return;
-    s->keep_shows = 1;
-    sheet_parse(s, css, len, NULL, NULL, 0, 1);
+    unsigned fresh = s->block_causes & ~s->want;
+    s->block_causes = 0;
+    if (fresh) {
+        s->want |= fresh;
+        sheet_parse(s, css, len, NULL, NULL, 0, fresh);
+    }
+    s->order_base += (uint32_t)len + 1;
 }
 
 void css_sheet_keep_shows(css_sheet *s)
 {
-    if (s) s->keep_shows = 1;
+    if (s) s->want |= G_SOFT;
 }
 
 void css_sheet_add(css_sheet *s, const char *css, size_t len)
 {
     if (!s) return;
-    size_t soft = s->nsoft;
-    s->shows_before_block = s->nshows;
-    sheet_parse(s, css, len, NULL, NULL, 1, s->keep_shows);
-    sheet_shows_since(s, soft, css, len);
+    s->undo_before_block = s->nundo;
+    s->block_causes = 0;
+    sheet_parse(s, css, len, NULL, NULL, 1, s->want);
+    sheet_block_done(s, css, len);
 }
 
 /* A string of n bytes reads, as a C string would, only up to a NUL byte. */
@@ -1236,24 +1547,133 @@ static int rule_matches(const sheet_rule *r, const char *tag, size_t tag_len, co
     return 1;
 }
 
+/* An element's names hashed as undo_rule keeps them. */
+#define ELEMENT_CLASSES_MAX 64
+typedef struct element_names {
+    uint64_t tag, id, cls[ELEMENT_CLASSES_MAX];
+    size_t ncls;
+    int more; /* classes past ELEMENT_CLASSES_MAX */
+} element_names;
+
+static void element_names_hash(element_names *e, const char *tag, size_t tag_len, const char *id,
+                               size_t id_len, const char *cls, size_t cls_len)
+{
+    e->tag = name_hash(tag, tag_len);
+    e->id = id ? name_hash(id, id_len) : 0;
+    e->ncls = 0;
+    e->more = 0;
+    for (size_t i = 0; cls && i < cls_len;) {
+        while (i < cls_len && is_html_space(cls[i])) i++;
+        size_t b = i;
+        while (i < cls_len && !is_html_space(cls[i])) i++;
+        if (i == b) continue;
+        if (e->ncls == ELEMENT_CLASSES_MAX) {
+            e->more = 1;
+            break;
+        }
+        e->cls[e->ncls++] = name_hash(cls + b, i - b);
+    }
+}
+
+/* Past the classes kept, an undoing rule that names classes may match: it counts (an undoing
+ * missed would lose visible text). */
+static int undo_matches(const undo_rule *u, const element_names *e)
+{
+    if (u->tag && u->tag != e->tag) return 0;
+    if (u->id && u->id != e->id) return 0;
+    for (int k = 0; k < u->ncls; k++) {
+        size_t i = 0;
+        while (i < e->ncls && e->cls[i] != u->cls[k]) i++;
+        if (i == e->ncls && !e->more) return 0;
+    }
+    return 1;
+}
+
+/* The strongest hiding and undoing per group, as cascade keys (0: none). */
+typedef struct cascade {
+    uint64_t hide[G_COUNT], undo[G_COUNT];
+    unsigned undo_shows[G_COUNT]; /* the CSS_SHOW_* of the strongest undoing */
+    int text_clip;                /* some matching declaration clips a background to the text */
+} cascade;
+
+static void cascade_note(cascade *k, unsigned causes, unsigned cancels, unsigned important,
+                         unsigned shows, uint64_t normal, uint64_t imp)
+{
+    if (cancels & G_TEXT_CLIP) k->text_clip = 1;
+    for (unsigned g = 0; g < G_COUNT; g++) {
+        unsigned bit = 1u << g;
+        uint64_t key = important & bit ? imp : normal;
+        if ((causes & bit) && key > k->hide[g]) k->hide[g] = key;
+        if ((cancels & bit) && key > k->undo[g]) {
+            k->undo[g] = key;
+            k->undo_shows[g] = shows;
+        }
+    }
+}
+
+static uint64_t rule_key(int important, uint32_t spec, uint32_t order)
+{
+    return KEY_IMPORTANT(important ? 2 : 0) | (uint64_t)spec << 32 | order;
+}
+
+unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag_len,
+                                 const char *id, size_t id_len, const char *class_attr,
+                                 size_t class_len, const css_style *style, int with_shows)
+{
+    cascade k;
+    int hidden_by_sheet = 0;
+    memset(&k, 0, sizeof k);
+    if (style) /* above every normal rule; an important one above all */
+        cascade_note(&k, style->causes, style->cancels, style->important,
+                     style->flags & CSS_SHOWS, KEY_IMPORTANT(1) | 1, KEY_IMPORTANT(3) | 1);
+    if (s) {
+        tag_len = span_len(tag, tag_len);
+        id_len = span_len(id, id_len);
+        class_len = span_len(class_attr, class_len);
+        for (size_t i = 0; i < s->n; i++) {
+            const sheet_rule *r = &s->rules[i];
+            if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len)) continue;
+            cascade_note(&k, r->causes, r->cancels, r->important, r->flags & CSS_SHOWS,
+                         rule_key(0, r->spec, r->order), rule_key(1, r->spec, r->order));
+            hidden_by_sheet = 1;
+        }
+        /* undoing rules matter where something hides this element or its parent's text */
+        if (s->nundo && (hidden_by_sheet || with_shows || (style && style->causes))) {
+            element_names e;
+            element_names_hash(&e, tag, tag_len, id, id_len, class_attr, class_len);
+            for (size_t i = 0; i < s->nundo; i++) {
+                const undo_rule *u = &s->undo[i];
+                if (undo_matches(u, &e))
+                    cascade_note(&k, 0, u->cancels, u->important, u->shows,
+                                 rule_key(0, u->spec, u->order), rule_key(1, u->spec, u->order));
+            }
+        }
+    }
+    unsigned f = 0;
+    const uint64_t inline_keys[2] = {KEY_IMPORTANT(1) | 1, KEY_IMPORTANT(3) | 1};
+    for (unsigned g = 0; g < G_COUNT; g++) {
+        unsigned bit = 1u << g;
+        /* past the bound on undoing rules, a rule's hiding in that group may have been undone
+         * by one not kept: visible text is not removed on that doubt */
+        int doubt = (s && (s->undo_lost & bit) && k.hide[g] != inline_keys[0] &&
+                     k.hide[g] != inline_keys[1]) ||
+                    (bit == G_COLOUR && k.text_clip);
+        if (k.hide[g] > k.undo[g] && !doubt) {
+            if (!(bit & G_SOFT)) return CSS_HIDES;
+            f |= (bit >> G_SOFT_SHIFT) << CSS_SOFT_SHIFT;
+        } else if (k.undo[g] && (bit & G_SOFT)) {
+            f |= k.undo_shows[g] & ((bit >> G_SOFT_SHIFT) << CSS_SHOW_SHIFT);
+        }
+    }
+    return f;
+}
+
 unsigned css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
                            size_t id_len, const char *class_attr, size_t class_len,
                            int with_shows)
 {
-    unsigned f = 0;
-    if (!s) return 0;
-    tag_len = span_len(tag, tag_len);
-    id_len = span_len(id, id_len);
-    class_len = span_len(class_attr, class_len);
-    for (size_t i = 0; i < s->n; i++)
-        if (rule_matches(&s->rules[i], tag, tag_len, id, id_len, class_attr, class_len)) {
-            f |= s->rules[i].flags;
-            if (f & CSS_HIDES) return f;
-        }
-    for (size_t i = 0; with_shows && i < s->nshows; i++)
-        if (rule_matches(&s->shows[i], tag, tag_len, id, id_len, class_attr, class_len))
-            f |= s->shows[i].flags;
-    return f;
+    return css_sheet_element_flags(s, tag, tag_len, id, id_len, class_attr, class_len, NULL,
+                                   with_shows);
 }
 
 unsigned css_sheet_hides(const css_sheet *s, const char *tag, const char *id,
@@ -1271,19 +1691,23 @@ unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len)
 unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
                                    void *ctx)
 {
-    size_t before = s ? s->n : 0, shown = s ? s->nshown : 0, soft = s ? s->nsoft : 0;
+    size_t before = s ? s->n : 0, shown = s ? s->nshown : 0;
     int shown_all = s ? s->shown_all : 0;
-    if (s) s->shows_before_block = s->nshows;
-    unsigned flags = sheet_parse(s, css, len, fn, ctx, 1, s ? s->keep_shows : 0);
+    if (s) {
+        s->undo_before_block = s->nundo;
+        s->block_causes = 0;
+    }
+    unsigned flags = sheet_parse(s, css, len, fn, ctx, 1, s ? s->want : 0);
     unsigned drop = flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
-    if (s && drop) { /* a dropped block hides and shows nothing */
+    if (s && drop) { /* a dropped block hides and undoes nothing */
         s->n = before;
-        s->nsoft = soft;
-        s->nshows = s->shows_before_block;
+        s->nundo = s->undo_before_block;
+        s->block_causes = 0;
         s->nshown = shown;
         s->shown_all = shown_all;
+        s->order_base += (uint32_t)len + 1;
     } else if (s) {
-        sheet_shows_since(s, soft, css, len);
+        sheet_block_done(s, css, len);
     }
     return drop;
 }
@@ -1370,10 +1794,8 @@ int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w
 void css_sheet_truncate(css_sheet *s, size_t n)
 {
     if (!s) return;
-    for (size_t i = n; i < s->n; i++)
-        if (s->rules[i].flags & CSS_SOFT_HIDES) s->nsoft--;
     if (n < s->n) s->n = n;
-    s->nshows = s->shows_before_block;
+    s->nundo = s->undo_before_block;
 }
 
 size_t css_sheet_rule_count(const css_sheet *s)

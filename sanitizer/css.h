@@ -39,6 +39,14 @@ typedef int (*css_text_fn)(void *ctx, const char *text, size_t len);
 unsigned css_declarations_flags(const char *decls, size_t len);
 /* The same, handing generated text to fn (NULL: as css_declarations_flags). */
 unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn fn, void *ctx);
+/* A style attribute judged for the cascade with the sheet's rules: its flags (as
+ * css_declarations_flags), and, by groups of properties (private to css.c), where it hides,
+ * where it sets a property again to a value that does not hide, and which are !important. */
+typedef struct css_style {
+    unsigned flags;
+    unsigned causes, cancels, important;
+} css_style;
+void css_style_judge(const char *decls, size_t len, css_style *out);
 /* Flags for a whole style sheet (<style> body): CSS_DANGEROUS only. */
 unsigned css_sheet_text_flags(const char *css, size_t len);
 
@@ -64,10 +72,17 @@ unsigned css_sheet_hides(const css_sheet *s, const char *tag, const char *id,
                          const char *class_attr);
 /* The same for attribute values as they are: n bytes each (read up to a NUL byte), id or
  * class_attr NULL when the element has no such attribute. with_shows adds the CSS_SHOW_* of
- * rules that only show (kept apart, read only inside softly hidden content). */
+ * rules that set an inherited property again (read inside softly hidden content). */
 unsigned css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
                            size_t id_len, const char *class_attr, size_t class_len,
                            int with_shows);
+/* The element's flags from the cascade of the matching rules and its style attribute (style,
+ * NULL for none): a hiding is undone by a rule (or the attribute) that wins over it and sets a
+ * property of the same group again, in any media a screen may match; CSS_HIDES, or the
+ * CSS_SOFT_* still hiding and the CSS_SHOW_* of the winning declarations. */
+unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag_len,
+                                 const char *id, size_t id_len, const char *class_attr,
+                                 size_t class_len, const css_style *style, int with_shows);
 /* 1 when a kept block's `content: attr(name)` shows this attribute (n bytes, any case) as
  * text; blocks are only read for that when parsed with a text callback. */
 int css_sheet_shows_attr(const css_sheet *s, const char *name, size_t len);
@@ -85,12 +100,14 @@ void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const ch
                           size_t id_len, const char *class_attr, size_t class_len);
 /* 1 when a hiding rule kept since rule number `from` may match an element noted in w. */
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w);
-/* Rules that only show are kept from the first block that hides softly on (that block read
- * twice); this keeps them from now on: the document hid softly in a style attribute. Rules
- * that only show in earlier blocks are not kept. */
+/* Rules that set a property again without hiding are kept for the groups of properties some
+ * kept rule hides by, from the first block that hides in the group on (that block read twice):
+ * they can undo a hiding or show a descendant again. This keeps them for font size,
+ * visibility and colour from now on: the document hid softly in a style attribute. Such rules
+ * in earlier blocks are not kept. */
 void css_sheet_keep_shows(css_sheet *s);
 /* Forgets the hiding rules kept after the first n (a block the caller drops after all), and
- * the showing rules the last block added. */
+ * the undoing rules the last block added. */
 void css_sheet_truncate(css_sheet *s, size_t n);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);

@@ -1083,38 +1083,64 @@ static uint8_t soft_now(const sanitizer *s)
 /* How strict mode hides an element: CSS_HIDES for the whole subtree, else the CSS_SOFT_* and
  * CSS_SHOW_* flags of its inline style and of the sheet rules that match it (rules that only
  * show are looked at inside softly hidden content only). */
+/* SVG's presentation attributes hide as the CSS properties of the same names do (a style
+ * sheet can set those again, which is not judged: the attribute is read as it stands). */
+static unsigned svg_presentation_hiding(const html_token *t)
+{
+    const tok_attr *a;
+    if ((a = attr_get(t, "display")) && value_is(a->value, a->value_len, "none"))
+        return CSS_HIDES;
+    if ((a = attr_get(t, "opacity")) && (value_is(a->value, a->value_len, "0") ||
+                                         value_is(a->value, a->value_len, "0%")))
+        return CSS_HIDES;
+    unsigned f = 0;
+    if ((a = attr_get(t, "visibility")) && (value_is(a->value, a->value_len, "hidden") ||
+                                            value_is(a->value, a->value_len, "collapse")))
+        f |= CSS_SOFT_VISIBILITY;
+    if ((a = attr_get(t, "font-size")) && (value_is(a->value, a->value_len, "0") ||
+                                           value_is(a->value, a->value_len, "0px")))
+        f |= CSS_SOFT_FONT;
+    return f;
+}
+
 static unsigned strict_hiding(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
-    unsigned f = 0;
     if (t->ns == NS_HTML && (eq(n, l, "template") || eq(n, l, "noscript")))
+        return CSS_HIDES;
+    /* a dialog is not rendered until opened, which only a script could do here */
+    if (t->ns == NS_HTML && eq(n, l, "dialog") && !attr_get(t, "open"))
         return CSS_HIDES;
     if (attr_get(t, "hidden") && !(t->ns == NS_HTML && eq(n, l, "input")))
         return CSS_HIDES;
     const tok_attr *ah = attr_get(t, "aria-hidden");
     if (ah && value_is(ah->value, ah->value_len, "true"))
         return CSS_HIDES;
-    const tok_attr *st = attr_get(t, "style");
-    if (st && ((f = css_declarations_flags(st->value, st->value_len)) & CSS_HIDES))
+    unsigned svg = t->ns == NS_SVG ? svg_presentation_hiding(t) : 0;
+    if (svg & CSS_HIDES)
         return CSS_HIDES;
-    if (f & CSS_SOFT_HIDES)
+    const tok_attr *st = attr_get(t, "style");
+    css_style style = {0};
+    if (st)
+        css_style_judge(st->value, st->value_len, &style);
+    if (style.flags & CSS_SOFT_HIDES)
         css_sheet_keep_shows(s->sheet); /* later sheets may show what this hides */
     bool shows = soft_now(s) != 0;
+    unsigned f = style.flags;
     if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows)) {
+        /* the cascade of the sheet's rules and the style attribute: a later or more specific
+         * declaration undoes a hiding */
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        unsigned sheet = css_sheet_hides_n(s->sheet, n, l < 31 ? l : 31,
-                                           ida ? ida->value : NULL,
-                                           ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
-                                           ca ? ca->value : NULL,
-                                           ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0,
-                                           shows);
-        if (sheet & CSS_HIDES)
-            return CSS_HIDES;
-        /* the style attribute wins over the sheet for a property it sets again */
-        f |= (sheet & ~((unsigned)SHOW_OF(f) << CSS_SOFT_SHIFT)) & (CSS_SOFT_HIDES | CSS_SHOWS);
+        f = css_sheet_element_flags(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
+                                    ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
+                                    ca ? ca->value : NULL,
+                                    ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0,
+                                    st ? &style : NULL, shows);
     }
-    return f & (CSS_HIDES | CSS_SOFT_HIDES | CSS_SHOWS);
+    if (f & CSS_HIDES)
+        return CSS_HIDES;
+    return (f | svg) & (CSS_SOFT_HIDES | CSS_SHOWS);
 }
 
 static verdict judge_start(sanitizer *s, const html_token *t)

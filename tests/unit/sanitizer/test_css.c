@@ -593,11 +593,12 @@ Test(css_sheet, rules_that_only_show_are_kept_apart)
     cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "row", 3, 0), CSS_SOFT_FONT);
     cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 0), 0u);
     cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 1), CSS_SHOW_FONT);
-    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, NULL, 0, 1), CSS_SHOW_COLOUR);
-    /* a block dropped after all takes its showing rules with it */
+    /* kept only for the groups something hides by: no rule hides by colour */
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, NULL, 0, 1), 0u);
+    /* a block dropped after all takes its undoing rules with it */
     size_t n = css_sheet_rule_count(s);
-    css_sheet_add(s, ".late{visibility:visible}", 25);
-    cr_expect_eq(css_sheet_hides_n(s, "b", 1, NULL, 0, "late", 4, 1), CSS_SHOW_VISIBILITY);
+    css_sheet_add(s, ".late{font-size:12px}", 21);
+    cr_expect_eq(css_sheet_hides_n(s, "b", 1, NULL, 0, "late", 4, 1), CSS_SHOW_FONT);
     css_sheet_truncate(s, n);
     cr_expect_eq(css_sheet_hides_n(s, "b", 1, NULL, 0, "late", 4, 1), 0u);
     css_sheet_free(s);
@@ -617,5 +618,141 @@ Test(css_sheet, showing_rules_kept_once_something_hides_softly)
     css_sheet_keep_shows(s); /* as the filter does after style="font-size:0" */
     css_sheet_add(s, ".c{visibility:visible}", 22);
     cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, "c", 1, 1), CSS_SHOW_VISIBILITY);
+    css_sheet_free(s);
+}
+
+/* ---- the cascade: a later or more specific declaration undoes a hiding ------------------- */
+
+static unsigned sheet_flags(const char *css, const char *tag, const char *id, const char *cls)
+{
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, css, strlen(css));
+    unsigned f = css_sheet_hides(s, tag, id, cls);
+    css_sheet_free(s);
+    return f;
+}
+
+Test(css_cascade, framework_utilities_undo_in_wider_windows)
+{
+    /* Tailwind's `hidden md:flex`: visible from 768px on, so kept */
+    const char *tw = ".hidden{display:none} @media (min-width:768px){.md\\:flex{display:flex}}";
+    cr_expect_eq(sheet_flags(tw, "nav", NULL, "hidden md:flex"), 0u);
+    cr_expect_eq(sheet_flags(tw, "nav", NULL, "hidden"), CSS_HIDES);
+    /* Bootstrap's `d-none d-md-block`, both !important */
+    const char *bs = ".d-none{display:none!important}"
+                     "@media (min-width:768px){.d-md-block{display:block!important}}";
+    cr_expect_eq(sheet_flags(bs, "div", NULL, "d-none d-md-block"), 0u);
+    /* a normal rule does not undo an important one */
+    cr_expect_eq(sheet_flags(".d-none{display:none!important} .d-block{display:block}", "div",
+                             NULL, "d-none d-block"),
+                 CSS_HIDES);
+    /* print never applies on a screen; a hiding rule in a media query is not judged */
+    cr_expect_eq(sheet_flags(".x{display:none} @media print{.p{display:block}}", "p", NULL, "x p"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags("@media (max-width:600px){.m{display:none}}", "p", NULL, "m"), 0u);
+    /* @supports and @layer may apply: their undoing counts */
+    cr_expect_eq(sheet_flags(".x{display:none} @supports (display:grid){.g{display:grid}}", "p",
+                             NULL, "x g"),
+                 0u);
+    /* keyframes hold no selectors */
+    cr_expect_eq(sheet_flags(".x{opacity:0} @keyframes x{from{opacity:1}}", "x", NULL, "x"),
+                 CSS_HIDES);
+}
+
+Test(css_cascade, order_and_specificity)
+{
+    cr_expect_eq(sheet_flags(".hidden{display:none} .block{display:block}", "p", NULL,
+                             "hidden block"),
+                 0u);
+    /* the earlier rule of the same specificity loses */
+    cr_expect_eq(sheet_flags(".block{display:block} .hidden{display:none}", "p", NULL,
+                             "hidden block"),
+                 CSS_HIDES);
+    /* an id beats classes; a tag and a class beat a class */
+    cr_expect_eq(sheet_flags("#only{display:none} .show{display:block}", "p", "only", "show"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags("p.show{display:block} .x{display:none}", "p", NULL, "x show"), 0u);
+    /* another property of the same group: visibility */
+    cr_expect_eq(sheet_flags(".invisible{visibility:hidden} .visible{visibility:visible}", "p", NULL,
+                             "invisible visible"),
+                 CSS_SHOW_VISIBILITY);
+    /* an undoing in another group does not help */
+    cr_expect_eq(sheet_flags(".x{display:none} .y{visibility:visible}", "p", NULL, "x y"),
+                 CSS_HIDES);
+    /* screen-reader text shown again from a breakpoint on (Tailwind's not-sr-only) */
+    const char *sr = ".sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;"
+                     "overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border-width:0}"
+                     "@media (min-width:768px){.md\\:not-sr-only{position:static;width:auto;"
+                     "height:auto;padding:0;margin:0;overflow:visible;clip:auto}}";
+    cr_expect_eq(sheet_flags(sr, "span", NULL, "sr-only md:not-sr-only"), 0u);
+    cr_expect_eq(sheet_flags(sr, "span", NULL, "sr-only"), CSS_HIDES);
+}
+
+Test(css_cascade, gradient_text_is_painted_by_its_background)
+{
+    const char *tw = ".bg-clip-text{-webkit-background-clip:text;background-clip:text}"
+                     ".text-transparent{color:transparent}";
+    cr_expect_eq(sheet_flags(tw, "h1", NULL, "bg-clip-text text-transparent") & CSS_SOFT_HIDES,
+                 0u);
+    cr_expect_eq(sheet_flags(tw, "h1", NULL, "text-transparent"), CSS_SOFT_COLOUR);
+    VISIBLE("background:linear-gradient(#f00,#00f);-webkit-background-clip:text;"
+            "-webkit-text-fill-color:transparent");
+    VISIBLE("background-clip:text;color:transparent");
+}
+
+Test(css_cascade, the_style_attribute_in_the_cascade)
+{
+    css_sheet *s = css_sheet_new(0);
+    const char *css = ".hidden{display:none} .gone{display:none!important}";
+    css_sheet_add(s, css, strlen(css));
+    css_style st;
+    css_style_judge("display:block", 13, &st);
+    cr_expect_eq(css_sheet_element_flags(s, "p", 1, NULL, 0, "hidden", 6, &st, 0), 0u);
+    cr_expect_eq(css_sheet_element_flags(s, "p", 1, NULL, 0, "gone", 4, &st, 0), CSS_HIDES);
+    css_style_judge("display:block!important", 23, &st);
+    cr_expect_eq(css_sheet_element_flags(s, "p", 1, NULL, 0, "gone", 4, &st, 0), 0u);
+    css_style_judge("display:none", 12, &st);
+    cr_expect_eq(css_sheet_element_flags(s, "p", 1, NULL, 0, "x", 1, &st, 0), CSS_HIDES);
+    css_sheet_free(s);
+}
+
+/* Past the bound on undoing rules, a hiding in their group is not trusted: visible text is not
+ * removed on that doubt. */
+Test(css_cascade, undoing_rules_past_the_bound)
+{
+    css_sheet *s = css_sheet_new(4); /* 32 undoing rules */
+    char css[4096];
+    size_t n = (size_t)snprintf(css, sizeof css, ".x{display:none}");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(css + n, sizeof css - n, ".u%d{display:block}", i);
+    css_sheet_add(s, css, n);
+    cr_expect_eq(css_sheet_hides(s, "p", NULL, "x"), 0u);
+    cr_expect_eq(css_sheet_hides(s, "p", NULL, "x u1"), 0u);
+    css_sheet_free(s);
+    s = css_sheet_new(4);
+    css_sheet_add(s, ".x{display:none} .u{display:block}", 34);
+    cr_expect_eq(css_sheet_hides(s, "p", NULL, "x"), CSS_HIDES);
+    css_sheet_free(s);
+}
+
+Test(css_hide, font_shorthand_text_fill_and_zoom)
+{
+    cr_expect_eq(flags_of("font:0/0 a"), CSS_SOFT_FONT);
+    cr_expect_eq(flags_of("font:italic bold 1px serif"), CSS_SOFT_FONT);
+    cr_expect_eq(flags_of("font:700 14px/1.5 sans-serif"), CSS_SHOW_FONT);
+    cr_expect_eq(flags_of("font:menu"), CSS_SHOW_FONT);
+    cr_expect_eq(flags_of("font-size:0;font:16px a"), CSS_SHOW_FONT);   /* the later one */
+    cr_expect_eq(flags_of("font:16px a;font-size:0"), CSS_SOFT_FONT);
+    cr_expect_eq(flags_of("font:inherit"), 0u);
+    cr_expect_eq(flags_of("-webkit-text-fill-color:transparent"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;-webkit-text-fill-color:#222"), CSS_SHOW_COLOUR);
+    HIDES("zoom:0.01");
+    HIDES("zoom:1%");
+    VISIBLE("zoom:0"); /* read as 100% */
+    VISIBLE("zoom:0.8");
+    /* a row closing the gaps between inline blocks, a cell setting its font again */
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, ".row{font-size:0} .col{font:14px/1.4 Arial}", 43);
+    cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 1), CSS_SHOW_FONT);
     css_sheet_free(s);
 }

@@ -222,6 +222,21 @@ Test(filter, softly_hidden_text_and_what_shows_again)
            "<div style=\"color:transparent\"><img alt=\"secret\" src=\"a.png\">"
            "<textarea>secret</textarea></div>ok",
            "<div style=\"color:transparent\"><img src=\"a.png\"><textarea></textarea></div>ok");
+    /* the cascade: a later rule undoes the sheet's hiding, and so does the style attribute */
+    EXPECT(SANITIZE_STRICT,
+           "<style>.hidden{display:none}@media (min-width:768px){.md\\:flex{display:flex}}</style>"
+           "<nav class=\"hidden md:flex\">menu</nav><p class=hidden>gone</p>"
+           "<p class=hidden style=\"display:block\">shown</p>",
+           "<style>.hidden{display:none}@media (min-width:768px){.md\\:flex{display:flex}}</style>"
+           "<nav class=\"hidden md:flex\">menu</nav>"
+           "<p class=\"hidden\" style=\"display:block\">shown</p>");
+    /* a dialog not opened, SVG's presentation attributes */
+    EXPECT(SANITIZE_STRICT, "<dialog>gone</dialog><dialog open>seen</dialog>",
+           "<dialog open=\"\">seen</dialog>");
+    EXPECT(SANITIZE_STRICT,
+           "<svg><text display=\"none\">a</text><text opacity=\"0\">b</text>"
+           "<text visibility=\"hidden\">c</text><text font-size=\"0\">d</text><text>e</text></svg>",
+           "<svg><text visibility=\"hidden\"></text><text font-size=\"0\"></text><text>e</text></svg>");
     sanitizer_report rep;
     free(run_split(SANITIZE_STRICT, "<p style=\"font-size:0\">a<b style=\"font-size:0\">b</b></p>",
                    0, &rep));
