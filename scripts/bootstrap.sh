@@ -14,7 +14,8 @@ mode=${1:-}
 BUILD_PKGS="build-essential cmake pkg-config libevent-dev libssl-dev libpcre2-dev liblmdb-dev
   libhttp-parser-dev libyaml-dev libjansson-dev zlib1g-dev libbrotli-dev libidn2-dev
   libutf8proc-dev"
-TEST_PKGS="libcriterion-dev curl chromium python3 openssl clang libclang-rt-14-dev"
+TEST_PKGS="libcriterion-dev curl chromium python3 openssl clang libclang-rt-14-dev
+  libjs-bootstrap4 libjs-bootstrap5"
 
 install_missing() {
     missing=""

@@ -3,7 +3,9 @@ loaded through agentgate in headless Chromium, and the DOM Chromium builds from 
 page holds none of the hidden sentences while every visible sentence remains (also the children
 that show again inside a zero font size or a hidden box); a page with
 instruction-like text in its title, attributes, CSS generated text, a text area and the body
-keeps none of it."""
+keeps none of it; and on a page styled the way Tailwind and Bootstrap style pages (responsive
+classes, gradient text, screen-reader-only text undone at a breakpoint) the text a person sees
+in Chromium survives and the text Chromium hides does not."""
 
 import agtest
 from agtest import check, test
@@ -141,6 +143,183 @@ def instruction_spans_removed_wherever_the_agent_reads(t):
           "expected the markers where spans were cut:", dom)
     lost = [v for v in visible if v not in dom]
     check(not lost, "visible sentences were lost:", lost)
+
+
+# Framework styles: the sheet mirrors what Tailwind and Bootstrap emit. Each rule that hides
+# something is undone for the VISIBLE entries (a breakpoint that applies at a desktop width, a
+# later rule of equal specificity, a style attribute, gradient text whose transparent colour is
+# painted by the background) and is not undone for the HIDDEN ones (print media, an id rule
+# that outranks the class, an unopened dialog, SVG presentation attributes).
+FRAMEWORK_STYLE = r"""<style>
+.hidden{display:none} .block{display:block}
+.d-none{display:none!important}
+@media (min-width:768px){.md\:flex{display:flex}.d-md-block{display:block!important}}
+@media print{.print-only{display:block}}
+.invisible{visibility:hidden} .visible{visibility:visible}
+.bg-gradient-to-r{background-image:linear-gradient(to right,#f00,#00f)}
+.bg-clip-text{-webkit-background-clip:text;background-clip:text}
+.text-transparent{color:transparent}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border-width:0}
+@media (min-width:768px){.md\:not-sr-only{position:static;width:auto;height:auto;padding:0;margin:0;overflow:visible;clip:auto;white-space:normal}}
+.f0{font:0/0 a} .fill{-webkit-text-fill-color:transparent} .zoomed{zoom:0.01}
+#only-id{display:none} .show{display:block}
+</style>"""
+FRAMEWORK_VISIBLE = [
+    ('<nav class="hidden md:flex">', '</nav>'),
+    ('<div class="d-none d-md-block">', '</div>'),
+    ('<div class="hidden block">', '</div>'),
+    ('<div class="invisible visible">', '</div>'),
+    ('<h1 class="bg-gradient-to-r bg-clip-text text-transparent">', '</h1>'),
+    ('<h1 class="bg-gradient-to-r bg-clip-text text-transparent"><span>', '</span></h1>'),
+    ('<h2 style="background:linear-gradient(#f00,#00f);-webkit-background-clip:text;'
+     '-webkit-text-fill-color:transparent">', '</h2>'),
+    ('<span class="sr-only md:not-sr-only">', '</span>'),
+    ('<div class="hidden" style="display:block">', '</div>'),
+]
+# The second field says whether Chromium leaves the text out of innerText (display:none,
+# visibility:hidden, not rendered); transparent, zero-size or zoomed text is in innerText
+# although nobody can see it, so the ground truth does not check those.
+FRAMEWORK_HIDDEN = [
+    ('<p class="hidden print-only">', '</p>', True),
+    ('<p class="f0">', '</p>', False),
+    ('<p class="fill">', '</p>', False),
+    ('<p class="zoomed">', '</p>', False),
+    ('<p id="only-id" class="show">', '</p>', True),
+    ('<dialog>', '</dialog>', True),
+    ('<svg width="300" height="40"><text x="0" y="15" display="none">', '</text></svg>', True),
+    ('<svg width="300" height="40"><text x="0" y="15" visibility="hidden">', '</text></svg>',
+     True),
+    ('<svg width="300" height="40"><text x="0" y="15" opacity="0">', '</text></svg>', False),
+]
+# Appended for the ground truth only: what a person sees, as Chromium lays it out, copied
+# where --dump-dom shows it.
+RENDERED_SCRIPT = (b'<script>var pre = document.createElement("pre"); pre.id = "rendered";'
+                   b' pre.textContent = document.body.innerText;'
+                   b' document.body.appendChild(pre);</script>')
+
+
+def framework_page():
+    """Body, hidden sentences, visible sentences, and the hidden sentences Chromium leaves
+    out of innerText."""
+    parts = ["<!doctype html><html><head><title>t</title>", FRAMEWORK_STYLE, "</head><body>"]
+    hidden, visible, not_rendered = [], [], []
+    for i, (open_, close) in enumerate(FRAMEWORK_VISIBLE):
+        text = "Framework visible sentence %d" % i
+        visible.append(text)
+        parts.append(open_ + text + close)
+        parts.append("<p>Ordinary paragraph number %d.</p>" % i)
+        visible.append("Ordinary paragraph number %d." % i)
+    for i, (open_, close, out_of_inner_text) in enumerate(FRAMEWORK_HIDDEN):
+        text = "Framework hidden sentence %d" % i
+        hidden.append(text)
+        if out_of_inner_text:
+            not_rendered.append(text)
+        parts.append(open_ + text + close)
+        n = len(FRAMEWORK_VISIBLE) + i
+        parts.append("<p>Ordinary paragraph number %d.</p>" % n)
+        visible.append("Ordinary paragraph number %d." % n)
+    parts.append("</body></html>")
+    return "".join(parts).encode(), hidden, visible, not_rendered
+
+
+def rendered_text(t, body):
+    """document.body.innerText of body loaded straight from an origin (no proxy) in a
+    1280x900 window, wide enough for the min-width:768px breakpoints."""
+    head, sep, tail = body.rpartition(b"</body>")
+    check(sep, "the page has no </body>")
+    origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"},
+                             head + RENDERED_SCRIPT + sep + tail),
+                       "/favicon.ico": (404, {}, b"")})
+    r = t.chromium("http://127.0.0.1:%d/" % origin.port, extra=["--window-size=1280,900"])
+    dom = r.stdout.decode("utf-8", "replace")
+    start = dom.find('<pre id="rendered">')
+    check(start >= 0, "the page did not load or the script did not run:", r)
+    return dom[start:dom.find("</pre>", start)]
+
+
+@test
+def framework_styles_keep_visible_text_and_hide_the_rest(t):
+    body, hidden, visible, not_rendered = framework_page()
+    # Ground truth first: the visible sentences really are visible to a person, and the
+    # display:none / visibility:hidden ones really are not rendered, so the checks below
+    # ask the sanitizer for nothing Chromium does not do itself.
+    seen = rendered_text(t, body)
+    unseen = [v for v in visible if v not in seen]
+    check(not unseen, "ground truth: Chromium does not render these visible sentences:", unseen,
+          "\nrendered:", seen)
+    shown = [h for h in not_rendered if h in seen]
+    check(not shown, "ground truth: Chromium renders these hidden sentences:", shown,
+          "\nrendered:", seen)
+    dom = dom_through_proxy(t, body, "Ordinary paragraph number 0.")
+    leaked = [h for h in hidden if h in dom]
+    lost = [v for v in visible if v not in dom]
+    check(not leaked and not lost, "hidden sentences reached the browser:", leaked,
+          "; visible sentences were lost:", lost)
+
+
+# Bootstrap's own style sheets (Debian's libjs-bootstrap4 and libjs-bootstrap5), inlined as a
+# server-rendered page inlines them, with elements carrying its utility and component classes.
+# Chromium decides which are visible (checkVisibility with opacity and visibility, a box bigger
+# than 1px on the page, a 1280px window); none of those may lose its text through agentgate.
+BOOTSTRAP_CSS = ["/usr/share/javascript/bootstrap4/css/bootstrap.min.css",
+                 "/usr/share/javascript/bootstrap5/css/bootstrap.min.css"]
+BOOTSTRAP_CASES = [
+    ("div", "d-none d-md-block"), ("div", "d-none d-lg-flex"), ("div", "d-block d-md-none"),
+    ("span", "visually-hidden"), ("span", "sr-only"), ("span", "invisible"), ("div", "collapse"),
+    ("div", "collapse show"), ("div", "modal"), ("ul", "dropdown-menu"),
+    ("ul", "dropdown-menu show"), ("div", "tab-pane"), ("div", "tab-pane active"),
+    ("div", "d-none"), ("div", "d-inline"), ("div", "opacity-0"), ("div", "fade show"),
+    ("div", "toast"), ("div", "toast show"), ("div", "carousel-item"),
+    ("div", "carousel-item active"), ("div", "d-none d-print-block"), ("div", "d-print-none"),
+    ("div", "alert alert-warning fade show"), ("p", "text-white bg-white"), ("div", "visible"),
+]
+# These hide by rules a simple selector states, so strict mode must remove their text.
+BOOTSTRAP_REMOVED = ["d-none", "modal", "dropdown-menu", "d-none d-print-block"]
+CHECK_SCRIPT = (b'<script>var r = [];'
+                b' document.querySelectorAll("[data-t]").forEach(function (e) {'
+                b' var b = e.getBoundingClientRect();'
+                b' var v = e.checkVisibility({opacityProperty: true, visibilityProperty: true})'
+                b' && b.width > 1 && b.height > 1 && b.right > 0 && b.bottom > 0;'
+                b' r.push(e.dataset.t + ":" + (v ? "V" : "H")); });'
+                b' var pre = document.createElement("pre"); pre.id = "seen";'
+                b' pre.textContent = r.join(" "); document.body.appendChild(pre);</script>')
+
+
+def bootstrap_page(css):
+    parts = ["<!doctype html><html><head><meta charset=utf-8><style>", css,
+             "</style></head><body>"]
+    for i, (tag, cls) in enumerate(BOOTSTRAP_CASES):
+        parts.append('<%s class="%s" data-t="%d">Bootstrap case %d text</%s>' % (tag, cls, i, i, tag))
+        parts.append("<p>Ordinary paragraph number %d.</p>" % i)
+    parts.append("</body></html>")
+    return "".join(parts).encode()
+
+
+@test
+def bootstrap_pages_keep_what_chromium_shows(t):
+    for path in BOOTSTRAP_CSS:
+        with open(path, encoding="utf-8") as f:
+            body = bootstrap_page(f.read())
+        head, sep, tail = body.rpartition(b"</body>")
+        origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"},
+                                 head + CHECK_SCRIPT + sep + tail),
+                           "/favicon.ico": (404, {}, b"")})
+        r = t.chromium("http://127.0.0.1:%d/" % origin.port, extra=["--window-size=1280,900"])
+        dom = r.stdout.decode("utf-8", "replace")
+        start = dom.find('<pre id="seen">')
+        check(start >= 0, path, ": the page did not load or the script did not run:", r)
+        seen = dict(x.split(":") for x in
+                    dom[start + len('<pre id="seen">'):dom.find("</pre>", start)].split())
+        check(len(seen) == len(BOOTSTRAP_CASES), path, ": not every case was judged:", seen)
+        out = dom_through_proxy(t, body, "Ordinary paragraph number 0.")
+        kept = {str(i) for i in range(len(BOOTSTRAP_CASES))
+                if "Bootstrap case %d text" % i in out}
+        lost = [BOOTSTRAP_CASES[int(k)][1] for k, v in seen.items() if v == "V" and k not in kept]
+        check(not lost, path, ": visible text lost for classes:", lost)
+        for cls in BOOTSTRAP_REMOVED:
+            i = [c for _, c in BOOTSTRAP_CASES].index(cls)
+            check(seen[str(i)] == "H", path, ": Chromium shows", cls)
+            check(str(i) not in kept, path, ": hidden text kept for class", cls)
 
 
 agtest.main()
