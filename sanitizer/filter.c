@@ -1107,8 +1107,17 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
     size_t l = t->name_len;
-    if (t->ns == NS_HTML && (eq(n, l, "template") || eq(n, l, "noscript")))
+    if (t->ns == NS_HTML && eq(n, l, "noscript"))
         return CSS_HIDES;
+    /* a template's content is not rendered, unless it declares a shadow root: that content
+     * is the element's shadow tree, which a person sees (server-rendered web components) */
+    if (t->ns == NS_HTML && eq(n, l, "template")) {
+        const tok_attr *m = attr_get(t, "shadowrootmode");
+        bool shadow = m && ((m->value_len == 4 && starts_ci(m->value, 4, "open")) ||
+                            (m->value_len == 6 && starts_ci(m->value, 6, "closed")));
+        if (!shadow) /* an enumerated value: exact, in any case */
+            return CSS_HIDES;
+    }
     /* a dialog is not rendered until opened, which only a script could do here */
     if (t->ns == NS_HTML && eq(n, l, "dialog") && !attr_get(t, "open"))
         return CSS_HIDES;

@@ -230,6 +230,13 @@ Test(filter, softly_hidden_text_and_what_shows_again)
            "<style>.hidden{display:none}@media (min-width:768px){.md\\:flex{display:flex}}</style>"
            "<nav class=\"hidden md:flex\">menu</nav>"
            "<p class=\"hidden\" style=\"display:block\">shown</p>");
+    /* a declarative shadow root is rendered (an exact mode value); a plain template is not */
+    EXPECT(SANITIZE_STRICT,
+           "<x-card><template shadowrootmode=Open><p>shadow</p><slot></slot></template>"
+           "<b>light</b></x-card><template><p>inert</p></template>"
+           "<template shadowrootmode=\" open\"><p>inert</p></template>",
+           "<x-card><template shadowrootmode=\"Open\"><p>shadow</p><slot></slot></template>"
+           "<b>light</b></x-card>");
     /* a dialog not opened, SVG's presentation attributes */
     EXPECT(SANITIZE_STRICT, "<dialog>gone</dialog><dialog open>seen</dialog>",
            "<dialog open=\"\">seen</dialog>");
