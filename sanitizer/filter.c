@@ -127,6 +127,7 @@ struct sanitizer {
 
     char utf8_carry[4];
     size_t carry_len;
+    uint32_t text_last; /* the last character of text written (joiners after it may stay) */
     char *scratch;
     size_t scratch_cap;
 
@@ -894,19 +895,35 @@ static int unfed_append(sanitizer *s, const char *p, size_t n)
  * invisible character and invalid byte is non-ASCII, and most pieces are clean), otherwise a
  * stripped copy in scratch. An incomplete sequence at the end is carried to the next piece.
  * Returns the length of *text, or SIZE_MAX when memory ran out. */
+/* The last character of n > 0 bytes of valid UTF-8, or last when n is 0. */
+static uint32_t last_char(const char *p, size_t n, uint32_t last)
+{
+    if (n == 0)
+        return last;
+    if ((unsigned char)p[n - 1] < 0x80)
+        return (unsigned char)p[n - 1];
+    size_t k = n - 1;
+    while (k > 0 && n - k < 4 && ((unsigned char)p[k] & 0xC0) == 0x80)
+        k--;
+    uint32_t cp;
+    return utf8_decode((const unsigned char *)p + k, n - k, &cp) > 0 ? cp : 0;
+}
+
 static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char **text)
 {
     if (s->carry_len == 0) {
-        size_t clean = invisible_clean_prefix(p, take);
+        size_t clean = invisible_clean_prefix_after(s->text_last, p, take);
         uint32_t cp;
         if (clean == take) {
             *text = p;
+            s->text_last = last_char(p, clean, s->text_last);
             return clean;
         }
         if (utf8_decode((const unsigned char *)p + clean, take - clean, &cp) == 0) {
             memcpy(s->utf8_carry, p + clean, take - clean);
             s->carry_len = take - clean;
             *text = p;
+            s->text_last = last_char(p, clean, s->text_last);
             return clean;
         }
     }
@@ -923,7 +940,7 @@ static size_t strip_piece(sanitizer *s, const char *p, size_t take, const char *
     memcpy(in + s->carry_len, p, take);
     uint64_t removed = 0;
     size_t consumed;
-    size_t o = invisible_strip_partial(in, need, outp, &removed, &consumed);
+    size_t o = invisible_strip_after(&s->text_last, in, need, outp, &removed, &consumed);
     s->rep.counts[SAN_CAT_INVISIBLE] += removed;
     size_t left = need - consumed; /* an incomplete sequence: at most 3 bytes */
     memcpy(s->utf8_carry, in + consumed, left);

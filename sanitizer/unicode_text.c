@@ -95,6 +95,33 @@ int unicode_is_invisible(uint32_t cp)
     return 0;
 }
 
+/* Letters of scripts whose words a zero-width (non-)joiner shapes: Arabic and Persian, Syriac,
+ * Thaana, N'Ko, the Indic scripts, Tibetan, Myanmar, Khmer, Mongolian. */
+static int in_joining_script(uint32_t cp)
+{
+    return (cp >= 0x0600 && cp <= 0x08FF && cp != 0x061C) || (cp >= 0x0900 && cp <= 0x0DFF) ||
+           (cp >= 0x0F00 && cp <= 0x109F) || (cp >= 0x1780 && cp <= 0x18AF) ||
+           (cp >= 0xA8E0 && cp <= 0xA8FF) || (cp >= 0xFB50 && cp <= 0xFDFF) ||
+           (cp >= 0xFE70 && cp <= 0xFEFC);
+}
+
+/* Pictographs and symbols an emoji sequence is built of. */
+static int emoji_like(uint32_t cp)
+{
+    return (cp >= 0x2190 && cp <= 0x2BFF) || (cp >= 0x1F000 && cp <= 0x1FAFF) ||
+           cp == 0x00A9 || cp == 0x00AE || cp == 0x203C || cp == 0x2049 || cp == 0x2122 ||
+           cp == 0x2139 || cp == 0x3030 || cp == 0x303D || cp == 0x3297 || cp == 0x3299;
+}
+
+int unicode_invisible_kept(uint32_t prev, uint32_t cp)
+{
+    if (cp == 0x200C || cp == 0x200D)
+        return in_joining_script(prev) || emoji_like(prev) || prev == 0xFE0F;
+    if (cp == 0xFE0E || cp == 0xFE0F) /* text or emoji presentation; keycaps "1\uFE0F\u20E3" */
+        return emoji_like(prev) || (prev >= '0' && prev <= '9') || prev == '#' || prev == '*';
+    return 0;
+}
+
 /* Index of the first byte >= 0x80 at or after i (len if none). */
 static inline size_t next_non_ascii(const unsigned char *s, size_t i, size_t len)
 {
@@ -128,14 +155,23 @@ static inline size_t next_non_ascii(const unsigned char *s, size_t i, size_t len
 size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *removed,
                                size_t *consumed)
 {
+    uint32_t prev = 0;
+    return invisible_strip_after(&prev, in, len, out, removed, consumed);
+}
+
+size_t invisible_strip_after(uint32_t *last, const char *in, size_t len, char *out,
+                             uint64_t *removed, size_t *consumed)
+{
     const unsigned char *s = (const unsigned char *)in;
     size_t i = 0, o = 0;
+    uint32_t prev = *last; /* the last character kept */
     while (i < len) {
         if (s[i] < 0x80) {
             size_t start = i;
             i = next_non_ascii(s, i, len);
             memmove(out + o, in + start, i - start);
             o += i - start;
+            prev = s[i - 1];
             continue;
         }
         uint32_t cp;
@@ -146,15 +182,17 @@ size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *
             i++;
             continue;
         }
-        if (unicode_is_invisible(cp)) {
+        if (unicode_is_invisible(cp) && !unicode_invisible_kept(prev, cp)) {
             (*removed)++;
         } else {
             memmove(out + o, in + i, (size_t)n);
             o += (size_t)n;
+            prev = cp;
         }
         i += (size_t)n;
     }
     *consumed = i;
+    *last = prev;
     return o;
 }
 
@@ -174,10 +212,11 @@ static inline int may_be_invisible(uint32_t cp)
     return (int)((BMP_BLOCKS_WITH_INVISIBLE[block >> 6] >> (block & 63)) & 1);
 }
 
-size_t invisible_clean_prefix_scan(const char *in, size_t len)
+size_t invisible_clean_prefix_scan(uint32_t prev, const char *in, size_t len)
 {
     const unsigned char *s = (const unsigned char *)in;
     size_t i = next_non_ascii(s, 0, len);
+    if (i > 0) prev = s[i - 1];
     while (i < len) {
         uint32_t cp;
         int n = utf8_decode_common(s + i, len - i, &cp);
@@ -186,12 +225,15 @@ size_t invisible_clean_prefix_scan(const char *in, size_t len)
             if (n <= 0)
                 return i;
         }
-        if (may_be_invisible(cp) && unicode_is_invisible(cp))
+        if (may_be_invisible(cp) && unicode_is_invisible(cp) && !unicode_invisible_kept(prev, cp))
             return i;
+        prev = cp;
         i += (size_t)n;
         if (i < len && s[i] >= 0x80)
             continue; /* text in another script: one character after the other */
+        size_t ascii = i;
         i = next_non_ascii(s, i, len);
+        if (i > ascii) prev = s[i - 1];
     }
     return i;
 }

@@ -19,17 +19,29 @@ size_t utf8_encode(uint32_t cp, char *out);
  * zero-width characters, bidi controls, variation selectors, fillers, invisible operators. */
 int unicode_is_invisible(uint32_t cp);
 
+/* 1 when the invisible cp after the character prev is kept because it shapes what a person
+ * sees: a zero-width (non-)joiner after a letter of a script that joins (Persian writes
+ * U+200C inside words) or in an emoji sequence, a variation selector after a symbol, emoji or
+ * keycap digit. invisible_strip*() and invisible_clean_prefix() keep those; the matcher's
+ * normalised view ignores them as it ignores every invisible character. */
+int unicode_invisible_kept(uint32_t prev, uint32_t cp);
+
 /* Like invisible_strip(), but stops before an incomplete UTF-8 sequence at the end of the input
  * (the caller passes those bytes again with the next piece). *consumed = bytes of in used. */
 size_t invisible_strip_partial(const char *in, size_t len, char *out, uint64_t *removed,
                                size_t *consumed);
+/* The same, for a piece that follows the character *last (0: none) and setting *last to the
+ * last character kept: a joiner at the start of a piece is judged as in one whole text. */
+size_t invisible_strip_after(uint32_t *last, const char *in, size_t len, char *out,
+                             uint64_t *removed, size_t *consumed);
 
-/* Length of the longest prefix of in that invisible_strip_partial() would copy unchanged and
- * consume: complete, valid UTF-8 without invisible characters. When it is len, or the rest is
- * an incomplete sequence (utf8_decode() returns 0 there), a caller can use in itself as the
- * stripped text and need not copy it. ASCII is skipped 16 bytes at a time where SSE2 exists. */
-size_t invisible_clean_prefix_scan(const char *in, size_t len);
-static inline size_t invisible_clean_prefix(const char *in, size_t len)
+/* Length of the longest prefix of in that invisible_strip_after() (after the character prev)
+ * would copy unchanged and consume: complete, valid UTF-8 without invisible characters it
+ * removes. When it is len, or the rest is an incomplete sequence (utf8_decode() returns 0
+ * there), a caller can use in itself as the stripped text and need not copy it. ASCII is
+ * skipped 16 bytes at a time where SSE2 exists. */
+size_t invisible_clean_prefix_scan(uint32_t prev, const char *in, size_t len);
+static inline size_t invisible_clean_prefix_after(uint32_t prev, const char *in, size_t len)
 {
     /* short ASCII text (the spaces and line breaks between tags, most attribute values) is
      * answered here: a call would cost more than the bytes */
@@ -40,7 +52,11 @@ static inline size_t invisible_clean_prefix(const char *in, size_t len)
         if (i == len)
             return len;
     }
-    return invisible_clean_prefix_scan(in, len);
+    return invisible_clean_prefix_scan(prev, in, len);
+}
+static inline size_t invisible_clean_prefix(const char *in, size_t len)
+{
+    return invisible_clean_prefix_after(0, in, len);
 }
 
 /* Two- and three-byte sequences whose lead byte allows every continuation byte (no overlong or

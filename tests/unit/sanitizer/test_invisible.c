@@ -102,3 +102,30 @@ Test(invisible, output_never_longer_than_input)
         i += (size_t)k;
     }
 }
+
+/* Joiners and variation selectors that shape what a person sees stay: Persian writes U+200C
+ * inside words, emoji sequences join with U+200D, U+FE0F asks for the emoji form. Between
+ * Latin letters they are still removed, and the clean-prefix scan agrees with the strip. */
+Test(invisible, joiners_that_shape_text_are_kept)
+{
+    /* "mi-shavad" in Persian: MIM YEH ZWNJ SHEEN VAV DAL */
+    const char *fa = "\xD9\x85\xDB\x8C\xE2\x80\x8C\xD8\xB4\xD9\x88\xD8\xAF";
+    expect_stripped(fa, fa, 0);
+    cr_expect_eq(invisible_clean_prefix(fa, strlen(fa)), strlen(fa));
+    /* family: MAN ZWJ WOMAN ZWJ GIRL; a red heart with U+FE0F; keycap one */
+    const char *family = "\xF0\x9F\x91\xA8\xE2\x80\x8D\xF0\x9F\x91\xA9\xE2\x80\x8D\xF0\x9F\x91\xA7";
+    expect_stripped(family, family, 0);
+    expect_stripped("I \xE2\x9D\xA4\xEF\xB8\x8F it", "I \xE2\x9D\xA4\xEF\xB8\x8F it", 0);
+    expect_stripped("1\xEF\xB8\x8F\xE2\x83\xA3", "1\xEF\xB8\x8F\xE2\x83\xA3", 0);
+    /* devanagari KSSA with an explicit half form: KA VIRAMA ZWJ SSA */
+    expect_stripped("\xE0\xA4\x95\xE0\xA5\x8D\xE2\x80\x8D\xE0\xA4\xB7",
+                    "\xE0\xA4\x95\xE0\xA5\x8D\xE2\x80\x8D\xE0\xA4\xB7", 0);
+    /* between Latin letters, at the start, after a space: removed */
+    expect_stripped("ig\xE2\x80\x8Dnore \xE2\x80\x8C" "all", "ignore all", 2);
+    expect_stripped("\xE2\x80\x8D\xF0\x9F\x91\xA9", "\xF0\x9F\x91\xA9", 1);
+    expect_stripped("x\xEF\xB8\x8Fy", "xy", 1);
+    /* tag characters stay removed even after an emoji (flag sequences) */
+    expect_stripped("\xF0\x9F\x8F\xB4\xF3\xA0\x81\xA7\xF3\xA0\x81\xBF", "\xF0\x9F\x8F\xB4", 2);
+    const char *latin = "ab\xE2\x80\x8D" "c";
+    cr_expect_eq(invisible_clean_prefix(latin, strlen(latin)), 2u);
+}
