@@ -1159,6 +1159,100 @@ static int compound_selector(const prelude *p, int a, int b, sheet_rule *r)
     return parts > 0;
 }
 
+static int is_combinator(const prelude_token *t)
+{
+    return t->type == CT_WHITESPACE ||
+           (t->type == CT_DELIM && (t->delim == '>' || t->delim == '+' || t->delim == '~'));
+}
+
+/* A pseudo-class a person's action or the page's state turns on. */
+static int state_pseudo_class(const prelude_token *t)
+{
+    static const char *const names[] = {"hover", "focus", "focus-within", "focus-visible",
+                                         "active", "checked", "target", "open", "popover-open"};
+    char w[16];
+    if (t->type != CT_IDENT) return 0;
+    ascii_lower(w, t->text, sizeof w);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
+        if (strcmp(w, names[k]) == 0) return 1;
+    return 0;
+}
+
+/* The element an undoing rule's selector (tokens [a, b)) applies to, as a compound that may
+ * match more elements than the selector does: its pseudo-classes and attribute conditions
+ * left out, and, when the selector depends on a state a person turns on (a checked tab, a
+ * hover, a target), the compounds before the last one too (`#tab1:checked ~ .panel1`,
+ * `.menu:hover .sub`): content a person's action shows counts as shown, as a closed details
+ * element's does. Other complex selectors (`.navbar-expand .offcanvas`) are not judged. The
+ * specificity counts the whole selector. 0 for a pseudo-element (which does not show its
+ * element) or what cannot be read. */
+static int subject_selector(const prelude *p, int a, int b, sheet_rule *r)
+{
+    static const char *const pseudo_elements[] = {"before", "after", "first-line",
+                                                  "first-letter", "marker", "placeholder",
+                                                  "selection", "backdrop"};
+    unsigned ids = 0, classes = 0, tags = 0;
+    int depth = 0, subject = a, prev_colon = 0, state = 0;
+    while (a < b && p->tok[a].type == CT_WHITESPACE) a++;
+    while (b > a && p->tok[b - 1].type == CT_WHITESPACE) b--;
+    if (a >= b) return 0;
+    for (int i = a; i < b; i++) { /* the subject starts after the last top-level combinator */
+        const prelude_token *t = &p->tok[i];
+        if (t->type == CT_FUNCTION || t->type == CT_LPAREN || t->type == CT_LBRACKET) depth++;
+        else if ((t->type == CT_RPAREN || t->type == CT_RBRACKET) && depth > 0) depth--;
+        else if (depth == 0 && is_combinator(t)) subject = i + 1;
+        if (depth > 1 || (depth == 1 && t->type != CT_FUNCTION && t->type != CT_LBRACKET &&
+                          t->type != CT_LPAREN))
+            continue;
+        if (t->type == CT_HASH && t->hash_is_id) ids++;
+        else if (t->type == CT_LBRACKET || t->type == CT_FUNCTION ||
+                 (t->type == CT_IDENT && prev_colon))
+            classes++;
+        else if (t->type == CT_DELIM && t->delim == '.') classes++, i++;
+        else if (t->type == CT_IDENT) tags++;
+        if (t->type == CT_COLON && prev_colon) return 0; /* a pseudo-element: "::" */
+        if (prev_colon && state_pseudo_class(t)) state = 1;
+        prev_colon = t->type == CT_COLON;
+    }
+    if (subject > a && !state) return 0;
+    memset(r, 0, sizeof *r);
+    for (int i = subject; i < b; i++) {
+        const prelude_token *t = &p->tok[i];
+        if (t->truncated) return 0;
+        if (t->type == CT_COLON && i + 1 < b) {
+            const prelude_token *n = &p->tok[i + 1];
+            char w[16];
+            ascii_lower(w, n->text, sizeof w);
+            for (size_t k = 0; k < sizeof pseudo_elements / sizeof pseudo_elements[0]; k++)
+                if (n->type == CT_IDENT && strcmp(w, pseudo_elements[k]) == 0) return 0;
+            int nest = 0; /* skip the pseudo-class, with its arguments */
+            for (i++; i < b; i++) {
+                if (p->tok[i].type == CT_FUNCTION || p->tok[i].type == CT_LPAREN) nest++;
+                else if (p->tok[i].type == CT_RPAREN && --nest <= 0) break;
+                if (nest == 0) break;
+            }
+        } else if (t->type == CT_LBRACKET) {
+            while (i < b && p->tok[i].type != CT_RBRACKET) i++;
+        } else if (i == subject && t->type == CT_IDENT) {
+            ascii_lower(r->tag, t->text, sizeof r->tag);
+        } else if (t->type == CT_HASH && t->hash_is_id && !r->id[0]) {
+            snprintf(r->id, sizeof r->id, "%s", t->text);
+        } else if (t->type == CT_DELIM && t->delim == '.' && i + 1 < b &&
+                   p->tok[i + 1].type == CT_IDENT && !p->tok[i + 1].truncated) {
+            if (r->ncls < SELECTOR_CLASSES_MAX)
+                snprintf(r->cls[r->ncls++], sizeof r->cls[0], "%s", p->tok[i + 1].text);
+            i++; /* past the bound: fewer classes, a rule that may apply to more elements */
+        } else if (!(t->type == CT_DELIM && t->delim == '*')) {
+            return 0;
+        }
+    }
+    if (ids > SPEC_PART_MAX) ids = SPEC_PART_MAX;
+    if (classes > SPEC_PART_MAX) classes = SPEC_PART_MAX;
+    if (tags > SPEC_PART_MAX) tags = SPEC_PART_MAX;
+    r->spec = ids << 20 | classes << 10 | tags;
+    return r->spec != 0;
+}
+
 /* FNV-1a, never 0 (0 stands for "no such part"). */
 static uint64_t name_hash(const char *p, size_t n)
 {
@@ -1202,7 +1296,7 @@ static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement 
     for (int i = 0; i <= p->n; i++) {
         if (i < p->n && p->tok[i].type != CT_COMMA) continue;
         sheet_rule r;
-        if (compound_selector(p, start, i, &r)) {
+        if (hides ? compound_selector(p, start, i, &r) : subject_selector(p, start, i, &r)) {
             r.flags = j->flags;
             r.causes = (uint16_t)j->causes;
             r.cancels = (uint16_t)j->cancels;

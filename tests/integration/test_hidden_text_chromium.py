@@ -163,6 +163,7 @@ FRAMEWORK_STYLE = r"""<style>
 @media (min-width:768px){.md\:not-sr-only{position:static;width:auto;height:auto;padding:0;margin:0;overflow:visible;clip:auto;white-space:normal}}
 .f0{font:0/0 a} .fill{-webkit-text-fill-color:transparent} .zoomed{zoom:0.01}
 #only-id{display:none} .show{display:block}
+.panel{display:none} #tab1:checked ~ .p1{display:block} #tab2:checked ~ .p2{display:block}
 </style>"""
 FRAMEWORK_VISIBLE = [
     ('<nav class="hidden md:flex">', '</nav>'),
@@ -175,6 +176,9 @@ FRAMEWORK_VISIBLE = [
      '-webkit-text-fill-color:transparent">', '</h2>'),
     ('<span class="sr-only md:not-sr-only">', '</span>'),
     ('<div class="hidden" style="display:block">', '</div>'),
+    # CSS-only tabs: the first tab is checked on load, its panel shown by a sibling rule
+    ('<div><input type="radio" name="t" id="tab1" checked><input type="radio" name="t" id="tab2">'
+     '<div class="panel p1">', '</div><div class="panel p2">Second tab panel</div></div>'),
 ]
 # The second field says whether Chromium leaves the text out of innerText (display:none,
 # visibility:hidden, not rendered); transparent, zero-size or zoomed text is in innerText

@@ -756,3 +756,34 @@ Test(css_hide, font_shorthand_text_fill_and_zoom)
     cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 1), CSS_SHOW_FONT);
     css_sheet_free(s);
 }
+
+/* An undoing rule counts for the element it names last, its pseudo-classes and attribute
+ * conditions left out, and, when it depends on a state a person turns on, whatever comes
+ * before: a panel a checked tab shows (CSS-only tabs, the first one checked on load), a menu
+ * shown on hover. A pseudo-element shows nothing of its element. */
+Test(css_cascade, undoing_through_complex_selectors)
+{
+    cr_expect_eq(sheet_flags(".panel{display:none} #t1:checked ~ .p1{display:block}", "div", NULL,
+                             "panel p1"),
+                 0u);
+    cr_expect_eq(sheet_flags(".dropdown{display:none} .nav:hover .dropdown{display:block}", "ul",
+                             NULL, "dropdown"),
+                 0u);
+    cr_expect_eq(sheet_flags(".a{display:none} .b[data-x=\"1\"]:first-child{display:block}", "p",
+                             NULL, "a b"),
+                 0u);
+    /* an ancestor or sibling that is not about a state: the context is not judged */
+    cr_expect_eq(sheet_flags(".a{display:none} div > .b{display:block}", "p", NULL, "a b"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags(".offcanvas{visibility:hidden} .navbar-expand .offcanvas"
+                             "{visibility:visible}", "div", NULL, "offcanvas"),
+                 CSS_SOFT_VISIBILITY);
+    cr_expect_eq(sheet_flags(".x{display:none} .x::before{display:block}", "p", NULL, "x"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags(".x{display:none} .x:after{display:block}", "p", NULL, "x"),
+                 CSS_HIDES);
+    /* the whole selector's specificity: two classes beat an earlier id-less rule, not an id */
+    cr_expect_eq(sheet_flags("#p{display:none} .a .b{display:block}", "p", "p", "b"), CSS_HIDES);
+    /* a hiding rule still needs a simple selector */
+    cr_expect_eq(sheet_flags(".a .b{display:none}", "p", NULL, "b"), 0u);
+}
