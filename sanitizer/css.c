@@ -991,7 +991,8 @@ static void declarations_judge(const decl_state *st, judgement *j, int some_undo
     if (j->causes & ~G_SOFT)
         j->flags = CSS_HIDES;
     else
-        j->flags = ((j->causes >> G_SOFT_SHIFT) << CSS_SOFT_SHIFT) | declarations_shows(st, j->causes);
+        j->flags = ((j->causes >> G_SOFT_SHIFT) << CSS_SOFT_SHIFT) |
+                   declarations_shows(st, j->causes);
 }
 
 unsigned css_declarations_flags(const char *decls, size_t len)

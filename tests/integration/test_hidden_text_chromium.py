@@ -159,8 +159,10 @@ FRAMEWORK_STYLE = r"""<style>
 .bg-gradient-to-r{background-image:linear-gradient(to right,#f00,#00f)}
 .bg-clip-text{-webkit-background-clip:text;background-clip:text}
 .text-transparent{color:transparent}
-.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border-width:0}
-@media (min-width:768px){.md\:not-sr-only{position:static;width:auto;height:auto;padding:0;margin:0;overflow:visible;clip:auto;white-space:normal}}
+.sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;
+ clip:rect(0,0,0,0);white-space:nowrap;border-width:0}
+@media (min-width:768px){.md\:not-sr-only{position:static;width:auto;height:auto;padding:0;
+ margin:0;overflow:visible;clip:auto;white-space:normal}}
 .f0{font:0/0 a} .fill{-webkit-text-fill-color:transparent} .zoomed{zoom:0.01}
 #only-id{display:none} .show{display:block}
 .panel{display:none} #tab1:checked ~ .p1{display:block} #tab2:checked ~ .p2{display:block}
@@ -293,7 +295,8 @@ def bootstrap_page(css):
     parts = ["<!doctype html><html><head><meta charset=utf-8><style>", css,
              "</style></head><body>"]
     for i, (tag, cls) in enumerate(BOOTSTRAP_CASES):
-        parts.append('<%s class="%s" data-t="%d">Bootstrap case %d text</%s>' % (tag, cls, i, i, tag))
+        parts.append('<%s class="%s" data-t="%d">Bootstrap case %d text</%s>'
+                     % (tag, cls, i, i, tag))
         parts.append("<p>Ordinary paragraph number %d.</p>" % i)
     parts.append("</body></html>")
     return "".join(parts).encode()

@@ -673,8 +673,8 @@ Test(css_cascade, order_and_specificity)
                  CSS_HIDES);
     cr_expect_eq(sheet_flags("p.show{display:block} .x{display:none}", "p", NULL, "x show"), 0u);
     /* another property of the same group: visibility */
-    cr_expect_eq(sheet_flags(".invisible{visibility:hidden} .visible{visibility:visible}", "p", NULL,
-                             "invisible visible"),
+    cr_expect_eq(sheet_flags(".invisible{visibility:hidden} .visible{visibility:visible}", "p",
+                             NULL, "invisible visible"),
                  CSS_SHOW_VISIBILITY);
     /* an undoing in another group does not help */
     cr_expect_eq(sheet_flags(".x{display:none} .y{visibility:visible}", "p", NULL, "x y"),

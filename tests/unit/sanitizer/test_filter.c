@@ -243,7 +243,8 @@ Test(filter, softly_hidden_text_and_what_shows_again)
     EXPECT(SANITIZE_STRICT,
            "<svg><text display=\"none\">a</text><text opacity=\"0\">b</text>"
            "<text visibility=\"hidden\">c</text><text font-size=\"0\">d</text><text>e</text></svg>",
-           "<svg><text visibility=\"hidden\"></text><text font-size=\"0\"></text><text>e</text></svg>");
+           "<svg><text visibility=\"hidden\"></text><text font-size=\"0\"></text>"
+           "<text>e</text></svg>");
     sanitizer_report rep;
     free(run_split(SANITIZE_STRICT, "<p style=\"font-size:0\">a<b style=\"font-size:0\">b</b></p>",
                    0, &rep));
