@@ -1066,6 +1066,8 @@ typedef struct undo_rule {
 } undo_rule;
 
 #define SHOWN_ATTRS_MAX 16
+#define PAST_BLOCKS_MAX 32
+#define PAST_BYTES_MAX (64 * 1024)
 struct css_sheet {
     sheet_rule *rules; /* rules that hide, hard or soft */
     size_t n, max;
@@ -1075,6 +1077,13 @@ struct css_sheet {
     unsigned block_causes; /* groups the current block's kept hiding rules hide by */
     unsigned undo_lost; /* groups with an undoing rule not kept (past max_undo) */
     uint32_t order_base; /* order of the current block's first byte */
+    /* Earlier blocks, kept (up to PAST_BLOCKS_MAX, PAST_BYTES_MAX bytes) to be read again for
+     * the undoing rules of a group first wanted later; blocks past the bound are not. */
+    struct past_block { uint32_t off, len, base; } past[PAST_BLOCKS_MAX];
+    size_t npast;
+    char *past_text;
+    size_t past_len;
+    int past_last; /* the last block was kept there (css_sheet_truncate forgets it) */
     /* attribute names `content: attr(name)` shows as text; past SHOWN_ATTRS_MAX, every one */
     char shown[SHOWN_ATTRS_MAX][NAME_MAX_LEN];
     size_t nshown;
@@ -1554,6 +1563,7 @@ void css_sheet_free(css_sheet *s)
     if (!s) return;
     free(s->rules);
     free(s->undo);
+    free(s->past_text);
     free(s);
 }
 
@@ -1577,20 +1587,46 @@ static unsigned sheet_parse(css_sheet *s, const char *css, size_t len, css_text_
  * its undoing rules of those groups (they may come before the rule that hides; rules after it
  * are in this block too). Only the rules are taken: the flags and the generated text were the
  * first parse's. The next block's rules come after this one's. */
+static void sheet_want(css_sheet *s, unsigned groups)
+{
+    unsigned fresh = groups & ~s->want;
+    if (!fresh) return;
+    s->want |= fresh;
+    uint32_t base = s->order_base;
+    for (size_t k = 0; k < s->npast; k++) { /* earlier blocks, in their own places */
+        s->order_base = s->past[k].base;
+        sheet_parse(s, s->past_text + s->past[k].off, s->past[k].len, NULL, NULL, 0, fresh);
+    }
+    s->order_base = base;
+}
+
+/* Keeps a copy of a block for sheet_want(), within the bounds. */
+static void sheet_keep_past(css_sheet *s, const char *css, size_t len)
+{
+    s->past_last = 0;
+    if (s->npast == PAST_BLOCKS_MAX || len > PAST_BYTES_MAX - s->past_len) return;
+    if (!s->past_text && !(s->past_text = malloc(PAST_BYTES_MAX))) return;
+    memcpy(s->past_text + s->past_len, css, len);
+    s->past[s->npast++] = (struct past_block){(uint32_t)s->past_len, (uint32_t)len, s->order_base};
+    s->past_len += len;
+    s->past_last = 1;
+}
+
 static void sheet_block_done(css_sheet *s, const char *css, size_t len)
 {
     unsigned fresh = s->block_causes & ~s->want;
     s->block_causes = 0;
     if (fresh) {
-        s->want |= fresh;
-        sheet_parse(s, css, len, NULL, NULL, 0, fresh);
+        sheet_want(s, fresh); /* the blocks before */
+        sheet_parse(s, css, len, NULL, NULL, 0, fresh); /* and this one */
     }
+    sheet_keep_past(s, css, len);
     s->order_base += (uint32_t)len + 1;
 }
 
 void css_sheet_keep_shows(css_sheet *s)
 {
-    if (s) s->want |= G_SOFT;
+    if (s) sheet_want(s, G_SOFT);
 }
 
 void css_sheet_add(css_sheet *s, const char *css, size_t len)
@@ -1801,6 +1837,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
         s->nshown = shown;
         s->shown_all = shown_all;
         s->order_base += (uint32_t)len + 1;
+        s->past_last = 0;
     } else if (s) {
         sheet_block_done(s, css, len);
     }
@@ -1891,6 +1928,11 @@ void css_sheet_truncate(css_sheet *s, size_t n)
     if (!s) return;
     if (n < s->n) s->n = n;
     s->nundo = s->undo_before_block;
+    if (s->past_last) { /* the block is not read again either */
+        s->npast--;
+        s->past_len = s->past[s->npast].off;
+        s->past_last = 0;
+    }
 }
 
 size_t css_sheet_rule_count(const css_sheet *s)

@@ -101,10 +101,10 @@ void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const ch
 /* 1 when a hiding rule kept since rule number `from` may match an element noted in w. */
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w);
 /* Rules that set a property again without hiding are kept for the groups of properties some
- * kept rule hides by, from the first block that hides in the group on (that block read twice):
- * they can undo a hiding or show a descendant again. This keeps them for font size,
- * visibility and colour from now on: the document hid softly in a style attribute. Such rules
- * in earlier blocks are not kept. */
+ * kept rule hides by: they can undo a hiding or show a descendant again. When a group is first
+ * wanted, the block that hid by it and the earlier blocks (the first 32, up to 64 KiB, kept
+ * for this) are read again for them. This wants them for font size, visibility and colour:
+ * the document hid softly in a style attribute. */
 void css_sheet_keep_shows(css_sheet *s);
 /* Forgets the hiding rules kept after the first n (a block the caller drops after all), and
  * the undoing rules the last block added. */

@@ -787,3 +787,26 @@ Test(css_cascade, undoing_through_complex_selectors)
     /* a hiding rule still needs a simple selector */
     cr_expect_eq(sheet_flags(".a .b{display:none}", "p", NULL, "b"), 0u);
 }
+
+/* A block that hides in a group first reads the earlier blocks again for that group's
+ * undoing rules: a cell's font size set in the first block shows it inside a row the second
+ * block hides; a dropped block is not read again. */
+Test(css_cascade, earlier_blocks_read_again_for_a_new_group)
+{
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, ".col{font-size:14px} #nav.wide{display:flex}", 44);
+    css_sheet_add(s, ".row{font-size:0} .hidden{display:none}", 39);
+    cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 1), CSS_SHOW_FONT);
+    cr_expect_eq(css_sheet_hides(s, "nav", "nav", "hidden wide"), 0u);
+    cr_expect_eq(css_sheet_hides(s, "nav", NULL, "hidden"), CSS_HIDES);
+    css_sheet_free(s);
+    s = css_sheet_new(0);
+    css_sheet_add(s, ".a{visibility:visible}", 22);
+    size_t n = css_sheet_rule_count(s);
+    css_sheet_add(s, ".b{color:red}", 13);
+    css_sheet_truncate(s, n); /* the caller dropped the second block */
+    css_sheet_keep_shows(s);  /* style="visibility:hidden" on some element */
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, "a", 1, 1), CSS_SHOW_VISIBILITY);
+    cr_expect_eq(css_sheet_hides_n(s, "p", 1, NULL, 0, "b", 1, 1), 0u);
+    css_sheet_free(s);
+}
