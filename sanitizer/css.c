@@ -1082,7 +1082,7 @@ struct css_sheet {
     struct past_block { uint32_t off, len, base; } past[PAST_BLOCKS_MAX];
     size_t npast;
     char *past_text;
-    size_t past_len;
+    size_t past_len, past_cap;
     int past_last; /* the last block was kept there (css_sheet_truncate forgets it) */
     /* attribute names `content: attr(name)` shows as text; past SHOWN_ATTRS_MAX, every one */
     char shown[SHOWN_ATTRS_MAX][NAME_MAX_LEN];
@@ -1605,7 +1605,14 @@ static void sheet_keep_past(css_sheet *s, const char *css, size_t len)
 {
     s->past_last = 0;
     if (s->npast == PAST_BLOCKS_MAX || len > PAST_BYTES_MAX - s->past_len) return;
-    if (!s->past_text && !(s->past_text = malloc(PAST_BYTES_MAX))) return;
+    if (s->past_len + len > s->past_cap) {
+        size_t cap = s->past_cap ? s->past_cap : 4096;
+        while (cap < s->past_len + len) cap *= 2;
+        char *t = realloc(s->past_text, cap);
+        if (!t) return;
+        s->past_text = t;
+        s->past_cap = cap;
+    }
     memcpy(s->past_text + s->past_len, css, len);
     s->past[s->npast++] = (struct past_block){(uint32_t)s->past_len, (uint32_t)len, s->order_base};
     s->past_len += len;
