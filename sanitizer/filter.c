@@ -1632,7 +1632,14 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     const char *n = t->name;
     size_t l = t->name_len;
     bool breaks_run = t->ns == NS_HTML && (s->tag_kind & K_RUN_BREAK);
+    bool skipping = s->skip_depth != 0;
     implicit_closes(s, t);
+    /* A removed subtree that this tag closes (an HTML tag: only those close implicitly) may
+     * have broken the input out of foreign content where the output stayed in it
+     * (`<math><p hidden><dialog>`): the output follows before the tag is written. The input's
+     * context is already past this tag, which for an HTML tag is where it goes. */
+    if (skipping && !s->skip_depth)
+        ns_reconcile(s);
     s->elem_soft = soft_now(s); /* inherited unless judge_start says otherwise */
     if (s->skip_depth) {
         if (!is_void(s, t))

@@ -162,3 +162,17 @@ Test(namespace, integration_points_and_deep_nesting)
     cr_expect_null(strstr(got, "to=\"x\""), "%s", got);
     free(got);
 }
+
+/* Strict mode removes a subtree a person does not see; when the next tag closes it implicitly
+ * and the removed tag had broken out of MathML, the output breaks out too before that tag is
+ * written (the fuzzer's finding: the dialog came back inside the math element). */
+Test(namespace, removed_subtree_closed_by_the_next_tag_leaves_math)
+{
+    const char *in = "<math><p hidden><dialog open>seen</dialog>";
+    buf once = sanitize(SANITIZE_STRICT, in, strlen(in), NULL);
+    char *tags = start_tags(&once);
+    cr_expect_str_eq(tags, "2math 0dialog ", "output: %s", once.p);
+    cr_expect_str_eq(once.p, "<math><span></span><dialog open=\"\">seen</dialog>");
+    free(tags);
+    free(once.p);
+}
