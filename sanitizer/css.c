@@ -1,7 +1,9 @@
 /* sanitizer (private): judges CSS for the filter. Style attributes are parsed as declaration
  * lists and style blocks as rule lists (CSS Syntax Level 3 parsing over css_lexer tokens);
  * a declaration list "hides" when the cascade of its own declarations (last wins, !important
- * beats normal) leaves a property that makes the text invisible to a person. Danger is judged
+ * beats normal) leaves a property that makes the text invisible to a person, and a style
+ * sheet's rules with simple selectors hide an element unless a rule (or its style attribute)
+ * that wins over them in the cascade sets a property of the same group again. Danger is judged
  * on tokens: an expression() function, a javascript:/vbscript: URL in url()/image functions,
  * behavior/-moz-binding declarations and @import. What cannot be understood is ignored: an
  * unknown value never counts as hiding, so visible text is not removed on a guess. */
@@ -858,7 +860,6 @@ enum {
 #define G_COUNT 12
 #define G_SOFT_SHIFT 9
 #define G_SOFT (G_FONT | G_VISIBILITY | G_COLOUR)
-#define G_ALL ((1u << G_COUNT) - 1)
 
 _Static_assert(CSS_SOFT_FONT == 1u << CSS_SOFT_SHIFT && CSS_SHOW_FONT == 1u << CSS_SHOW_SHIFT &&
                    CSS_SHOW_COLOUR == CSS_SOFT_COLOUR << (CSS_SHOW_SHIFT - CSS_SOFT_SHIFT) &&

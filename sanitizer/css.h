@@ -66,8 +66,9 @@ unsigned css_sheet_add_judged(css_sheet *s, const char *css, size_t len);
  * are then not kept either (the caller drops it). */
 unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, css_text_fn fn,
                                    void *ctx);
-/* The hiding flags (CSS_HIDES, CSS_SOFT_*, with the CSS_SHOW_* of the same rules) of the kept
- * rules that match an element with this tag (lower-case), id and class attribute; 0 for none. */
+/* The hiding flags (CSS_HIDES, or the CSS_SOFT_* still hiding, after the cascade, see
+ * css_sheet_element_flags) of the kept rules that match an element with this tag
+ * (lower-case), id and class attribute; 0 for none. */
 unsigned css_sheet_hides(const css_sheet *s, const char *tag, const char *id,
                          const char *class_attr);
 /* The same for attribute values as they are: n bytes each (read up to a NUL byte), id or
