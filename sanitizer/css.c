@@ -1605,7 +1605,7 @@ static void sheet_want(css_sheet *s, unsigned groups)
 static void sheet_keep_past(css_sheet *s, const char *css, size_t len)
 {
     s->past_last = 0;
-    if (s->npast == PAST_BLOCKS_MAX || len > PAST_BYTES_MAX - s->past_len) return;
+    if (len == 0 || s->npast == PAST_BLOCKS_MAX || len > PAST_BYTES_MAX - s->past_len) return;
     if (s->past_len + len > s->past_cap) {
         size_t cap = s->past_cap ? s->past_cap : 4096;
         while (cap < s->past_len + len) cap *= 2;
