@@ -794,6 +794,7 @@ Test(css_cascade, undoing_through_complex_selectors)
 Test(css_cascade, earlier_blocks_read_again_for_a_new_group)
 {
     css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, "", 0); /* an empty block: nothing to keep */
     css_sheet_add(s, ".col{font-size:14px} #nav.wide{display:flex}", 44);
     css_sheet_add(s, ".row{font-size:0} .hidden{display:none}", 39);
     cr_expect_eq(css_sheet_hides_n(s, "div", 3, NULL, 0, "col", 3, 1), CSS_SHOW_FONT);
