@@ -1,8 +1,9 @@
 /* sanitizer: content decoding in front of the sanitizer. Two streaming stages: the
  * Content-Encoding (gzip, deflate in its zlib or raw form, br) and the charset (iconv to UTF-8,
- * with the WHATWG label aliases browsers use, a byte-order mark overriding the label, and
- * U+FFFD for invalid sequences as a browser decoder produces). Memory is bounded by fixed
- * buffers; after any error nothing more is emitted, so no undecoded bytes can reach the
+ * with the WHATWG label aliases browsers use, a byte-order mark overriding the label, the
+ * document's own <meta> declaration read from its first 1024 bytes when the transport gave no
+ * charset, and U+FFFD for invalid sequences as a browser decoder produces). Memory is bounded
+ * by fixed buffers; after any error nothing more is emitted, so no undecoded bytes can reach the
  * sanitizer's sink. */
 #include <brotli/decode.h>
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include "sanitizer/sanitizer.h"
 
 #define DECODE_BUF 16384
+#define PRESCAN_BYTES 1024 /* where a browser looks for <meta charset> */
 #define ZNAME (d->enc == ENC_GZIP ? "gzip" : "deflate")
 
 typedef enum { ENC_IDENTITY, ENC_GZIP, ENC_DEFLATE, ENC_BR } encoding_kind;
@@ -38,9 +40,10 @@ struct content_decoder {
     char charset[64]; /* iconv name; empty: UTF-8 pass-through */
     iconv_t cd;
     bool cd_open;
-    unsigned char bom[3];
-    size_t bom_len;
-    bool bom_checked;
+    bool sniff;           /* no charset was given: the document's <meta> may declare one */
+    unsigned char head[PRESCAN_BYTES]; /* the first bytes, held until the charset is known */
+    size_t head_len;
+    bool bom_checked;     /* the charset is settled (byte-order mark, <meta> or default) */
     char carry[16]; /* an incomplete multibyte sequence */
     size_t carry_len;
 
@@ -68,6 +71,26 @@ static const struct {
 static const char *const REFUSED_CHARSETS[] = {"utf-7", "x-imap4-modified-utf7", "utf-32",
                                                "utf-32le", "utf-32be", "hz-gb-2312",
                                                "iso-2022-kr", "iso-2022-cn", NULL};
+
+/* The iconv name for a charset label ("" for UTF-8, the label itself when it has no alias);
+ * NULL for a label browsers refuse. Quotes and spaces around the label are ignored. */
+static const char *charset_iconv_name(const char *label, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", label);
+    char *l = buf;
+    while (*l == ' ' || *l == '"' || *l == '\'')
+        l++;
+    size_t n = strlen(l);
+    while (n && (l[n - 1] == ' ' || l[n - 1] == '"' || l[n - 1] == '\''))
+        l[--n] = '\0';
+    for (const char *const *r = REFUSED_CHARSETS; *r; r++)
+        if (strcasecmp(l, *r) == 0)
+            return NULL;
+    for (size_t i = 0; i < sizeof CHARSET_ALIASES / sizeof CHARSET_ALIASES[0]; i++)
+        if (strcasecmp(l, CHARSET_ALIASES[i].label) == 0)
+            return CHARSET_ALIASES[i].iconv;
+    return l;
+}
 
 /* what is "gzip", "deflate", "br" or a charset name; why is the problem. */
 static int decoder_fail(content_decoder *d, ag_error *err, const char *stage, const char *what,
@@ -146,29 +169,189 @@ static int transcode(content_decoder *d, const char *in, size_t len, ag_error *e
     return AG_OK;
 }
 
-/* A byte-order mark decides the encoding over the declared charset, as in browsers. */
+/* Case-insensitive: does p[0, n) start with the lower-case ASCII lit? */
+static bool head_is(const unsigned char *p, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (n < l)
+        return false;
+    for (size_t i = 0; i < l; i++)
+        if ((p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]) != (unsigned char)lit[i])
+            return false;
+    return true;
+}
+
+static bool prescan_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
+/* An attribute at p[*i] (WHATWG "get an attribute", simplified): its lower-case name and raw
+ * value into the buffers (truncated); false at '>' or the end. */
+static bool prescan_attr(const unsigned char *p, size_t n, size_t *i, char *name, char *value,
+                         size_t cap)
+{
+    size_t k = *i, nl = 0, vl = 0;
+    while (k < n && (prescan_space(p[k]) || p[k] == '/'))
+        k++;
+    if (k >= n || p[k] == '>') {
+        *i = k;
+        return false;
+    }
+    while (k < n && p[k] != '=' && p[k] != '>' && p[k] != '/' && !prescan_space(p[k])) {
+        if (nl + 1 < cap)
+            name[nl++] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]);
+        k++;
+    }
+    while (k < n && prescan_space(p[k]))
+        k++;
+    if (k < n && p[k] == '=') {
+        k++;
+        while (k < n && prescan_space(p[k]))
+            k++;
+        if (k < n && (p[k] == '"' || p[k] == '\'')) {
+            unsigned char q = p[k++];
+            while (k < n && p[k] != q) {
+                if (vl + 1 < cap)
+                    value[vl++] = (char)p[k];
+                k++;
+            }
+            k++;
+        } else {
+            while (k < n && p[k] != '>' && !prescan_space(p[k])) {
+                if (vl + 1 < cap)
+                    value[vl++] = (char)p[k];
+                k++;
+            }
+        }
+    }
+    name[nl] = value[vl] = '\0';
+    *i = k;
+    return true;
+}
+
+/* The charset in a content attribute ("text/html; charset=EUC-KR"); false for none. */
+static bool charset_from_content(const char *v, char *out, size_t cap)
+{
+    for (const char *c = v; (c = strchr(c, '=')) != NULL; c++) {
+        const char *k = c;
+        while (k > v && k[-1] == ' ')
+            k--;
+        if (k - v < 7 || strncasecmp(k - 7, "charset", 7) != 0)
+            continue;
+        const char *b = c + 1;
+        while (*b == ' ')
+            b++;
+        if (*b == '"' || *b == '\'')
+            b++;
+        size_t n = strcspn(b, "\"'; \t");
+        if (n == 0 || n >= cap)
+            return false;
+        memcpy(out, b, n);
+        out[n] = '\0';
+        return true;
+    }
+    return false;
+}
+
+/* The charset a document declares in its first bytes: <meta charset=...>, or <meta
+ * http-equiv=content-type content="...; charset=...">, outside comments; false for none. The
+ * WHATWG prescan, simplified: other tags are skipped to their '>'. */
+static bool prescan_charset(const unsigned char *p, size_t n, char *out, size_t cap)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (head_is(p + i, n - i, "<!--")) {
+            size_t k = i + 4;
+            while (k + 2 < n && !(p[k] == '-' && p[k + 1] == '-' && p[k + 2] == '>'))
+                k++;
+            i = k + 2; /* its '>' (the loop steps past it) */
+        } else if (head_is(p + i, n - i, "<meta") && i + 5 < n &&
+                   (prescan_space(p[i + 5]) || p[i + 5] == '/')) {
+            char name[32], value[128], found[64] = "";
+            bool pragma = false, need_pragma = false;
+            i += 5;
+            while (prescan_attr(p, n, &i, name, value, sizeof value)) {
+                if (strcmp(name, "http-equiv") == 0 && strcasecmp(value, "content-type") == 0)
+                    pragma = true;
+                else if (strcmp(name, "charset") == 0 && !found[0])
+                    snprintf(found, sizeof found, "%s", value), need_pragma = false;
+                else if (strcmp(name, "content") == 0 && !found[0] &&
+                         charset_from_content(value, found, sizeof found))
+                    need_pragma = true;
+            }
+            if (found[0] && (!need_pragma || pragma)) {
+                snprintf(out, cap, "%s", found);
+                return true;
+            }
+        } else if (p[i] == '<' && i + 1 < n &&
+                   (p[i + 1] == '/' || p[i + 1] == '!' || p[i + 1] == '?' ||
+                    (unsigned)((p[i + 1] | 0x20) - 'a') < 26u)) {
+            char name[32], value[128];
+            i += 2;
+            while (i < n && !prescan_space(p[i]) && p[i] != '>')
+                i++;
+            while (prescan_attr(p, n, &i, name, value, sizeof value))
+                ;
+        }
+        i++;
+    }
+    return false;
+}
+
+/* The document's declared charset as an iconv name, when the transport gave none: a label of
+ * UTF-16 means UTF-8 there (the bytes were ASCII-compatible enough to read the tag), an
+ * unknown or refused label is ignored, as in browsers. NULL: none usable. */
+static const char *sniffed_charset(const content_decoder *d, char *buf, size_t cap)
+{
+    char label[64];
+    if (!prescan_charset(d->head, d->head_len, label, sizeof label))
+        return NULL;
+    if (strncasecmp(label, "utf-16", 6) == 0)
+        return "";
+    if (strcasecmp(label, "x-user-defined") == 0)
+        return "CP1252";
+    const char *name = charset_iconv_name(label, buf, cap);
+    if (!name || !name[0])
+        return name;
+    iconv_t t = iconv_open("UTF-8", name);
+    if (t == (iconv_t)-1)
+        return NULL;
+    iconv_close(t);
+    return name;
+}
+
+/* The first bytes are held until the charset is settled: a byte-order mark decides over any
+ * declared charset, as in browsers; without a charset from the transport, a <meta> in the
+ * first PRESCAN_BYTES bytes does. */
 static int charset_input(content_decoder *d, const char *in, size_t len, ag_error *err)
 {
     if (!d->bom_checked) {
-        while (d->bom_len < 3 && len > 0) {
-            d->bom[d->bom_len++] = (unsigned char)*in++;
-            len--;
-        }
-        if (d->bom_len < 3 && len == 0 && !d->finished)
+        size_t need = d->sniff ? PRESCAN_BYTES : 3;
+        size_t take = need - d->head_len < len ? need - d->head_len : len;
+        if (take)
+            memcpy(d->head + d->head_len, in, take);
+        d->head_len += take;
+        in += take;
+        len -= take;
+        if (d->head_len < need && !d->finished)
             return AG_OK;
         d->bom_checked = true;
-        const unsigned char *b = d->bom;
+        const unsigned char *b = d->head;
         size_t skip = 0;
         const char *force = NULL;
-        if (d->bom_len >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) {
+        char buf[64];
+        if (d->head_len >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) {
             force = "";
             skip = 3;
-        } else if (d->bom_len >= 2 && b[0] == 0xFF && b[1] == 0xFE) {
+        } else if (d->head_len >= 2 && b[0] == 0xFF && b[1] == 0xFE) {
             force = "UTF-16LE";
             skip = 2;
-        } else if (d->bom_len >= 2 && b[0] == 0xFE && b[1] == 0xFF) {
+        } else if (d->head_len >= 2 && b[0] == 0xFE && b[1] == 0xFF) {
             force = "UTF-16BE";
             skip = 2;
+        } else if (d->sniff) {
+            force = sniffed_charset(d, buf, sizeof buf);
         }
         if (force && strcmp(force, d->charset) != 0) {
             if (d->cd_open)
@@ -179,7 +362,7 @@ static int charset_input(content_decoder *d, const char *in, size_t len, ag_erro
                 return AG_ERR;
             }
         }
-        if (transcode(d, (const char *)b + skip, d->bom_len - skip, err) != AG_OK)
+        if (transcode(d, (const char *)b + skip, d->head_len - skip, err) != AG_OK)
             return AG_ERR;
     }
     return transcode(d, in, len, err);
@@ -335,27 +518,13 @@ content_decoder *content_decoder_new(const char *encoding, const char *charset,
         return NULL;
     }
     char label[64];
-    snprintf(label, sizeof label, "%s", charset ? charset : "utf-8");
-    char *l = label;
-    while (*l == ' ' || *l == '"' || *l == '\'')
-        l++;
-    size_t n = strlen(l);
-    while (n && (l[n - 1] == ' ' || l[n - 1] == '"' || l[n - 1] == '\''))
-        l[--n] = '\0';
-    for (const char *const *r = REFUSED_CHARSETS; *r; r++)
-        if (strcasecmp(l, *r) == 0) {
-            ag_errorf(err, "charset: '%s' is refused (browsers do not decode it)", l);
-            content_decoder_free(d);
-            return NULL;
-        }
-    const char *name = l;
-    for (size_t i = 0; i < sizeof CHARSET_ALIASES / sizeof CHARSET_ALIASES[0]; i++)
-        if (strcasecmp(l, CHARSET_ALIASES[i].label) == 0) {
-            name = CHARSET_ALIASES[i].iconv;
-            break;
-        }
-    if (!*l)
-        name = "";
+    d->sniff = charset == NULL;
+    const char *name = charset_iconv_name(charset ? charset : "utf-8", label, sizeof label);
+    if (!name) {
+        ag_errorf(err, "charset: '%s' is refused (browsers do not decode it)", label);
+        content_decoder_free(d);
+        return NULL;
+    }
     if (charset_open(d, name, err) != AG_OK) {
         content_decoder_free(d);
         return NULL;

@@ -23,6 +23,8 @@ static void usage(FILE *f)
             "                      error naming its file and line\n"
             "  --content-encoding  decode the input first (as a Content-Encoding header says)\n"
             "  --charset           transcode the input from this charset to UTF-8 first\n"
+            "                      (default: a byte-order mark, else the <meta> charset the\n"
+            "                      document declares in its first 1024 bytes, else UTF-8)\n"
             "  --max-bytes N       memory bound per stream (default 262144)\n"
             "Exit status: 0 done, 1 input rejected (decode error, oversize), 2 usage error.\n");
 }
@@ -151,15 +153,14 @@ int sanitizer_main(int argc, char **argv)
         sanitizer_rules_free(rules);
         return 1;
     }
-    content_decoder *dec = NULL;
-    if (encoding || charset) {
-        dec = content_decoder_new(encoding, charset, feed_sanitizer, &p, &p.err);
-        if (!dec) {
-            fprintf(stderr, "agentgate sanitize: %s\n", p.err.msg);
-            sanitizer_free(p.s);
-            sanitizer_rules_free(rules);
-            return 2;
-        }
+    /* without --charset, a byte-order mark or the document's <meta> decides, as in a browser
+     * given no charset by the server; UTF-8 otherwise */
+    content_decoder *dec = content_decoder_new(encoding, charset, feed_sanitizer, &p, &p.err);
+    if (!dec) {
+        fprintf(stderr, "agentgate sanitize: %s\n", p.err.msg);
+        sanitizer_free(p.s);
+        sanitizer_rules_free(rules);
+        return 2;
     }
     static char buf[65536];
     int rc = AG_OK;

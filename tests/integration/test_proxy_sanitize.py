@@ -21,6 +21,10 @@ ROUTES = {
             gzip.compress(PAGE)),
     "/latin1": (200, {"Content-Type": "text/html; charset=ISO-8859-1"},
                 b"<p>caf\xe9</p><script>bad()</script>"),
+    # no charset from the server: the page's own <meta> declares it (EUC-KR), as legacy pages do
+    "/euckr": (200, {"Content-Type": "text/html"},
+               b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+               b"charset=EUC-KR\"></head><body><p>\xbe\xc8\xb3\xe7 hello</p></body></html>"),
     "/xhtml": (200, {"Content-Type": "application/xhtml+xml"}, PAGE),
     "/chunked": (200, {"Content-Type": "text/html"}, [PAGE[:40], PAGE[40:90], PAGE[90:]]),
     "/json": (200, {"Content-Type": "application/json"}, b"{\"a\": \"<script>x</script>\"}"),
@@ -73,6 +77,9 @@ def html_is_sanitized_in_flight(t):
     r = fetch(t, proxy, origin, "/latin1")
     check_sanitized(r, "latin1")
     check("café".encode() in r.body, "not transcoded to UTF-8", r.body)
+    r = fetch(t, proxy, origin, "/euckr")
+    check_sanitized(r, "euc-kr declared in the page")
+    check("안녕 hello".encode() in r.body, "the page's <meta> charset was not used", r.body)
     # HEAD keeps its framing
     r = t.curl("-x", proxy.url, "-I", "http://docs.test:%d/page" % origin.port)
     check(r.status == 200, r)

@@ -151,3 +151,52 @@ Test(decode, corrupt_input_fails_and_emits_nothing_after)
     content_decoder_free(d);
     free(b.p);
 }
+
+/* With no charset from the transport, a byte-order mark or the document's own <meta> in its
+ * first 1024 bytes decides, as in a browser; a charset from the transport wins over <meta>.
+ * Checked whole and one byte at a time. */
+static void expect_sniffed(const char *cs, const char *in, const char *want)
+{
+    for (size_t piece = 0; piece <= 1; piece++) {
+        buf out;
+        cr_assert_eq(decode(NULL, cs, in, strlen(in), piece, &out), AG_OK, "%s", in);
+        cr_expect_str_eq(out.p, want, "input %s, piece %zu", in, piece);
+        free(out.p);
+    }
+}
+
+Test(decode, charset_declared_in_the_document)
+{
+    /* "Privet" in windows-1251; EUC-KR "annyeong" */
+    expect_sniffed(NULL, "<meta charset=\"windows-1251\"><p>\xcf\xf0\xe8\xe2\xe5\xf2</p>",
+                   "<meta charset=\"windows-1251\"><p>\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5"
+                   "\xd1\x82</p>");
+    expect_sniffed(NULL, "<META http-equiv=\"Content-Type\" content=\"text/html; charset=EUC-KR\">"
+                         "\xbe\xc8\xb3\xe7",
+                   "<META http-equiv=\"Content-Type\" content=\"text/html; charset=EUC-KR\">"
+                   "\xec\x95\x88\xeb\x85\x95");
+    /* a comment, an attribute value, a content attribute without http-equiv: not declarations */
+    expect_sniffed(NULL, "<!-- <meta charset=koi8-r> --><meta charset=iso-8859-1>caf\xe9",
+                   "<!-- <meta charset=koi8-r> --><meta charset=iso-8859-1>caf\xc3\xa9");
+    expect_sniffed(NULL, "<p title='<meta charset=koi8-r>'>caf\xc3\xa9",
+                   "<p title='<meta charset=koi8-r>'>caf\xc3\xa9");
+    expect_sniffed(NULL, "<meta content=\"text/html; charset=koi8-r\">\xc3\xa9",
+                   "<meta content=\"text/html; charset=koi8-r\">\xc3\xa9");
+    /* a UTF-16 label read from ASCII bytes means UTF-8; a refused or unknown one is ignored */
+    expect_sniffed(NULL, "<meta charset=utf-16>\xc3\xa9", "<meta charset=utf-16>\xc3\xa9");
+    expect_sniffed(NULL, "<meta charset=utf-7>a+AGE-", "<meta charset=utf-7>a+AGE-");
+    expect_sniffed(NULL, "<meta charset=no-such-thing>\xc3\xa9",
+                   "<meta charset=no-such-thing>\xc3\xa9");
+    /* the transport's charset and a byte-order mark win */
+    expect_sniffed("utf-8", "<meta charset=iso-8859-1>\xc3\xa9",
+                   "<meta charset=iso-8859-1>\xc3\xa9");
+    expect_sniffed(NULL, "\xef\xbb\xbf<meta charset=iso-8859-1>\xc3\xa9",
+                   "<meta charset=iso-8859-1>\xc3\xa9");
+    /* past the first 1024 bytes a declaration is not looked for */
+    char late[1200], want[1200];
+    memset(late, ' ', 1100);
+    strcpy(late + 1100, "<meta charset=iso-8859-1>\xe9");
+    memcpy(want, late, 1125);
+    strcpy(want + 1125, "\xe9");
+    expect_sniffed(NULL, late, want);
+}
