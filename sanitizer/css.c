@@ -1761,14 +1761,23 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
 {
     cascade k;
     int hidden_by_sheet = 0;
+    if (s) {
+        tag_len = span_len(tag, tag_len);
+        id_len = span_len(id, id_len);
+        class_len = span_len(class_attr, class_len);
+    }
+    if (!style && !with_shows) { /* the common case, every element: no rule matches */
+        size_t i = 0;
+        while (s && i < s->n && !rule_matches(&s->rules[i], tag, tag_len, id, id_len,
+                                              class_attr, class_len))
+            i++;
+        if (!s || i == s->n) return 0;
+    }
     memset(&k, 0, sizeof k);
     if (style) /* above every normal rule; an important one above all */
         cascade_note(&k, style->causes, style->cancels, style->important,
                      style->flags & CSS_SHOWS, KEY_IMPORTANT(1) | 1, KEY_IMPORTANT(3) | 1);
     if (s) {
-        tag_len = span_len(tag, tag_len);
-        id_len = span_len(id, id_len);
-        class_len = span_len(class_attr, class_len);
         for (size_t i = 0; i < s->n; i++) {
             const sheet_rule *r = &s->rules[i];
             if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len)) continue;

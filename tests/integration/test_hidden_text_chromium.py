@@ -228,19 +228,26 @@ def framework_page():
     return "".join(parts).encode(), hidden, visible, not_rendered
 
 
-def rendered_text(t, body):
-    """document.body.innerText of body loaded straight from an origin (no proxy) in a
-    1280x900 window, wide enough for the min-width:768px breakpoints."""
+def probed_directly(t, body, script, pre_id):
+    """The text of <pre id=pre_id> that script (appended to body) writes, body loaded straight
+    from an origin (no proxy) in a 1280x900 window, wide enough for the min-width:768px
+    breakpoints."""
     head, sep, tail = body.rpartition(b"</body>")
     check(sep, "the page has no </body>")
     origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"},
-                             head + RENDERED_SCRIPT + sep + tail),
+                             head + script + sep + tail),
                        "/favicon.ico": (404, {}, b"")})
     r = t.chromium("http://127.0.0.1:%d/" % origin.port, extra=["--window-size=1280,900"])
     dom = r.stdout.decode("utf-8", "replace")
-    start = dom.find('<pre id="rendered">')
+    mark = '<pre id="%s">' % pre_id
+    start = dom.find(mark)
     check(start >= 0, "the page did not load or the script did not run:", r)
-    return dom[start:dom.find("</pre>", start)]
+    return dom[start + len(mark):dom.find("</pre>", start)]
+
+
+def rendered_text(t, body):
+    """document.body.innerText of body as Chromium lays it out."""
+    return probed_directly(t, body, RENDERED_SCRIPT, "rendered")
 
 
 @test
@@ -307,16 +314,7 @@ def bootstrap_pages_keep_what_chromium_shows(t):
     for path in BOOTSTRAP_CSS:
         with open(path, encoding="utf-8") as f:
             body = bootstrap_page(f.read())
-        head, sep, tail = body.rpartition(b"</body>")
-        origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"},
-                                 head + CHECK_SCRIPT + sep + tail),
-                           "/favicon.ico": (404, {}, b"")})
-        r = t.chromium("http://127.0.0.1:%d/" % origin.port, extra=["--window-size=1280,900"])
-        dom = r.stdout.decode("utf-8", "replace")
-        start = dom.find('<pre id="seen">')
-        check(start >= 0, path, ": the page did not load or the script did not run:", r)
-        seen = dict(x.split(":") for x in
-                    dom[start + len('<pre id="seen">'):dom.find("</pre>", start)].split())
+        seen = dict(x.split(":") for x in probed_directly(t, body, CHECK_SCRIPT, "seen").split())
         check(len(seen) == len(BOOTSTRAP_CASES), path, ": not every case was judged:", seen)
         out = dom_through_proxy(t, body, "Ordinary paragraph number 0.")
         kept = {str(i) for i in range(len(BOOTSTRAP_CASES))
