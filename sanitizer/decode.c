@@ -188,8 +188,8 @@ static bool prescan_space(unsigned char c)
 
 /* An attribute at p[*i] (WHATWG "get an attribute", simplified): its lower-case name and raw
  * value into the buffers (truncated); false at '>' or the end. */
-static bool prescan_attr(const unsigned char *p, size_t n, size_t *i, char *name, char *value,
-                         size_t cap)
+static bool prescan_attr(const unsigned char *p, size_t n, size_t *i, char *name,
+                         size_t name_cap, char *value, size_t value_cap)
 {
     size_t k = *i, nl = 0, vl = 0;
     while (k < n && (prescan_space(p[k]) || p[k] == '/'))
@@ -199,7 +199,7 @@ static bool prescan_attr(const unsigned char *p, size_t n, size_t *i, char *name
         return false;
     }
     while (k < n && p[k] != '=' && p[k] != '>' && p[k] != '/' && !prescan_space(p[k])) {
-        if (nl + 1 < cap)
+        if (nl + 1 < name_cap)
             name[nl++] = (char)(p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]);
         k++;
     }
@@ -212,14 +212,14 @@ static bool prescan_attr(const unsigned char *p, size_t n, size_t *i, char *name
         if (k < n && (p[k] == '"' || p[k] == '\'')) {
             unsigned char q = p[k++];
             while (k < n && p[k] != q) {
-                if (vl + 1 < cap)
+                if (vl + 1 < value_cap)
                     value[vl++] = (char)p[k];
                 k++;
             }
             k++;
         } else {
             while (k < n && p[k] != '>' && !prescan_space(p[k])) {
-                if (vl + 1 < cap)
+                if (vl + 1 < value_cap)
                     value[vl++] = (char)p[k];
                 k++;
             }
@@ -271,7 +271,7 @@ static bool prescan_charset(const unsigned char *p, size_t n, char *out, size_t 
             char name[32], value[128], found[64] = "";
             bool pragma = false, need_pragma = false;
             i += 5;
-            while (prescan_attr(p, n, &i, name, value, sizeof value)) {
+            while (prescan_attr(p, n, &i, name, sizeof name, value, sizeof value)) {
                 if (strcmp(name, "http-equiv") == 0 && strcasecmp(value, "content-type") == 0)
                     pragma = true;
                 else if (strcmp(name, "charset") == 0 && !found[0])
@@ -291,7 +291,7 @@ static bool prescan_charset(const unsigned char *p, size_t n, char *out, size_t 
             i += 2;
             while (i < n && !prescan_space(p[i]) && p[i] != '>')
                 i++;
-            while (prescan_attr(p, n, &i, name, value, sizeof value))
+            while (prescan_attr(p, n, &i, name, sizeof name, value, sizeof value))
                 ;
         }
         i++;
@@ -329,11 +329,12 @@ static int charset_input(content_decoder *d, const char *in, size_t len, ag_erro
     if (!d->bom_checked) {
         size_t need = d->sniff ? PRESCAN_BYTES : 3;
         size_t take = need - d->head_len < len ? need - d->head_len : len;
-        if (take)
+        if (take) {
             memcpy(d->head + d->head_len, in, take);
-        d->head_len += take;
-        in += take;
-        len -= take;
+            d->head_len += take;
+            in += take;
+            len -= take;
+        }
         if (d->head_len < need && !d->finished)
             return AG_OK;
         d->bom_checked = true;

@@ -4,7 +4,9 @@
  * scripts mode sanitizing the output again removes nothing (bytes may differ: text of raw-text
  * elements such as noscript is escaped once more), and the start tags of the output and of
  * the output sanitized again are the same names in the same namespaces (stand-in <span>s
- * aside), as a browser would see them: a tag cannot change namespace between passes. */
+ * aside), as a browser would see them: a tag cannot change namespace between passes. The
+ * content decoder with no charset given (a byte-order mark or the document's <meta> decides)
+ * gives the same UTF-8 whole and in pieces. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -81,6 +83,22 @@ static buf start_tags(const buf *doc)
     return tags;
 }
 
+static buf decode(const char *in, size_t n, size_t piece)
+{
+    buf b = {0};
+    ag_error err;
+    content_decoder *d = content_decoder_new(NULL, NULL, sink, &b, &err);
+    if (!d)
+        abort();
+    int rc = AG_OK;
+    for (size_t at = 0; at < n && rc == AG_OK; at += piece)
+        rc = content_decoder_feed(d, in + at, n - at < piece ? n - at : piece, &err);
+    if (rc == AG_OK)
+        content_decoder_finish(d, &err);
+    content_decoder_free(d);
+    return b;
+}
+
 static bool same(const buf *a, const buf *b)
 {
     return a->n == b->n && (a->n == 0 || memcmp(a->p, b->p, a->n) == 0);
@@ -113,5 +131,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     free(whole.p);
     free(split.p);
+    buf decoded = decode(in, n, n ? n : 1), decoded_split = decode(in, n, piece);
+    if (!same(&decoded, &decoded_split))
+        abort(); /* the charset or the characters depend on how the input was split */
+    free(decoded.p);
+    free(decoded_split.p);
     return 0;
 }

@@ -187,6 +187,12 @@ Test(decode, charset_declared_in_the_document)
     expect_sniffed(NULL, "<meta charset=utf-7>a+AGE-", "<meta charset=utf-7>a+AGE-");
     expect_sniffed(NULL, "<meta charset=no-such-thing>\xc3\xa9",
                    "<meta charset=no-such-thing>\xc3\xa9");
+    /* names and values longer than the prescan keeps are cut, not overrun */
+    expect_sniffed(NULL, "<x aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1>"
+                         "<meta xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx charset=koi8-r>\xc1",
+                   "<x aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1>"
+                   "<meta xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx charset=koi8-r>"
+                   "\xd0\xb0");
     /* the transport's charset and a byte-order mark win */
     expect_sniffed("utf-8", "<meta charset=iso-8859-1>\xc3\xa9",
                    "<meta charset=iso-8859-1>\xc3\xa9");
