@@ -1659,20 +1659,30 @@ static int span_is(const char *p, size_t n, const char *lit)
     return l == n && memcmp(p, lit, n) == 0;
 }
 
-static int is_html_space(char c)
+/* HTML spaces: ' ', '\t', '\n', '\f', '\r' (one test: every element's classes are split) */
+static inline int is_html_space(char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+    const uint64_t space = 1ull << ' ' | 1ull << '\t' | 1ull << '\n' | 1ull << '\f' | 1ull << '\r';
+    return (unsigned char)c <= ' ' && ((space >> (unsigned char)c) & 1);
+}
+
+/* The next class name of a class attribute from *i on: its start in *start and its length;
+ * 0 at the end. */
+static inline size_t class_next(const char *c, size_t len, size_t *i, size_t *start)
+{
+    size_t k = *i;
+    while (k < len && is_html_space(c[k])) k++;
+    *start = k;
+    while (k < len && !is_html_space(c[k])) k++;
+    *i = k;
+    return k - *start;
 }
 
 static int class_list_has(const char *class_attr, size_t len, const char *cls)
 {
-    size_t n = strlen(cls), i = 0;
-    while (i < len) {
-        while (i < len && is_html_space(class_attr[i])) i++;
-        size_t st = i;
-        while (i < len && !is_html_space(class_attr[i])) i++;
-        if (i - st == n && n > 0 && memcmp(class_attr + st, cls, n) == 0) return 1;
-    }
+    size_t n = strlen(cls), i = 0, st, l;
+    while ((l = class_next(class_attr, len, &i, &st)) > 0)
+        if (l == n && memcmp(class_attr + st, cls, n) == 0) return 1;
     return 0;
 }
 
@@ -1701,16 +1711,13 @@ static void element_names_hash(element_names *e, const char *tag, size_t tag_len
     e->id = id ? name_hash(id, id_len) : 0;
     e->ncls = 0;
     e->more = 0;
-    for (size_t i = 0; cls && i < cls_len;) {
-        while (i < cls_len && is_html_space(cls[i])) i++;
-        size_t b = i;
-        while (i < cls_len && !is_html_space(cls[i])) i++;
-        if (i == b) continue;
+    size_t i = 0, b, l;
+    while (cls && (l = class_next(cls, cls_len, &i, &b)) > 0) {
         if (e->ncls == ELEMENT_CLASSES_MAX) {
             e->more = 1;
             break;
         }
-        e->cls[e->ncls++] = name_hash(cls + b, i - b);
+        e->cls[e->ncls++] = name_hash(cls + b, l);
     }
 }
 
@@ -1760,7 +1767,7 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
                                  size_t class_len, const css_style *style, int with_shows)
 {
     cascade k;
-    int hidden_by_sheet = 0;
+    int matched = 0; /* some hiding rule matches */
     if (s) {
         tag_len = span_len(tag, tag_len);
         id_len = span_len(id, id_len);
@@ -1783,10 +1790,10 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
             if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len)) continue;
             cascade_note(&k, r->causes, r->cancels, r->important, r->flags & CSS_SHOWS,
                          rule_key(0, r->spec, r->order), rule_key(1, r->spec, r->order));
-            hidden_by_sheet = 1;
+            matched = 1;
         }
         /* undoing rules matter where something hides this element or its parent's text */
-        if (s->nundo && (hidden_by_sheet || with_shows || (style && style->causes))) {
+        if (s->nundo && (matched || with_shows || (style && style->causes))) {
             element_names e;
             element_names_hash(&e, tag, tag_len, id, id_len, class_attr, class_len);
             for (size_t i = 0; i < s->nundo; i++) {
@@ -1912,19 +1919,12 @@ static int seen_has(const css_seen *w, char kind, const char *p, size_t n)
 void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const char *id,
                           size_t id_len, const char *class_attr, size_t class_len)
 {
-    /* HTML spaces: ' ', '\t', '\n', '\f', '\r' */
-    const uint64_t space = 1ull << ' ' | 1ull << '\t' | 1ull << '\n' | 1ull << '\f' | 1ull << '\r';
-#define IS_SPACE(c) ((unsigned char)(c) <= ' ' && ((space >> (unsigned char)(c)) & 1))
     w->any = 1;
     seen_set(w, seen_hash('t', tag, tag_len));
     if (id && id_len) seen_set(w, seen_hash('i', id, id_len));
-    for (size_t i = 0; class_attr && i < class_len;) {
-        while (i < class_len && IS_SPACE(class_attr[i])) i++;
-        size_t b = i;
-        while (i < class_len && !IS_SPACE(class_attr[i])) i++;
-        if (i > b) seen_set(w, seen_hash('c', class_attr + b, i - b));
-    }
-#undef IS_SPACE
+    size_t i = 0, b, l;
+    while (class_attr && (l = class_next(class_attr, class_len, &i, &b)) > 0)
+        seen_set(w, seen_hash('c', class_attr + b, l));
 }
 
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w)
