@@ -2,7 +2,8 @@
  * Content-Encoding (gzip, deflate in its zlib or raw form, br) and the charset (iconv to UTF-8,
  * with the WHATWG label aliases browsers use, a byte-order mark overriding the label, the
  * document's own <meta> declaration read from its first 1024 bytes when the transport gave no
- * charset, and U+FFFD for invalid sequences as a browser decoder produces). Memory is bounded
+ * charset, windows-1252 for a page that declares none and is not UTF-8, and U+FFFD for invalid
+ * sequences as a browser decoder produces). Memory is bounded
  * by fixed buffers; after any error nothing more is emitted, so no undecoded bytes can reach the
  * sanitizer's sink. */
 #include <brotli/decode.h>
@@ -44,6 +45,7 @@ struct content_decoder {
     unsigned char head[PRESCAN_BYTES]; /* the first bytes, held until the charset is known */
     size_t head_len;
     bool bom_checked;     /* the charset is settled (byte-order mark, <meta> or default) */
+    bool guess_utf8;      /* nothing declared one: UTF-8 until a byte says otherwise */
     char carry[16]; /* an incomplete multibyte sequence */
     size_t carry_len;
 
@@ -125,12 +127,113 @@ static int charset_open(content_decoder *d, const char *name, ag_error *err)
     return AG_OK;
 }
 
+/* ---- undeclared charset: UTF-8 or windows-1252 ---------------------------------------- */
+
+/* The UTF-8 sequence at p[0, n) (p[0] >= 0x80): its length when valid and complete, 0 when
+ * invalid, -1 when valid so far but cut off by the end of the input. */
+static int utf8_sequence(const unsigned char *p, size_t n)
+{
+    unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+    int need;
+    if (c >= 0xC2 && c <= 0xDF)
+        need = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        need = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        need = 4;
+    else
+        return 0;
+    if (c == 0xE0)
+        lo = 0xA0;
+    else if (c == 0xED)
+        hi = 0x9F; /* surrogates */
+    else if (c == 0xF0)
+        lo = 0x90;
+    else if (c == 0xF4)
+        hi = 0x8F;
+    for (int k = 1; k < need; k++) {
+        if ((size_t)k >= n)
+            return -1;
+        if (p[k] < (k == 1 ? lo : 0x80) || p[k] > (k == 1 ? hi : 0xBF))
+            return 0;
+    }
+    return need;
+}
+
+static int transcode(content_decoder *d, const char *in, size_t len, ag_error *err);
+
+/* The page is not UTF-8: read as windows-1252 from here on, as browsers read a page that
+ * declares no charset. Bytes held in carry are decoded first. */
+static int guess_legacy(content_decoder *d, const char *in, size_t len, ag_error *err)
+{
+    d->guess_utf8 = false;
+    if (charset_open(d, "CP1252", err) != AG_OK) {
+        d->failed = true;
+        return AG_ERR;
+    }
+    char held[sizeof d->carry];
+    size_t n = d->carry_len;
+    memcpy(held, d->carry, n);
+    d->carry_len = 0;
+    if (transcode(d, held, n, err) != AG_OK)
+        return AG_ERR;
+    return transcode(d, in, len, err);
+}
+
+/* With no charset declared anywhere, a page is read as UTF-8 while its bytes are: the first
+ * valid multibyte character settles UTF-8 (a later invalid byte is then an error in a UTF-8
+ * page, U+FFFD), and an invalid sequence before any makes it a legacy page, read as
+ * windows-1252 from that byte on. Everything before was ASCII, which both read alike, so the
+ * text is as if the choice had been made at the start, however the input was split. */
+static int guess_input(content_decoder *d, const char *in, size_t len, ag_error *err)
+{
+    const unsigned char *u = (const unsigned char *)in;
+    if (len == 0)
+        return AG_OK;
+    if (d->carry_len > 0) { /* a sequence cut at the end of the previous piece */
+        unsigned char seq[4];
+        size_t have = d->carry_len, add = len < 4 - have ? len : 4 - have;
+        memcpy(seq, d->carry, have);
+        memcpy(seq + have, u, add);
+        int r = utf8_sequence(seq, have + add);
+        if (r == 0)
+            return guess_legacy(d, in, len, err);
+        if (r < 0) {
+            memcpy(d->carry + have, u, add);
+            d->carry_len += add;
+            return AG_OK;
+        }
+        d->guess_utf8 = false;
+        d->carry_len = 0;
+        if (emit(d, (const char *)seq, have, err) != AG_OK)
+            return AG_ERR;
+        return emit(d, in, len, err);
+    }
+    size_t i = 0;
+    while (i < len && u[i] < 0x80)
+        i++;
+    if (emit(d, in, i, err) != AG_OK)
+        return AG_ERR;
+    if (i == len)
+        return AG_OK;
+    int r = utf8_sequence(u + i, len - i);
+    if (r == 0)
+        return guess_legacy(d, in + i, len - i, err);
+    if (r < 0) {
+        memcpy(d->carry, u + i, len - i);
+        d->carry_len = len - i;
+        return AG_OK;
+    }
+    d->guess_utf8 = false;
+    return emit(d, in + i, len - i, err);
+}
+
 /* Input goes through a small staging buffer (an incomplete sequence from the previous piece,
  * then up to 4 KiB of new input), so a character split across pieces decodes as one. */
 static int transcode(content_decoder *d, const char *in, size_t len, ag_error *err)
 {
     if (!d->cd_open)
-        return emit(d, in, len, err);
+        return d->guess_utf8 ? guess_input(d, in, len, err) : emit(d, in, len, err);
     char stage[sizeof d->carry + 4096];
     while (len > 0) {
         size_t take = len < 4096 ? len : 4096;
@@ -353,6 +456,7 @@ static int charset_input(content_decoder *d, const char *in, size_t len, ag_erro
             skip = 2;
         } else if (d->sniff) {
             force = sniffed_charset(d, buf, sizeof buf);
+            d->guess_utf8 = force == NULL;
         }
         if (force && strcmp(force, d->charset) != 0) {
             if (d->cd_open)
@@ -554,6 +658,8 @@ int content_decoder_finish(content_decoder *d, ag_error *err)
     if (d->enc == ENC_BR && !d->br_done)
         return decoder_fail(d, err, "content-encoding", "br", "truncated compressed data");
     if (!d->bom_checked && charset_input(d, NULL, 0, err) != AG_OK)
+        return AG_ERR;
+    if (d->guess_utf8 && d->carry_len > 0 && guess_legacy(d, NULL, 0, err) != AG_OK)
         return AG_ERR;
     if (d->carry_len > 0) {
         d->carry_len = 0;

@@ -24,7 +24,9 @@ static void usage(FILE *f)
             "  --content-encoding  decode the input first (as a Content-Encoding header says)\n"
             "  --charset           transcode the input from this charset to UTF-8 first\n"
             "                      (default: a byte-order mark, else the <meta> charset the\n"
-            "                      document declares in its first 1024 bytes, else UTF-8)\n"
+            "                      document declares in its first 1024 bytes, else UTF-8\n"
+            "                      unless a byte before the first UTF-8 character is not\n"
+            "                      UTF-8: windows-1252, as browsers read undeclared pages)\n"
             "  --max-bytes N       memory bound per stream (default 262144)\n"
             "Exit status: 0 done, 1 input rejected (decode error, oversize), 2 usage error.\n");
 }

@@ -25,6 +25,10 @@ ROUTES = {
     "/euckr": (200, {"Content-Type": "text/html"},
                b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
                b"charset=EUC-KR\"></head><body><p>\xbe\xc8\xb3\xe7 hello</p></body></html>"),
+    # no charset anywhere and not UTF-8: windows-1252, as a browser reads such a page
+    "/cp1252-undeclared": (200, {"Content-Type": "text/html"},
+                b"<html><body><p>" + b"ASCII first. " * 100 + b"Le caf\xe9 \x93menu\x94 \x80 5</p>"
+                b"</body></html>"),
     "/xhtml": (200, {"Content-Type": "application/xhtml+xml"}, PAGE),
     "/chunked": (200, {"Content-Type": "text/html"}, [PAGE[:40], PAGE[40:90], PAGE[90:]]),
     "/json": (200, {"Content-Type": "application/json"}, b"{\"a\": \"<script>x</script>\"}"),
@@ -80,6 +84,9 @@ def html_is_sanitized_in_flight(t):
     r = fetch(t, proxy, origin, "/euckr")
     check_sanitized(r, "euc-kr declared in the page")
     check("안녕 hello".encode() in r.body, "the page's <meta> charset was not used", r.body)
+    r = fetch(t, proxy, origin, "/cp1252-undeclared")
+    check_sanitized(r, "undeclared windows-1252")
+    check("Le café “menu” € 5".encode() in r.body, "an undeclared legacy page lost text", r.body)
     # HEAD keeps its framing
     r = t.curl("-x", proxy.url, "-I", "http://docs.test:%d/page" % origin.port)
     check(r.status == 200, r)

@@ -203,6 +203,36 @@ Test(decode, charset_declared_in_the_document)
     memset(late, ' ', 1100);
     strcpy(late + 1100, "<meta charset=iso-8859-1>\xe9");
     memcpy(want, late, 1125);
-    strcpy(want + 1125, "\xe9");
+    strcpy(want + 1125, "\xc3\xa9"); /* an undeclared legacy page, below */
     expect_sniffed(NULL, late, want);
+}
+
+/* Decodes in with no charset given, whole and in pieces of 1 to 4 bytes. */
+static void expect_undeclared(const char *in, const char *want)
+{
+    for (size_t piece = 0; piece <= 4; piece++) {
+        buf out;
+        cr_assert_eq(decode(NULL, NULL, in, strlen(in), piece, &out), AG_OK, "%s", in);
+        cr_expect_str_eq(out.p, want, "input %s, piece %zu", in, piece);
+        free(out.p);
+    }
+}
+
+Test(decode, undeclared_charset_is_utf8_or_windows_1252)
+{
+    /* not UTF-8 before any UTF-8 character: windows-1252, as a browser reads it */
+    expect_undeclared("<p>caf\xe9 \x93q\x94 \x80 5",
+                      "<p>caf\xc3\xa9 \xe2\x80\x9cq\xe2\x80\x9d \xe2\x82\xac 5");
+    expect_undeclared("ab\xe2\x82x", "ab\xc3\xa2\xe2\x80\x9ax"); /* a sequence broken off */
+    expect_undeclared("ab\xc3", "ab\xc3\x83");                       /* cut by the end */
+    expect_undeclared("\xc0\xaf", "\xc3\x80\xc2\xaf");                /* overlong */
+    expect_undeclared("\xed\xa0\x80", "\xc3\xad\xc2\xa0\xe2\x82\xac"); /* a surrogate */
+    /* a valid UTF-8 character first settles UTF-8: a later stray byte stays as it is, for the
+     * sanitizer's UTF-8 reading */
+    expect_undeclared("caf\xc3\xa9 \xf0\x9f\x98\x80 x\xe9", "caf\xc3\xa9 \xf0\x9f\x98\x80 x\xe9");
+    expect_undeclared("\xf4\x8f\xbf\xbf\xe9", "\xf4\x8f\xbf\xbf\xe9");
+    expect_undeclared("plain ASCII", "plain ASCII");
+    /* a declaration, from the transport or the page, is not second-guessed */
+    expect_sniffed("utf-8", "caf\xe9", "caf\xe9");
+    expect_sniffed(NULL, "<meta charset=utf-8>caf\xe9", "<meta charset=utf-8>caf\xe9");
 }
