@@ -179,7 +179,7 @@ typedef enum {
     P_POSITION, P_LEFT, P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_SCALE, P_BACKGROUND,
     P_BACKGROUND_COLOR, P_FILTER, P_CONTENT_VISIBILITY, P_RIGHT, P_BOTTOM, P_MARGIN,
     P_MARGIN_LEFT, P_MARGIN_TOP, P_FONT, P_TEXT_FILL, P_BACKGROUND_CLIP, P_WEBKIT_BACKGROUND_CLIP,
-    P_ZOOM, P_COUNT
+    P_ZOOM, P_TEXT_SHADOW, P_COUNT
 } prop_id;
 
 static const char *const prop_names[P_COUNT] = {
@@ -188,7 +188,7 @@ static const char *const prop_names[P_COUNT] = {
     "position", "left", "top", "text-indent", "transform", "scale", "background",
     "background-color", "filter", "content-visibility", "right", "bottom", "margin",
     "margin-left", "margin-top", "font", "-webkit-text-fill-color", "background-clip",
-    "-webkit-background-clip", "zoom",
+    "-webkit-background-clip", "zoom", "text-shadow",
 };
 
 _Static_assert(P_COUNT <= 64, "decl_state.set_mask has a bit per property");
@@ -242,7 +242,7 @@ static int prop_lookup(const char *lower_name)
     case 'p': return AMONG(P_POSITION);
     case 'r': return AMONG(P_RIGHT);
     case 's': return AMONG(P_SCALE);
-    case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM);
+    case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_TEXT_SHADOW);
     case 'v': return AMONG(P_VISIBILITY);
     case 'w': return AMONG(P_WIDTH);
     case 'z': return AMONG(P_ZOOM);
@@ -475,10 +475,10 @@ static int hex_nibble(char c)
     return -1;
 }
 
-static int colour_transparent(const prop_value *v)
+/* Token i of v is a colour with no alpha (0 when it is not a colour this reads). */
+static int colour_token_transparent(const prop_value *v, int i)
 {
-    if (!v->set || v->n == 0) return 0;
-    const value_token *f = &v->tok[0];
+    const value_token *f = &v->tok[i];
     if (tok_ident_is(f, "transparent")) return 1;
     if (f->type == CT_HASH) {
         size_t n = strlen(f->text);
@@ -491,9 +491,14 @@ static int colour_transparent(const prop_value *v)
          strcmp(f->text, "hsla") == 0 || strcmp(f->text, "hsl") == 0 ||
          strcmp(f->text, "hwb") == 0)) {
         const value_token *args[4];
-        if (function_args(v, 0, args, 4) == 4) return alpha_is_zero(args[3]);
+        if (function_args(v, i, args, 4) == 4) return alpha_is_zero(args[3]);
     }
     return 0;
+}
+
+static int colour_transparent(const prop_value *v)
+{
+    return v->set && v->n > 0 && colour_token_transparent(v, 0);
 }
 
 /* Named colours a page would use to match its background; others are not judged. */
@@ -787,12 +792,52 @@ static int transform_hides(const decl_state *st)
     return 0;
 }
 
-/* A background painted through the text's shapes (gradient text): the text shows whatever
- * colour it has. */
+/* A text-shadow that draws the text where it stands, in a colour of its own that shows: a
+ * shadow without a colour takes the text's (as transparent as the text), one moved or blurred
+ * by more than SHADOW_NEAR_PX is not read as the text. Any colour token counts (hex, a colour
+ * function, a name) unless it is transparent. */
+#define SHADOW_NEAR_PX 50
+static int text_shadow_paints(const decl_state *st)
+{
+    const prop_value *v = &st->prop[P_TEXT_SHADOW];
+    static const char *const not_colours[] = {"none", "currentcolor", "inherit", "initial",
+                                              "unset", "revert", "revert-layer"};
+    if (!v->set) return 0;
+    int near = 1, shows = 0, depth = 0;
+    for (int i = 0; i <= v->n; i++) {
+        if (i == v->n || (depth == 0 && v->tok[i].type == CT_COMMA)) { /* one shadow ends */
+            if (near && shows) return 1;
+            near = 1;
+            shows = 0;
+            continue;
+        }
+        const value_token *t = &v->tok[i];
+        double px;
+        if (t->type == CT_RPAREN && depth > 0) depth--;
+        if (depth > 0) continue;
+        if (t->type == CT_FUNCTION) depth++;
+        if (length_px(t, &px)) {
+            near &= fabs(px) <= SHADOW_NEAR_PX;
+        } else if (t->type == CT_HASH || t->type == CT_FUNCTION ||
+                   (t->type == CT_IDENT &&
+                    !ident_among(t, not_colours, sizeof not_colours / sizeof not_colours[0]))) {
+            if (t->type == CT_FUNCTION && (!strcmp(t->text, "calc") || !strcmp(t->text, "var")))
+                near = 0; /* a length or colour not known here */
+            else if (!colour_token_transparent(v, i))
+                shows = 1;
+        }
+    }
+    return 0;
+}
+
+/* The text's shapes painted by something other than its colour: a background clipped to them
+ * (gradient text), or a shadow of a colour that shows (`color: transparent; text-shadow: 0 0
+ * 0 red` recolours emoji). The text shows whatever colour it has. */
 static int background_clips_text(const decl_state *st)
 {
     return tok_ident_is(first_tok(st, P_BACKGROUND_CLIP), "text") ||
-           tok_ident_is(first_tok(st, P_WEBKIT_BACKGROUND_CLIP), "text");
+           tok_ident_is(first_tok(st, P_WEBKIT_BACKGROUND_CLIP), "text") ||
+           text_shadow_paints(st);
 }
 
 /* The text painted invisibly: transparent, or in its own background's colour. A
@@ -853,8 +898,9 @@ enum {
     G_INDENT = 1u << 8,
     /* the inherited ones, in the order of the CSS_SOFT_* and CSS_SHOW_* bits */
     G_FONT = 1u << 9, G_VISIBILITY = 1u << 10, G_COLOUR = 1u << 11,
-    /* not a group of its own: a background clipped to the text paints it whatever the colour
-     * and whichever rule sets which (different properties, both apply) */
+    /* not a group of its own: a background clipped to the text, or a shadow drawn in place,
+     * paints it whatever the colour and whichever rule sets which (different properties, both
+     * apply) */
     G_TEXT_CLIP = 1u << 12,
 };
 #define G_COUNT 12
@@ -873,6 +919,7 @@ static const uint16_t prop_groups[P_COUNT] = {
     [P_FONT_SIZE] = G_FONT, [P_FONT] = G_FONT, [P_COLOR] = G_COLOUR, [P_TEXT_FILL] = G_COLOUR,
     [P_BACKGROUND] = G_COLOUR, [P_BACKGROUND_COLOR] = G_COLOUR,
     [P_BACKGROUND_CLIP] = G_COLOUR, [P_WEBKIT_BACKGROUND_CLIP] = G_COLOUR,
+    [P_TEXT_SHADOW] = G_COLOUR,
     [P_CLIP] = G_CLIP, [P_CLIP_PATH] = G_CLIP, [P_POSITION] = G_CLIP | G_OFFSCREEN,
     [P_WIDTH] = G_BOX, [P_HEIGHT] = G_BOX, [P_MAX_WIDTH] = G_BOX, [P_MAX_HEIGHT] = G_BOX,
     [P_OVERFLOW] = G_BOX, [P_OVERFLOW_X] = G_BOX, [P_OVERFLOW_Y] = G_BOX,

@@ -148,8 +148,8 @@ def instruction_spans_removed_wherever_the_agent_reads(t):
 # Framework styles: the sheet mirrors what Tailwind and Bootstrap emit. Each rule that hides
 # something is undone for the VISIBLE entries (a breakpoint that applies at a desktop width, a
 # later rule of equal specificity, a style attribute, gradient text whose transparent colour is
-# painted by the background) and is not undone for the HIDDEN ones (print media, an id rule
-# that outranks the class, an unopened dialog, SVG presentation attributes).
+# painted by the background or its shadow) and is not undone for the HIDDEN ones (print media,
+# an id rule that outranks the class, an unopened dialog, SVG presentation attributes).
 FRAMEWORK_STYLE = r"""<style>
 .hidden{display:none} .block{display:block}
 .d-none{display:none!important}
@@ -166,6 +166,7 @@ FRAMEWORK_STYLE = r"""<style>
 .f0{font:0/0 a} .fill{-webkit-text-fill-color:transparent} .zoomed{zoom:0.01}
 #only-id{display:none} .show{display:block}
 .panel{display:none} #tab1:checked ~ .p1{display:block} #tab2:checked ~ .p2{display:block}
+.glow{text-shadow:0 0 0 #c00}
 </style>"""
 FRAMEWORK_VISIBLE = [
     ('<nav class="hidden md:flex">', '</nav>'),
@@ -178,6 +179,8 @@ FRAMEWORK_VISIBLE = [
      '-webkit-text-fill-color:transparent">', '</h2>'),
     ('<span class="sr-only md:not-sr-only">', '</span>'),
     ('<div class="hidden" style="display:block">', '</div>'),
+    # transparent text drawn by its shadow (recoloured emoji, glowing headings)
+    ('<p class="text-transparent glow">', '</p>'),
     # CSS-only tabs: the first tab is checked on load, its panel shown by a sibling rule
     ('<div><input type="radio" name="t" id="tab1" checked><input type="radio" name="t" id="tab2">'
      '<div class="panel p1">', '</div><div class="panel p2">Second tab panel</div></div>'),

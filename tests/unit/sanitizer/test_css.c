@@ -700,6 +700,28 @@ Test(css_cascade, gradient_text_is_painted_by_its_background)
     VISIBLE("background-clip:text;color:transparent");
 }
 
+Test(css_cascade, a_shadow_drawn_in_place_paints_transparent_text)
+{
+    /* recoloured emoji and "glowing" text: the shadow is what a person sees */
+    VISIBLE("color:transparent;text-shadow:0 0 0 red");
+    VISIBLE("color:transparent;text-shadow:2px 2px 4px rgb(0 0 0 / 0.5)");
+    VISIBLE("color:transparent;text-shadow:#333 1px 1px");
+    VISIBLE("color:transparent;text-shadow:5000px 0 red, 0 0 0 navy");
+    /* no colour of its own (the text's, transparent), a transparent one, or moved or blurred
+     * away from the text: still hidden */
+    cr_expect_eq(flags_of("color:transparent;text-shadow:0 0 3px"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;text-shadow:0 0 0 #f000"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;text-shadow:0 0 0 rgba(0,0,0,0)"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;text-shadow:1000px 0 0 red"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;text-shadow:0 0 200px red"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;text-shadow:0 0 0 var(--c)"), CSS_SOFT_COLOUR);
+    cr_expect_eq(flags_of("color:transparent;text-shadow:none"), CSS_SOFT_COLOUR);
+    /* across rules, whichever comes first */
+    const char *sh = ".glow{text-shadow:0 0 1px #0ff}.ghost{color:transparent}";
+    cr_expect_eq(sheet_flags(sh, "span", NULL, "ghost glow") & CSS_SOFT_HIDES, 0u);
+    cr_expect_eq(sheet_flags(sh, "span", NULL, "ghost"), CSS_SOFT_COLOUR);
+}
+
 Test(css_cascade, the_style_attribute_in_the_cascade)
 {
     css_sheet *s = css_sheet_new(0);
