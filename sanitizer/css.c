@@ -179,7 +179,8 @@ typedef enum {
     P_POSITION, P_LEFT, P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_SCALE, P_BACKGROUND,
     P_BACKGROUND_COLOR, P_FILTER, P_CONTENT_VISIBILITY, P_RIGHT, P_BOTTOM, P_MARGIN,
     P_MARGIN_LEFT, P_MARGIN_TOP, P_FONT, P_TEXT_FILL, P_BACKGROUND_CLIP, P_WEBKIT_BACKGROUND_CLIP,
-    P_ZOOM, P_TEXT_SHADOW, P_COUNT
+    P_ZOOM, P_TEXT_SHADOW, P_PADDING, P_PADDING_TOP, P_PADDING_RIGHT, P_PADDING_BOTTOM,
+    P_PADDING_LEFT, P_COUNT
 } prop_id;
 
 static const char *const prop_names[P_COUNT] = {
@@ -188,7 +189,8 @@ static const char *const prop_names[P_COUNT] = {
     "position", "left", "top", "text-indent", "transform", "scale", "background",
     "background-color", "filter", "content-visibility", "right", "bottom", "margin",
     "margin-left", "margin-top", "font", "-webkit-text-fill-color", "background-clip",
-    "-webkit-background-clip", "zoom", "text-shadow",
+    "-webkit-background-clip", "zoom", "text-shadow", "padding", "padding-top", "padding-right",
+    "padding-bottom", "padding-left",
 };
 
 _Static_assert(P_COUNT <= 64, "decl_state.set_mask has a bit per property");
@@ -239,7 +241,8 @@ static int prop_lookup(const char *lower_name)
     case 'l': return AMONG(P_LEFT);
     case 'm': return AMONG(P_MAX_WIDTH, P_MAX_HEIGHT, P_MARGIN, P_MARGIN_LEFT, P_MARGIN_TOP);
     case 'o': return AMONG(P_OPACITY, P_OVERFLOW, P_OVERFLOW_X, P_OVERFLOW_Y);
-    case 'p': return AMONG(P_POSITION);
+    case 'p': return AMONG(P_POSITION, P_PADDING, P_PADDING_TOP, P_PADDING_RIGHT, P_PADDING_BOTTOM,
+                           P_PADDING_LEFT);
     case 'r': return AMONG(P_RIGHT);
     case 's': return AMONG(P_SCALE);
     case 't': return AMONG(P_TOP, P_TEXT_INDENT, P_TRANSFORM, P_TEXT_SHADOW);
@@ -729,13 +732,46 @@ static int overflow_hidden(const decl_state *st)
     return 0;
 }
 
+/* A padding that gives the box room: more than 1px, or any percentage (of a width not known
+ * here). */
+static int padding_opens(const value_token *v)
+{
+    double px;
+    if (v && v->type == CT_PERCENTAGE) return v->number > 0;
+    return v && (!length_px(v, &px) || px > 1); /* calc(), var(): not judged, room assumed */
+}
+
+/* Padding on one side (0 top, 1 right, 2 bottom, 3 left): the longhand, or the shorthand's
+ * value for that side (1 to 4 values), whichever the block gives later. */
+static const value_token *padding_side(const decl_state *st, int side)
+{
+    static const prop_id longhand[4] = {P_PADDING_TOP, P_PADDING_RIGHT, P_PADDING_BOTTOM,
+                                        P_PADDING_LEFT};
+    static const int of_n[5][4] = {{0}, {0, 0, 0, 0}, {0, 1, 0, 1}, {0, 1, 2, 1}, {0, 1, 2, 3}};
+    const prop_value *l = &st->prop[longhand[side]], *sh = &st->prop[P_PADDING];
+    int short_ok = sh->set && sh->n >= 1 && sh->n <= 4;
+    if (l->set && l->n > 0 && (!short_ok || l->seq > sh->seq)) return &l->tok[0];
+    return short_ok ? &sh->tok[of_n[sh->n][side]] : NULL;
+}
+
+/* Padding across the width (horizontal) or the height: a box of height 0 with a padding
+ * below it is the aspect-ratio box of every responsive video embed, and shows what it holds. */
+static int padding_axis_opens(const decl_state *st, int horizontal)
+{
+    return padding_opens(padding_side(st, horizontal ? 1 : 0)) ||
+           padding_opens(padding_side(st, horizontal ? 3 : 2));
+}
+
 static int box_collapsed(const decl_state *st)
 {
-    static const prop_id ids[] = {P_WIDTH, P_HEIGHT, P_MAX_WIDTH, P_MAX_HEIGHT};
+    double px;
     if (!overflow_hidden(st)) return 0;
-    for (size_t i = 0; i < 4; i++) {
-        double px;
-        if (length_px(first_tok(st, ids[i]), &px) && px <= 1) return 1;
+    for (int horizontal = 0; horizontal <= 1; horizontal++) {
+        prop_id size = horizontal ? P_WIDTH : P_HEIGHT, max = horizontal ? P_MAX_WIDTH : P_MAX_HEIGHT;
+        if (((length_px(first_tok(st, size), &px) && px <= 1) ||
+             (length_px(first_tok(st, max), &px) && px <= 1)) &&
+            !padding_axis_opens(st, horizontal))
+            return 1;
     }
     return 0;
 }
@@ -923,6 +959,8 @@ static const uint16_t prop_groups[P_COUNT] = {
     [P_CLIP] = G_CLIP, [P_CLIP_PATH] = G_CLIP, [P_POSITION] = G_CLIP | G_OFFSCREEN,
     [P_WIDTH] = G_BOX, [P_HEIGHT] = G_BOX, [P_MAX_WIDTH] = G_BOX, [P_MAX_HEIGHT] = G_BOX,
     [P_OVERFLOW] = G_BOX, [P_OVERFLOW_X] = G_BOX, [P_OVERFLOW_Y] = G_BOX,
+    [P_PADDING] = G_BOX, [P_PADDING_TOP] = G_BOX, [P_PADDING_RIGHT] = G_BOX,
+    [P_PADDING_BOTTOM] = G_BOX, [P_PADDING_LEFT] = G_BOX,
     [P_LEFT] = G_OFFSCREEN, [P_TOP] = G_OFFSCREEN, [P_RIGHT] = G_OFFSCREEN,
     [P_BOTTOM] = G_OFFSCREEN, [P_MARGIN] = G_OFFSCREEN, [P_MARGIN_LEFT] = G_OFFSCREEN,
     [P_MARGIN_TOP] = G_OFFSCREEN, [P_TRANSFORM] = G_TRANSFORM, [P_SCALE] = G_TRANSFORM,
@@ -976,7 +1014,8 @@ static unsigned declarations_cancels(const decl_state *st, unsigned causes)
     if (prop_given(st, P_CLIP) || prop_given(st, P_CLIP_PATH) || in_flow) g |= G_CLIP;
     if (((prop_given(st, P_OVERFLOW) || prop_given(st, P_OVERFLOW_X) ||
           prop_given(st, P_OVERFLOW_Y)) && !overflow_hidden(st)) ||
-        (dimension_open(st, P_WIDTH) && dimension_open(st, P_HEIGHT)))
+        (dimension_open(st, P_WIDTH) && dimension_open(st, P_HEIGHT)) ||
+        padding_axis_opens(st, 0) || padding_axis_opens(st, 1))
         g |= G_BOX;
     if (in_flow || prop_given(st, P_LEFT) || prop_given(st, P_TOP) || prop_given(st, P_RIGHT) ||
         prop_given(st, P_BOTTOM) || prop_given(st, P_MARGIN) || prop_given(st, P_MARGIN_LEFT) ||

@@ -94,6 +94,15 @@ Test(css_hide, collapsed_box)
     HIDES("max-height:0; overflow-y:hidden");
     VISIBLE("width:0; height:0");
     VISIBLE("height: 200px; overflow: hidden");
+    /* the aspect-ratio box of a video embed: no height, a padding below it */
+    VISIBLE("position:relative;height:0;padding-bottom:56.25%;overflow:hidden");
+    VISIBLE("height:0;overflow:hidden;padding:20px 0");
+    VISIBLE("height:0;overflow:hidden;padding-bottom:0;padding:10px");
+    /* padding across the other axis, or none, or taken back by a later longhand */
+    HIDES("height:0;overflow:hidden;padding:0 20px");
+    HIDES("width:0;overflow:hidden;padding:20px 0");
+    HIDES("width:1px;height:1px;padding:0;overflow:hidden");
+    HIDES("height:0;overflow:hidden;padding:10px;padding-top:0;padding-bottom:0");
 }
 
 Test(css_hide, off_screen)
@@ -698,6 +707,13 @@ Test(css_cascade, gradient_text_is_painted_by_its_background)
     VISIBLE("background:linear-gradient(#f00,#00f);-webkit-background-clip:text;"
             "-webkit-text-fill-color:transparent");
     VISIBLE("background-clip:text;color:transparent");
+}
+
+Test(css_cascade, a_later_padding_opens_a_collapsed_box)
+{
+    const char *css = ".embed{height:0;overflow:hidden}.ratio-16x9{padding-bottom:56%}";
+    cr_expect_eq(sheet_flags(css, "div", NULL, "embed ratio-16x9"), 0u);
+    cr_expect_eq(sheet_flags(css, "div", NULL, "embed"), CSS_HIDES);
 }
 
 Test(css_cascade, a_shadow_drawn_in_place_paints_transparent_text)
