@@ -180,7 +180,9 @@ typedef enum {
     P_BACKGROUND_COLOR, P_FILTER, P_CONTENT_VISIBILITY, P_RIGHT, P_BOTTOM, P_MARGIN,
     P_MARGIN_LEFT, P_MARGIN_TOP, P_FONT, P_TEXT_FILL, P_BACKGROUND_CLIP, P_WEBKIT_BACKGROUND_CLIP,
     P_ZOOM, P_TEXT_SHADOW, P_PADDING, P_PADDING_TOP, P_PADDING_RIGHT, P_PADDING_BOTTOM,
-    P_PADDING_LEFT, P_COUNT
+    P_PADDING_LEFT, P_ANIMATION, P_ANIMATION_NAME, P_ANIMATION_DURATION, P_ANIMATION_DELAY,
+    P_ANIMATION_FILL_MODE, P_ANIMATION_DIRECTION, P_ANIMATION_ITERATION_COUNT,
+    P_ANIMATION_PLAY_STATE, P_COUNT
 } prop_id;
 
 static const char *const prop_names[P_COUNT] = {
@@ -190,7 +192,9 @@ static const char *const prop_names[P_COUNT] = {
     "background-color", "filter", "content-visibility", "right", "bottom", "margin",
     "margin-left", "margin-top", "font", "-webkit-text-fill-color", "background-clip",
     "-webkit-background-clip", "zoom", "text-shadow", "padding", "padding-top", "padding-right",
-    "padding-bottom", "padding-left",
+    "padding-bottom", "padding-left", "animation", "animation-name", "animation-duration",
+    "animation-delay", "animation-fill-mode", "animation-direction", "animation-iteration-count",
+    "animation-play-state",
 };
 
 _Static_assert(P_COUNT <= 64, "decl_state.set_mask has a bit per property");
@@ -233,6 +237,10 @@ static int prop_lookup(const char *lower_name)
                (int)(sizeof((const prop_id[]){__VA_ARGS__}) / sizeof(prop_id)))
     switch (lower_name[0]) {
     case '-': return AMONG(P_TEXT_FILL, P_WEBKIT_BACKGROUND_CLIP);
+    case 'a':
+        return AMONG(P_ANIMATION, P_ANIMATION_NAME, P_ANIMATION_DURATION, P_ANIMATION_DELAY,
+                     P_ANIMATION_FILL_MODE, P_ANIMATION_DIRECTION, P_ANIMATION_ITERATION_COUNT,
+                     P_ANIMATION_PLAY_STATE);
     case 'b': return AMONG(P_BACKGROUND, P_BACKGROUND_COLOR, P_BOTTOM, P_BACKGROUND_CLIP);
     case 'c': return AMONG(P_COLOR, P_CLIP, P_CLIP_PATH, P_CONTENT_VISIBILITY);
     case 'd': return AMONG(P_DISPLAY);
@@ -1059,10 +1067,150 @@ static unsigned declarations_important(const decl_state *st)
     return g;
 }
 
+/* ---- animations that end showing -----------------------------------------------------------
+ * `opacity:0; animation: fade-in 1s forwards` is how landing pages fade their text in: a
+ * person sees it a moment later, as the last keyframe has it. Such an animation undoes its own
+ * block's hiding (an animation's values override normal declarations) when it ends within
+ * ANIM_SECONDS_MAX, keeps its last frame (fill-mode forwards or both), runs forwards a whole
+ * number of times and is not paused. Which groups the last frame shows is up to its
+ * @keyframes, looked up when an element is judged (they may come later in the sheet). */
+#define ANIM_SECONDS_MAX 10.0
+
+typedef struct anim_item {
+    const value_token *name; /* NULL: none */
+    double duration, delay, count;
+    int keeps_end, forwards, paused;
+} anim_item;
+
+static uint64_t name_hash(const char *p, size_t n);
+
+/* The tokens [*a, *b) of the i-th comma-separated item of v (a list shorter than i repeats,
+ * as CSS repeats the lists of animation longhands); 0 when v is empty. */
+static int list_item(const prop_value *v, int i, int *a, int *b)
+{
+    int items = 1, depth = 0;
+    for (int k = 0; k < v->n; k++) {
+        if (v->tok[k].type == CT_FUNCTION) depth++;
+        else if (v->tok[k].type == CT_RPAREN && depth > 0) depth--;
+        else if (v->tok[k].type == CT_COMMA && depth == 0) items++;
+    }
+    if (v->n == 0) return 0;
+    i %= items;
+    *a = 0;
+    depth = 0;
+    for (int k = 0; k <= v->n; k++) {
+        if (k == v->n || (v->tok[k].type == CT_COMMA && depth == 0)) {
+            if (i-- == 0) {
+                *b = k;
+                return 1;
+            }
+            *a = k + 1;
+        } else if (v->tok[k].type == CT_FUNCTION) {
+            depth++;
+        } else if (v->tok[k].type == CT_RPAREN && depth > 0) {
+            depth--;
+        }
+    }
+    return 0;
+}
+
+static int time_seconds(const value_token *t, double *sec)
+{
+    if (t->type != CT_DIMENSION) return 0;
+    if (strcmp(t->text, "s") == 0) *sec = t->number;
+    else if (strcmp(t->text, "ms") == 0) *sec = t->number / 1000;
+    else return 0;
+    return 1;
+}
+
+/* Reads one keyword or value of an animation into it; prop is the longhand it is for, or
+ * P_ANIMATION for the shorthand (where a time is the duration, then the delay). */
+static void anim_read(anim_item *it, const value_token *t, prop_id prop, int *times)
+{
+    static const char *const timing[] = {"linear", "ease", "ease-in", "ease-out", "ease-in-out",
+                                         "step-start", "step-end", "running"};
+    double sec;
+    if (time_seconds(t, &sec)) {
+        if (prop == P_ANIMATION_DELAY || (prop == P_ANIMATION && (*times)++ == 1)) it->delay = sec;
+        else it->duration = sec;
+    } else if (t->type == CT_NUMBER) {
+        it->count = t->number;
+    } else if (t->type == CT_STRING) {
+        it->name = t;
+    } else if (t->type == CT_IDENT) {
+        if (strcmp(t->text, "infinite") == 0) it->count = INFINITY;
+        else if (strcmp(t->text, "forwards") == 0 || strcmp(t->text, "both") == 0) it->keeps_end = 1;
+        else if (strcmp(t->text, "backwards") == 0) it->keeps_end = 0;
+        else if (strcmp(t->text, "paused") == 0) it->paused = 1;
+        else if (strcmp(t->text, "normal") == 0) it->forwards = 1;
+        else if (strcmp(t->text, "reverse") == 0 || strcmp(t->text, "alternate") == 0 ||
+                 strcmp(t->text, "alternate-reverse") == 0)
+            it->forwards = 0;
+        else if (strcmp(t->text, "none") == 0) {
+            if (prop == P_ANIMATION_FILL_MODE) it->keeps_end = 0;
+            else if (prop == P_ANIMATION_NAME || prop == P_ANIMATION) it->name = NULL;
+        } else if (!ident_among(t, timing, sizeof timing / sizeof timing[0]) &&
+                   (prop == P_ANIMATION_NAME || (prop == P_ANIMATION && !it->name)))
+            it->name = t;
+    }
+}
+
+/* Item i of the block's animations: the shorthand's, then each longhand given after it. */
+static void anim_item_of(const decl_state *st, int i, anim_item *it)
+{
+    static const prop_id longhands[] = {P_ANIMATION_NAME, P_ANIMATION_DURATION,
+                                        P_ANIMATION_DELAY, P_ANIMATION_FILL_MODE,
+                                        P_ANIMATION_DIRECTION, P_ANIMATION_ITERATION_COUNT,
+                                        P_ANIMATION_PLAY_STATE};
+    const prop_value *sh = &st->prop[P_ANIMATION];
+    int a, b, times = 0;
+    *it = (anim_item){.count = 1, .forwards = 1};
+    if (sh->set && list_item(sh, i, &a, &b))
+        for (int k = a; k < b; k++) {
+            if (sh->tok[k].type == CT_FUNCTION) { /* cubic-bezier(), steps(): not read */
+                while (k < b && sh->tok[k].type != CT_RPAREN) k++;
+                continue;
+            }
+            anim_read(it, &sh->tok[k], P_ANIMATION, &times);
+        }
+    for (size_t l = 0; l < sizeof longhands / sizeof longhands[0]; l++) {
+        const prop_value *v = &st->prop[longhands[l]];
+        if (!v->set || (sh->set && sh->seq > v->seq) || !list_item(v, i, &a, &b) || b - a != 1)
+            continue;
+        if (longhands[l] == P_ANIMATION_NAME) it->name = NULL;
+        anim_read(it, &v->tok[a], longhands[l], &times);
+    }
+}
+
+/* The names (hashed) of the block's animations that end soon showing their last frame. */
+static int block_animations(const decl_state *st, uint64_t out[CSS_ANIM_MAX])
+{
+    const prop_value *names = st->prop[P_ANIMATION_NAME].set &&
+                                      (!st->prop[P_ANIMATION].set ||
+                                       st->prop[P_ANIMATION_NAME].seq > st->prop[P_ANIMATION].seq)
+                                  ? &st->prop[P_ANIMATION_NAME]
+                                  : &st->prop[P_ANIMATION];
+    int n = 0, a, b;
+    if (!names->set) return 0;
+    for (int i = 0; n < CSS_ANIM_MAX && list_item(names, i, &a, &b); i++) {
+        anim_item it;
+        anim_item_of(st, i, &it);
+        if (it.name && it.keeps_end && it.forwards && !it.paused && isfinite(it.count) &&
+            it.count >= 1 && it.count <= 1e6 && it.count == (double)(long)it.count &&
+            it.duration >= 0 &&
+            it.duration * it.count + (it.delay > 0 ? it.delay : 0) <= ANIM_SECONDS_MAX)
+            out[n++] = name_hash(it.name->text, strlen(it.name->text));
+        if (b == names->n) break; /* the last item */
+    }
+    return n;
+}
+
 /* A block judged: the groups it hides and undoes, which are !important, and its flags. */
 typedef struct judgement {
     unsigned causes, cancels, important;
     unsigned flags; /* CSS_HIDES, or the CSS_SOFT_* and CSS_SHOW_* */
+    uint64_t anim[CSS_ANIM_MAX]; /* where it hides: block_animations() */
+    int nanim;
 } judgement;
 
 /* undoing is asked only when some_undo: most blocks of a sheet are judged for hiding only */
@@ -1075,6 +1223,7 @@ static void declarations_judge(const decl_state *st, judgement *j, int some_undo
     j->causes = declarations_causes(st);
     j->cancels = j->causes || some_undo ? declarations_cancels(st, j->causes) : 0;
     j->important = declarations_important(st);
+    j->nanim = j->causes ? block_animations(st, j->anim) : 0;
     if (j->causes & ~G_SOFT)
         j->flags = CSS_HIDES;
     else
@@ -1122,6 +1271,8 @@ void css_style_judge(const char *decls, size_t len, css_style *out)
         out->causes = j.causes;
         out->cancels = j.cancels;
         out->important = j.important;
+        for (int i = 0; i < j.nanim; i++) out->anim[i] = j.anim[i];
+        out->nanim = (unsigned)j.nanim;
     }
     ctx_done(&c);
 }
@@ -1141,6 +1292,8 @@ typedef struct sheet_rule {
     char id[NAME_MAX_LEN];
     char cls[SELECTOR_CLASSES_MAX][NAME_MAX_LEN];
     int ncls;
+    uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
+    int nanim;
 } sheet_rule;
 
 /* A rule that only undoes (sets a property again without hiding), kept compact: there may be
@@ -1151,6 +1304,14 @@ typedef struct undo_rule {
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
     uint8_t ncls;
 } undo_rule;
+
+/* An @keyframes: the groups its last frame sets to values that do not hide, and the CSS_SHOW_*
+ * flags of that frame. The last of a name counts, as in CSS. */
+typedef struct keyframes {
+    uint64_t name;
+    uint16_t cancels, shows;
+} keyframes;
+#define KEYFRAMES_MAX 64 /* a document's; past it, animations show nothing again */
 
 #define SHOWN_ATTRS_MAX 16
 #define PAST_BLOCKS_MAX 32
@@ -1163,6 +1324,8 @@ struct css_sheet {
     unsigned want;      /* groups whose undoing rules are kept (some kept rule hides by them) */
     unsigned block_causes; /* groups the current block's kept hiding rules hide by */
     unsigned undo_lost; /* groups with an undoing rule not kept (past max_undo) */
+    keyframes kf[KEYFRAMES_MAX];
+    size_t nkf, nkf_before_block;
     uint32_t order_base; /* order of the current block's first byte */
     /* Earlier blocks, kept (up to PAST_BLOCKS_MAX, PAST_BYTES_MAX bytes) to be read again for
      * the undoing rules of a group first wanted later; blocks past the bound are not. */
@@ -1399,6 +1562,8 @@ static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement 
             r.cancels = (uint16_t)j->cancels;
             r.important = (uint16_t)j->important;
             r.order = order;
+            r.nanim = j->nanim;
+            for (int k = 0; k < j->nanim; k++) r.anim[k] = j->anim[k];
             if (!hides) {
                 if (undo_push(s, &r, cancels) != 0) s->undo_lost |= cancels;
             } else if (s->n < s->max) {
@@ -1450,6 +1615,57 @@ static int media_applies_to_screen(const prelude *p)
 
 static void parse_rule_list(css_ctx *c, int in_block, int hide_ok, css_sheet *s, int depth);
 
+/* Appended, not replaced: the last of a name is found first, and a block dropped afterwards
+ * takes its own away by the count alone. */
+static void keyframes_put(css_sheet *s, uint64_t name, unsigned cancels, unsigned shows)
+{
+    if (s->nkf < KEYFRAMES_MAX)
+        s->kf[s->nkf++] = (keyframes){name, (uint16_t)cancels, (uint16_t)shows};
+}
+
+/* The block of `@keyframes <name>` (its prelude p): frames `from`, `50%`, `to`, whose
+ * declarations are judged for the last one (`to`, `100%`). */
+static void parse_keyframes(css_ctx *c, css_sheet *s, const prelude *p)
+{
+    char lower[NAME_MAX_LEN];
+    int named = 0;
+    uint64_t name = 0;
+    for (int i = 0; i < p->n; i++) {
+        if (p->tok[i].type == CT_WHITESPACE) continue;
+        if ((p->tok[i].type == CT_IDENT || p->tok[i].type == CT_STRING) && !named) {
+            ascii_lower(lower, p->tok[i].text, sizeof lower);
+            name = name_hash(lower, strlen(lower));
+            named = 1;
+        } else {
+            named = 0; /* not one name: not a keyframes rule a browser keeps */
+            break;
+        }
+    }
+    unsigned cancels = 0, shows = 0;
+    int last = 0;
+    css_token t;
+    for (;;) {
+        next_tok(c, &t);
+        if (t.type == CT_EOF || t.type == CT_RBRACE) break;
+        if (t.type == CT_WHITESPACE) continue;
+        if (t.type == CT_IDENT && t.text_len == 2 && (t.text[0] | 0x20) == 't' &&
+            (t.text[1] | 0x20) == 'o')
+            last = 1;
+        if (t.type == CT_PERCENTAGE && t.number == 100) last = 1;
+        if (t.type != CT_LBRACE) continue;
+        decl_state *st = ctx_decls(c);
+        parse_declarations(c, 1, st);
+        if (last && st) {
+            unsigned causes = declarations_causes(st);
+            cancels = (cancels | declarations_cancels(st, causes)) & ~causes;
+            unsigned hidden = (causes >> G_SOFT_SHIFT << CSS_SHOW_SHIFT) & CSS_SHOWS;
+            shows = (shows | declarations_shows(st, causes)) & ~hidden;
+        }
+        last = 0;
+    }
+    if (named) keyframes_put(s, name, cancels, shows);
+}
+
 static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_sheet *s, int depth,
                           int *parent_ended)
 {
@@ -1486,7 +1702,8 @@ static void parse_at_rule(css_ctx *c, const css_token *at, int hide_ok, css_shee
                        strcmp(name, "counter-style") == 0 || strcmp(name, "property") == 0) {
                 parse_declarations(c, 1, NULL);
             } else if (strstr(name, "keyframes")) { /* "from", "50%": not selectors */
-                parse_rule_list(c, 1, 0, NULL, depth + 1);
+                if (s && c->keep_hiding && p) parse_keyframes(c, s, p);
+                else parse_rule_list(c, 1, 0, NULL, depth + 1);
             } else {
                 /* supports, layer, container, document...: what they hold may apply, so its
                  * undoing rules count; its hiding rules are not judged. */
@@ -1727,6 +1944,7 @@ void css_sheet_add(css_sheet *s, const char *css, size_t len)
 {
     if (!s) return;
     s->undo_before_block = s->nundo;
+    s->nkf_before_block = s->nkf;
     s->block_causes = 0;
     sheet_parse(s, css, len, NULL, NULL, 1, s->want);
     sheet_block_done(s, css, len);
@@ -1848,6 +2066,22 @@ static uint64_t rule_key(int important, uint32_t spec, uint32_t order)
     return KEY_IMPORTANT(important ? 2 : 0) | (uint64_t)spec << 32 | order;
 }
 
+/* Animations override every normal declaration, the style attribute's too, and no important
+ * one. */
+#define ANIM_KEY (KEY_IMPORTANT(1) | 2)
+
+/* A hiding block's animations (block_animations), by their @keyframes known by now: the
+ * groups the last frame shows are undone. */
+static void cascade_animations(cascade *k, const css_sheet *s, const uint64_t *anim, int n)
+{
+    for (int i = 0; i < n; i++)
+        for (size_t f = s->nkf; f-- > 0;)
+            if (s->kf[f].name == anim[i]) {
+                cascade_note(k, 0, s->kf[f].cancels, 0, s->kf[f].shows, ANIM_KEY, ANIM_KEY);
+                break;
+            }
+}
+
 unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag_len,
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
@@ -1870,12 +2104,14 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
     if (style) /* above every normal rule; an important one above all */
         cascade_note(&k, style->causes, style->cancels, style->important,
                      style->flags & CSS_SHOWS, KEY_IMPORTANT(1) | 1, KEY_IMPORTANT(3) | 1);
+    if (style && s) cascade_animations(&k, s, style->anim, (int)style->nanim);
     if (s) {
         for (size_t i = 0; i < s->n; i++) {
             const sheet_rule *r = &s->rules[i];
             if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len)) continue;
             cascade_note(&k, r->causes, r->cancels, r->important, r->flags & CSS_SHOWS,
                          rule_key(0, r->spec, r->order), rule_key(1, r->spec, r->order));
+            cascade_animations(&k, s, r->anim, r->nanim);
             matched = 1;
         }
         /* undoing rules matter where something hides this element or its parent's text */
@@ -1936,6 +2172,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     int shown_all = s ? s->shown_all : 0;
     if (s) {
         s->undo_before_block = s->nundo;
+        s->nkf_before_block = s->nkf;
         s->block_causes = 0;
     }
     unsigned flags = sheet_parse(s, css, len, fn, ctx, 1, s ? s->want : 0);
@@ -1943,6 +2180,7 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     if (s && drop) { /* a dropped block hides and undoes nothing */
         s->n = before;
         s->nundo = s->undo_before_block;
+        s->nkf = s->nkf_before_block;
         s->block_causes = 0;
         s->nshown = shown;
         s->shown_all = shown_all;
@@ -2031,11 +2269,17 @@ void css_sheet_truncate(css_sheet *s, size_t n)
     if (!s) return;
     if (n < s->n) s->n = n;
     s->nundo = s->undo_before_block;
+    s->nkf = s->nkf_before_block;
     if (s->past_last) { /* the block is not read again either */
         s->npast--;
         s->past_len = s->past[s->npast].off;
         s->past_last = 0;
     }
+}
+
+size_t css_sheet_keyframes_count(const css_sheet *s)
+{
+    return s ? s->nkf : 0;
 }
 
 size_t css_sheet_rule_count(const css_sheet *s)

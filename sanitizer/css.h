@@ -42,9 +42,14 @@ unsigned css_declarations_flags_text(const char *decls, size_t len, css_text_fn 
 /* A style attribute judged for the cascade with the sheet's rules: its flags (as
  * css_declarations_flags), and, by groups of properties (private to css.c), where it hides,
  * where it sets a property again to a value that does not hide, and which are !important. */
+#define CSS_ANIM_MAX 2
 typedef struct css_style {
     unsigned flags;
     unsigned causes, cancels, important;
+    /* where it hides: the animations that end soon with their last frame kept (names hashed,
+     * looked up in the sheet's @keyframes) */
+    uint64_t anim[CSS_ANIM_MAX];
+    unsigned nanim;
 } css_style;
 void css_style_judge(const char *decls, size_t len, css_style *out);
 /* Flags for a whole style sheet (<style> body): CSS_DANGEROUS only. */
@@ -112,5 +117,7 @@ void css_sheet_keep_shows(css_sheet *s);
 void css_sheet_truncate(css_sheet *s, size_t n);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);
+/* Number of @keyframes kept so far: a style attribute's animation may show what it hides. */
+size_t css_sheet_keyframes_count(const css_sheet *s);
 
 #endif

@@ -1154,7 +1154,8 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         css_sheet_keep_shows(s->sheet); /* later sheets may show what this hides */
     bool shows = soft_now(s) != 0;
     unsigned f = style.flags;
-    if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows)) {
+    if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows ||
+                     (style.nanim && css_sheet_keyframes_count(s->sheet)))) {
         /* the cascade of the sheet's rules and the style attribute: a later or more specific
          * declaration undoes a hiding */
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");

@@ -148,8 +148,10 @@ def instruction_spans_removed_wherever_the_agent_reads(t):
 # Framework styles: the sheet mirrors what Tailwind and Bootstrap emit. Each rule that hides
 # something is undone for the VISIBLE entries (a breakpoint that applies at a desktop width, a
 # later rule of equal specificity, a style attribute, gradient text whose transparent colour is
-# painted by the background or its shadow) and is not undone for the HIDDEN ones (print media,
-# an id rule that outranks the class, an unopened dialog, SVG presentation attributes).
+# painted by the background or its shadow, a padding that opens a box, an animation that ends
+# showing) and is not undone for the HIDDEN ones (print media, an id rule that outranks the
+# class, an unopened dialog, SVG presentation attributes, an animation that does not keep its
+# last frame).
 FRAMEWORK_STYLE = r"""<style>
 .hidden{display:none} .block{display:block}
 .d-none{display:none!important}
@@ -167,6 +169,11 @@ FRAMEWORK_STYLE = r"""<style>
 #only-id{display:none} .show{display:block}
 .panel{display:none} #tab1:checked ~ .p1{display:block} #tab2:checked ~ .p2{display:block}
 .glow{text-shadow:0 0 0 #c00}
+.embed{position:relative;height:0;padding-bottom:10%;overflow:hidden}
+.embed .cap{position:absolute;top:0;left:0;margin:0}
+.fade-up{opacity:0;transform:translateY(20px);animation:fade-up .3s .1s forwards}
+.fade-back{opacity:0;animation:fade-up .3s}
+@keyframes fade-up{to{opacity:1;transform:none}}
 </style>"""
 FRAMEWORK_VISIBLE = [
     ('<nav class="hidden md:flex">', '</nav>'),
@@ -181,6 +188,10 @@ FRAMEWORK_VISIBLE = [
     ('<div class="hidden" style="display:block">', '</div>'),
     # transparent text drawn by its shadow (recoloured emoji, glowing headings)
     ('<p class="text-transparent glow">', '</p>'),
+    # the aspect-ratio box of a video embed (no height, a padding) with a caption over it
+    ('<div class="embed"><p class="cap">', '</p></div>'),
+    # a heading that fades in as the page loads
+    ('<h2 class="fade-up">', '</h2>'),
     # CSS-only tabs: the first tab is checked on load, its panel shown by a sibling rule
     ('<div><input type="radio" name="t" id="tab1" checked><input type="radio" name="t" id="tab2">'
      '<div class="panel p1">', '</div><div class="panel p2">Second tab panel</div></div>'),
@@ -193,6 +204,7 @@ FRAMEWORK_HIDDEN = [
     ('<p class="f0">', '</p>', False),
     ('<p class="fill">', '</p>', False),
     ('<p class="zoomed">', '</p>', False),
+    ('<p class="fade-back">', '</p>', False),  # fades in, then back to opacity 0
     ('<p id="only-id" class="show">', '</p>', True),
     ('<dialog>', '</dialog>', True),
     ('<svg width="300" height="40"><text x="0" y="15" display="none">', '</text></svg>', True),

@@ -754,6 +754,75 @@ Test(css_cascade, the_style_attribute_in_the_cascade)
     css_sheet_free(s);
 }
 
+/* The flags of an element with class "x" and the given style attribute under css. */
+static unsigned animated(const char *css, const char *style)
+{
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, css, strlen(css));
+    css_style st;
+    css_style_judge(style, strlen(style), &st);
+    unsigned f = css_sheet_element_flags(s, "p", 1, NULL, 0, "x", 1, style[0] ? &st : NULL, 0);
+    css_sheet_free(s);
+    return f;
+}
+
+#define FADE_IN "@keyframes fade-in{from{opacity:0}to{opacity:1}}"
+
+Test(css_cascade, an_animation_that_ends_showing_undoes_its_block)
+{
+    /* a landing page's fade-in: seen a moment later */
+    cr_expect_eq(animated(".x{opacity:0;animation:fade-in 1s ease-in forwards}" FADE_IN, ""), 0u);
+    cr_expect_eq(animated(FADE_IN ".x{opacity:0;animation:fade-in .8s .2s both}", ""), 0u);
+    cr_expect_eq(animated(".x{transform:scale(0);animation:grow .5s forwards}"
+                          "@keyframes grow{0%{transform:scale(0)}100%{transform:scale(1)}}",
+                          ""),
+                 0u);
+    cr_expect_eq(animated(".x{opacity:0;animation-name:fade-in;animation-duration:2s;"
+                          "animation-fill-mode:forwards}" FADE_IN,
+                          ""),
+                 0u);
+    cr_expect_eq(animated(".x{visibility:hidden;animation:show 1s forwards}"
+                          "@keyframes show{to{visibility:visible}}",
+                          ""),
+                 CSS_SHOW_VISIBILITY);
+    cr_expect_eq(animated(".x{opacity:0;animation:spin 1s forwards,fade-in 1s forwards}"
+                          "@keyframes spin{to{transform:rotate(1turn)}}" FADE_IN,
+                          ""),
+                 0u);
+    /* in the style attribute, with the sheet's keyframes */
+    cr_expect_eq(animated(FADE_IN, "opacity:0;animation:fade-in 1s forwards"), 0u);
+    cr_expect_eq(animated(FADE_IN ".x{opacity:0}", "animation:fade-in 1s forwards"), CSS_HIDES);
+}
+
+Test(css_cascade, an_animation_that_does_not_end_showing_undoes_nothing)
+{
+    const char *hide = ".x{opacity:0;animation:";
+    static const char *const anims[] = {
+        "fade-in 1s}" FADE_IN,                                 /* the last frame is not kept */
+        "fade-in 1s forwards;animation-fill-mode:none}" FADE_IN,
+        "fade-in 60s forwards}" FADE_IN,                       /* too slow */
+        "fade-in 1s 30s forwards}" FADE_IN,                    /* too late */
+        "fade-in 1s forwards paused}" FADE_IN,
+        "fade-in 1s forwards reverse}" FADE_IN,                /* ends at the first frame */
+        "fade-in 1s infinite forwards}" FADE_IN,
+        "fade-in 1s 2.5 forwards}" FADE_IN,                    /* ends between frames */
+        "fade-out 1s forwards}@keyframes fade-out{to{opacity:0}}",
+        "fade-in 1s forwards}@keyframes fade-in{from{opacity:1}}", /* no last frame */
+        "nothing 1s forwards}",                                /* no such keyframes */
+        "fade-in 1s forwards}@media print{" FADE_IN "}",
+        "fade-in 1s forwards}" FADE_IN "@keyframes fade-in{to{opacity:0}}", /* redefined */
+        "fade-in 1s forwards;animation-name:none}" FADE_IN,
+    };
+    char css[512];
+    for (size_t i = 0; i < sizeof anims / sizeof anims[0]; i++) {
+        snprintf(css, sizeof css, "%s%s", hide, anims[i]);
+        cr_expect_eq(animated(css, ""), CSS_HIDES, "%s", css);
+    }
+    /* an important hiding is above animations */
+    cr_expect_eq(animated(".x{opacity:0!important;animation:fade-in 1s forwards}" FADE_IN, ""),
+                 CSS_HIDES);
+}
+
 /* Past the bound on undoing rules, a hiding in their group is not trusted: visible text is not
  * removed on that doubt. */
 Test(css_cascade, undoing_rules_past_the_bound)
