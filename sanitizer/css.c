@@ -689,10 +689,15 @@ static int font_size_tiny(const decl_state *st)
     return length_px(f, &px) && px < 2;
 }
 
+/* clip applies to absolutely positioned boxes only: a block that places the box in the flow
+ * clips nothing (one that says nothing of position may rely on another rule for it). */
 static int clip_hides(const decl_state *st)
 {
     const prop_value *v = &st->prop[P_CLIP];
+    const value_token *pos = first_tok(st, P_POSITION);
     if (!v->set || v->n == 0 || v->tok[0].type != CT_FUNCTION || strcmp(v->tok[0].text, "rect"))
+        return 0;
+    if (tok_ident_is(pos, "static") || tok_ident_is(pos, "relative") || tok_ident_is(pos, "sticky"))
         return 0;
     const value_token *args[4];
     double px[4];
@@ -795,9 +800,18 @@ static int far_negative(const value_token *v)
 static int off_screen(const decl_state *st)
 {
     const value_token *pos = first_tok(st, P_POSITION);
+    const value_token *left = first_tok(st, P_LEFT), *top = first_tok(st, P_TOP);
+    const value_token *right = first_tok(st, P_RIGHT), *bottom = first_tok(st, P_BOTTOM);
+    double px;
     if ((tok_ident_is(pos, "absolute") || tok_ident_is(pos, "fixed")) &&
-        (far_negative(first_tok(st, P_LEFT)) || far_negative(first_tok(st, P_TOP)) ||
-         far_negative(first_tok(st, P_RIGHT)) || far_negative(first_tok(st, P_BOTTOM))))
+        (far_negative(left) || far_negative(top) || far_negative(right) || far_negative(bottom)))
+        return 1;
+    /* a relative box is moved from its place: left or top far back, right or bottom far on
+     * (each counted only when its opposite is not given, which would win) */
+    if (tok_ident_is(pos, "relative") &&
+        (far_negative(left) || far_negative(top) ||
+         (!left && length_px(right, &px) && px >= 1000) ||
+         (!top && length_px(bottom, &px) && px >= 1000)))
         return 1;
     if (far_negative(first_tok(st, P_MARGIN_LEFT)) || far_negative(first_tok(st, P_MARGIN_TOP)))
         return 1;

@@ -29,6 +29,7 @@ HIDDEN = [
     ('<p style="content-visibility:hidden">', '</p>'),
     ('<p style="margin-left:-10000px">', '</p>'),
     ('<p style="position:fixed;right:-3000px">', '</p>'),
+    ('<p style="position:relative;left:-9999px">', '</p>'),
     ('<p style="transform:translateX(-9999px)">', '</p>'),
     ('<p style="transform:scale(0.001)">', '</p>'),
     ('<p class="ww">', '</p>'),
@@ -47,6 +48,9 @@ SOFT = [
 ]
 VISIBLE = [
     '<p>Visible sentence number %d about gardening.</p>',
+    # clip applies only to an absolutely positioned box; the padding opens the box
+    '<p style="position:relative;clip:rect(0 0 0 0)">Visible sentence number %d, unclipped.</p>',
+    '<p style="height:0;padding-bottom:3em;overflow:hidden">Visible sentence number %d, padded.</p>',
     '<p style="color:#333">Visible sentence number %d, styled.</p>',
     '<p><b>Visible</b> sentence number %d with <i>inline</i> markup.</p>',
 ]

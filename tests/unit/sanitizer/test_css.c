@@ -75,6 +75,8 @@ Test(css_hide, clipping)
 {
     HIDES("position:absolute; clip: rect(0,0,0,0)");
     HIDES("clip: rect(0 0 0 0)");
+    VISIBLE("position:relative; clip: rect(0 0 0 0)"); /* clip applies to absolute boxes only */
+    HIDES("position:absolute; clip: rect(0 0 0 0)");
     HIDES("clip: rect(1px, 1px, 1px, 1px)");
     VISIBLE("clip: rect(0, 100px, 50px, 0)");
     VISIBLE("clip: auto");
@@ -112,7 +114,13 @@ Test(css_hide, off_screen)
     HIDES("position:absolute; left:-100em");
     VISIBLE("position:absolute; left:-10px");
     VISIBLE("left:-9999px");
-    VISIBLE("position:relative; left:-9999px");
+    /* a relative box is moved from its place by the same offsets (Chromium lays it out at
+     * x = -9991), unless the offset that wins keeps it there */
+    HIDES("position:relative; left:-9999px");
+    HIDES("position:relative; right:9999px");
+    HIDES("position:relative; bottom:5000px");
+    VISIBLE("position:relative; left:0; right:9999px");
+    VISIBLE("position:relative; top:-20px");
     HIDES("text-indent:-9999px");
     VISIBLE("text-indent: 2em");
 }
