@@ -115,6 +115,7 @@ struct sanitizer {
     instr_matcher *im;
     instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
+    size_t run_out;   /* bytes the run has written, text and markup (see run_bound) */
     char *unfed;      /* visible text not yet given to the matcher: it is fed in batches */
     size_t unfed_len, unfed_cap;
     uint64_t emitted; /* run bytes written or cut */
@@ -844,6 +845,17 @@ static void run_end(sanitizer *s)
         s->have_cut = false;
     }
     s->run_off = 0;
+    s->run_out = 0;
+}
+
+/* What a run may write while text is held: everything written since its first text byte may
+ * wait in the pending queue, so past max_stream / 2 bytes the run ends. The run's own bytes
+ * decide, not the queue's length (which depends on when the matcher was last fed, so on how
+ * the input was split): the run ends after the tag that crosses the bound, or inside the text
+ * that does, at the character where it does. */
+static size_t run_bound(const sanitizer *s)
+{
+    return s->max_stream / 2;
 }
 
 /* Markup goes straight out unless text is held back before it. */
@@ -857,19 +869,16 @@ static void emit_markup_begin(sanitizer *s, size_t *mark)
 static void emit_markup_end(sanitizer *s, size_t mark)
 {
     s->out.hold = 0;
-    if (!matching(s) || s->seg_head == s->nsegs)
+    if (!matching(s) || s->run_off == 0)
         return;
-    size_t n = s->out.n - mark;
-    if (n > 0 && mark <= s->out.n) {
+    size_t n = mark <= s->out.n ? s->out.n - mark : 0;
+    s->run_out += n;
+    if (n > 0 && s->seg_head != s->nsegs) {
         if (pend_append(s, s->out.p + mark, n, false) != AG_OK)
             fail(s, "out of memory holding back text");
         s->out.n = mark;
     }
-}
-
-static void hold_bound(sanitizer *s)
-{
-    if (s->pend_len > s->max_stream / 2)
+    if (s->run_out > run_bound(s))
         run_end(s);
 }
 
@@ -967,6 +976,46 @@ static void emit_unmatched_text(sanitizer *s, const char *text, size_t n)
     emit_markup_end(s, mark);
 }
 
+/* Text of a run (stripped, valid UTF-8) held for the matcher, up to the run's bound: returns
+ * the bytes taken. A run starts at its first character that is not whitespace (see below). */
+static size_t run_text(sanitizer *s, const char *text, size_t o)
+{
+    size_t lead = 0;
+    if (s->run_off == 0) {
+        lead = html_space_prefix(text, o);
+        if (lead > 0)
+            emit_unmatched_text(s, text, lead);
+        text += lead;
+        o -= lead;
+        if (o == 0)
+            return lead;
+    }
+    size_t room = run_bound(s) > s->run_out ? run_bound(s) - s->run_out : 0, take = o;
+    if (take > room) { /* the bound falls in this text: the run ends at that character */
+        take = room;
+        while (take > 0 && ((unsigned char)text[take] & 0xC0) == 0x80)
+            take--;
+        if (take == 0 && s->run_off == 0) /* a bound below one character: it goes whole */
+            take = o;
+    }
+    if (take > 0) {
+        if (pend_append(s, text, take, true) != AG_OK || unfed_append(s, text, take) != AG_OK) {
+            fail(s, "out of memory holding back text");
+            return lead + o;
+        }
+        s->run_off += take;
+        s->run_out += take;
+        if (s->unfed_len >= FEED_BATCH) {
+            if (feed_matcher(s) != AG_OK)
+                return lead + o;
+            pend_drain(s, false);
+        }
+    }
+    if (take < o)
+        run_end(s);
+    return lead + take;
+}
+
 /* Visible text: invisible characters stripped (strict), fed to the matcher and held
  * back. A run starts at its first character that is not whitespace: the whitespace before it
  * holds no instruction (normalised, it would be one leading space), and it is most of the
@@ -989,30 +1038,15 @@ static void emit_visible_text(sanitizer *s, const char *p, size_t n)
         }
         p += take;
         n -= take;
-        if (o > 0 && matching(s) && s->run_off == 0) {
-            size_t lead = html_space_prefix(text, o);
-            if (lead > 0)
-                emit_unmatched_text(s, text, lead);
-            text += lead;
-            o -= lead;
-        }
-        if (o > 0) {
-            if (matching(s)) {
-                if (pend_append(s, text, o, true) != AG_OK ||
-                    unfed_append(s, text, o) != AG_OK) {
-                    fail(s, "out of memory holding back text");
-                    return;
-                }
-                s->run_off += o;
-                if (s->unfed_len >= FEED_BATCH) {
-                    if (feed_matcher(s) != AG_OK)
-                        return;
-                    pend_drain(s, false);
-                }
-                hold_bound(s);
-            } else {
+        if (!matching(s)) {
+            if (o > 0)
                 emit_unmatched_text(s, text, o);
-            }
+            continue;
+        }
+        while (o > 0 && !s->failed) {
+            size_t k = run_text(s, text, o);
+            text += k;
+            o -= k;
         }
     }
 }
