@@ -59,10 +59,16 @@ static int on_status(http_parser *p, const char *at, size_t len)
     return arena_append(&s->head, at, len, cont);
 }
 
+/* Fields after the head are a chunked body's trailers: the proxy does not forward them, and
+ * they must not change the head it already acted on (a trailer read as a header, or a head
+ * that read differently depending on where a piece of the body ended). http_parser bounds
+ * their size as it bounds a head's. */
 static int on_header_field(http_parser *p, const char *at, size_t len)
 {
     http_stream *s = p->data;
     http_head *h = &s->head;
+    if (s->in_body)
+        return 0;
     if (h->nheaders == 0 || s->last_was_value) {
         if (h->nheaders == h->cap_headers)
             return -1;
@@ -79,6 +85,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     http_stream *s = p->data;
     http_head *h = &s->head;
+    if (s->in_body)
+        return 0; /* a trailer's (see on_header_field) */
     if (h->nheaders == 0)
         return -1;
     if (!s->last_was_value) {

@@ -255,11 +255,6 @@ static inline int decode_char(const unsigned char *s, size_t avail, uint32_t *cp
     return n ? n : utf8_decode(s, avail, cp);
 }
 
-static inline int is_ascii_space(unsigned c)
-{
-    return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
 #ifdef __SSE2__
 /* Where the block path writes: the buffer's arrays, its length and the space state, copied to
  * locals for a run of blocks (stores through char pointers would otherwise make the compiler
@@ -360,6 +355,11 @@ static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, siz
     return i;
 }
 #else
+static inline int is_ascii_space(unsigned c)
+{
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 /* Emits the ASCII bytes from s[i] up to the first non-ASCII byte or the end; returns where it
  * stopped. */
 static size_t ascii_run(norm_state *st, norm_buf *b, const unsigned char *s, size_t i,

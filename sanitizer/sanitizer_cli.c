@@ -90,7 +90,7 @@ int sanitizer_main(int argc, char **argv)
     const char *report = NULL, *encoding = NULL, *charset = NULL;
     const char *rule_paths[16];
     size_t nrules = 0;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* options take a value each */
         const char *a = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -138,7 +138,6 @@ int sanitizer_main(int argc, char **argv)
             usage(stderr);
             return 2;
         }
-        i++;
     }
     cli_pipe p = {0};
     sanitizer_rules *rules = NULL;

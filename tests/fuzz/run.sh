@@ -1,6 +1,8 @@
 #!/bin/sh
-# Builds the sanitizer fuzz target with clang (libFuzzer + ASan/UBSan) and runs it for SECONDS
-# (default 60) on a seed corpus made from the shared XSS payloads and html5lib inputs.
+# Builds the fuzz targets with clang (libFuzzer + ASan/UBSan) and runs the sanitizer's for
+# SECONDS (default 60) on a seed corpus made from the shared XSS payloads and html5lib inputs,
+# then the proxy's message framing and ClientHello reader (fuzz_http.c) for half as long on
+# seeds from seeds_http.py.
 # AG_SANITIZER_VERIFY makes the filter abort when a tag it writes would land in another
 # namespace than it was judged in; undefined behaviour stops the run like a crash. Exit status is
 # libFuzzer's: non-zero on a crash, leak, undefined behaviour or failed check. Usage: run.sh [SECONDS]
@@ -11,7 +13,7 @@ BUILD="${FUZZ_BUILD_DIR:-$SRC/build-fuzz}"
 CORPORA="${AG_CORPORA_DIR:-$SRC/../shared/corpora}"
 CC=clang cmake -S "$SRC" -B "$BUILD" -DAG_FUZZ=ON -DAG_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   "-DCMAKE_C_FLAGS=-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -DAG_SANITIZER_VERIFY" >/dev/null
-cmake --build "$BUILD" -j2 --target fuzz_sanitizer >/dev/null
+cmake --build "$BUILD" -j2 --target fuzz_sanitizer fuzz_http >/dev/null
 SEEDS="$BUILD/fuzz-seeds"
 WORK="$BUILD/fuzz-corpus"
 mkdir -p "$SEEDS" "$WORK"
@@ -34,5 +36,13 @@ for f in sorted(glob.glob(os.path.join(corpora, "html5lib-tests", "tokenizer", "
         n += 1
 PY
 fi
-exec "$BUILD/tests/fuzz/fuzz_sanitizer" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 \
-  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$WORK" "$SEEDS"
+status=0
+"$BUILD/tests/fuzz/fuzz_sanitizer" -max_total_time="$SECONDS_TO_RUN" -max_len=8192 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$WORK" "$SEEDS" || status=$?
+HTTP_SEEDS="$BUILD/fuzz-http-seeds"
+HTTP_WORK="$BUILD/fuzz-http-corpus"
+mkdir -p "$HTTP_WORK"
+[ -d "$HTTP_SEEDS" ] || python3 "$SRC/tests/fuzz/seeds_http.py" "$HTTP_SEEDS"
+"$BUILD/tests/fuzz/fuzz_http" -max_total_time="$(( (SECONDS_TO_RUN + 1) / 2 ))" -max_len=8192 \
+  -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$HTTP_WORK" "$HTTP_SEEDS" || status=$?
+exit $status
