@@ -15,25 +15,7 @@
 #include "sanitizer/sanitizer.h"
 #include "sanitizer/tokenizer.h"
 
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-} buf;
-
-static int sink(void *ctx, const char *d, size_t n)
-{
-    buf *b = ctx;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        b->p = realloc(b->p, cap);
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, d, n);
-    b->n += n;
-    return 0;
-}
+#include "fuzz_buf.h"
 
 static buf sanitize(sanitize_mode mode, const char *in, size_t n, size_t piece, uint64_t *removed,
                     uint64_t *oversize)

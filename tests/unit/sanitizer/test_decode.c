@@ -152,17 +152,23 @@ Test(decode, corrupt_input_fails_and_emits_nothing_after)
     free(b.p);
 }
 
-/* With no charset from the transport, a byte-order mark or the document's own <meta> in its
- * first 1024 bytes decides, as in a browser; a charset from the transport wins over <meta>.
- * Checked whole and one byte at a time. */
-static void expect_sniffed(const char *cs, const char *in, const char *want)
+/* Decodes in with charset cs (NULL: none given) whole and in pieces of 1 to max_piece bytes. */
+static void expect_decoded(const char *cs, const char *in, const char *want, size_t max_piece)
 {
-    for (size_t piece = 0; piece <= 1; piece++) {
+    for (size_t piece = 0; piece <= max_piece; piece++) {
         buf out;
         cr_assert_eq(decode(NULL, cs, in, strlen(in), piece, &out), AG_OK, "%s", in);
         cr_expect_str_eq(out.p, want, "input %s, piece %zu", in, piece);
         free(out.p);
     }
+}
+
+/* With no charset from the transport, a byte-order mark or the document's own <meta> in its
+ * first 1024 bytes decides, as in a browser; a charset from the transport wins over <meta>.
+ * Checked whole and one byte at a time. */
+static void expect_sniffed(const char *cs, const char *in, const char *want)
+{
+    expect_decoded(cs, in, want, 1);
 }
 
 Test(decode, charset_declared_in_the_document)
@@ -207,15 +213,10 @@ Test(decode, charset_declared_in_the_document)
     expect_sniffed(NULL, late, want);
 }
 
-/* Decodes in with no charset given, whole and in pieces of 1 to 4 bytes. */
+/* No charset given: whole and in pieces of 1 to 4 bytes (a sequence split every way). */
 static void expect_undeclared(const char *in, const char *want)
 {
-    for (size_t piece = 0; piece <= 4; piece++) {
-        buf out;
-        cr_assert_eq(decode(NULL, NULL, in, strlen(in), piece, &out), AG_OK, "%s", in);
-        cr_expect_str_eq(out.p, want, "input %s, piece %zu", in, piece);
-        free(out.p);
-    }
+    expect_decoded(NULL, in, want, 4);
 }
 
 Test(decode, undeclared_charset_is_utf8_or_windows_1252)
