@@ -1630,11 +1630,16 @@ static int media_applies_to_screen(const prelude *p)
 static void parse_rule_list(css_ctx *c, int in_block, int hide_ok, css_sheet *s, int depth);
 
 /* Appended, not replaced: the last of a name is found first, and a block dropped afterwards
- * takes its own away by the count alone. */
+ * takes its own away by the count alone. Past the bound, a name defined again shows nothing
+ * any more (its last definition, not kept, might not). */
 static void keyframes_put(css_sheet *s, uint64_t name, unsigned cancels, unsigned shows)
 {
-    if (s->nkf < KEYFRAMES_MAX)
+    if (s->nkf < KEYFRAMES_MAX) {
         s->kf[s->nkf++] = (keyframes){name, (uint16_t)cancels, (uint16_t)shows};
+        return;
+    }
+    for (size_t i = 0; i < s->nkf; i++)
+        if (s->kf[i].name == name) s->kf[i].cancels = s->kf[i].shows = 0;
 }
 
 /* The block of `@keyframes <name>` (its prelude p): frames `from`, `50%`, `to`, whose

@@ -826,6 +826,14 @@ Test(css_cascade, an_animation_that_does_not_end_showing_undoes_nothing)
         snprintf(css, sizeof css, "%s%s", hide, anims[i]);
         cr_expect_eq(animated(css, ""), CSS_HIDES, "%s", css);
     }
+    /* past the bound on @keyframes, a name defined again no longer shows */
+    char many[8192];
+    size_t n = (size_t)snprintf(many, sizeof many, ".x{opacity:0;animation:fade-in 1s forwards}"
+                                                   FADE_IN);
+    for (int i = 0; i < 70; i++)
+        n += (size_t)snprintf(many + n, sizeof many - n, "@keyframes k%d{to{opacity:1}}", i);
+    snprintf(many + n, sizeof many - n, "@keyframes fade-in{to{opacity:0}}");
+    cr_expect_eq(animated(many, ""), CSS_HIDES);
     /* an important hiding is above animations */
     cr_expect_eq(animated(".x{opacity:0!important;animation:fade-in 1s forwards}" FADE_IN, ""),
                  CSS_HIDES);
