@@ -390,6 +390,15 @@ http_scan_status http_stream_feed_head(http_stream *s, const char *data, size_t 
         snprintf(reason, reasonsz, "protocol upgrade with a request body is not supported");
         return HTTP_SCAN_ERROR;
     }
+    /* http_parser refuses a request whose Transfer-Encoding is not chunked, but not when it asks
+     * for an upgrade (it stops before the body), and it takes any field name that begins with
+     * "transfer-encoding" for one. Such a request would be forwarded without its upgrade and be
+     * read by the next parser as that error, or as something else: it is refused here. */
+    if (s->type == HTTP_REQUEST && s->parser.uses_transfer_encoding &&
+        !(s->parser.flags & F_CHUNKED)) {
+        snprintf(reason, reasonsz, "request has a Transfer-Encoding other than chunked");
+        return HTTP_SCAN_ERROR;
+    }
     *consumed = start;
     return HTTP_SCAN_DONE;
 }
