@@ -54,6 +54,9 @@ CASES = [
      b"0\r\n\r\n", "invalid character in header name"),
     ("te_obs_fold", b"POST %s HTTP/1.1\r\nHost: docs.test\r\nTransfer-Encoding:\r\n chunked\r\n\r\n"
      b"0\r\n\r\n", "Transfer-Encoding"),
+    # a name http_parser reads as Transfer-Encoding, behind an upgrade that is not forwarded
+    ("te_prefix_upgrade", b"POST %s HTTP/1.1\r\nHost: docs.test\r\nConnection: Upgrade\r\n"
+     b"Upgrade: foo\r\nTransfer-Encodingx: chunked\r\n\r\n0\r\n\r\n", "Transfer-Encoding other than chunked"),
     ("obs_fold", b"GET %s HTTP/1.1\r\nHost: docs.test\r\nX-A: a\r\n\tb\r\n\r\n", "obs-fold"),
     ("bare_cr", b"GET %s HTTP/1.1\r\nHost: docs.test\rX-A: b\r\n\r\n", "bare CR"),
     ("bare_lf", b"GET %s HTTP/1.1\nHost: docs.test\n\n", "bare LF"),
