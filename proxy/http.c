@@ -399,6 +399,16 @@ http_scan_status http_stream_feed_head(http_stream *s, const char *data, size_t 
         snprintf(reason, reasonsz, "request has a Transfer-Encoding other than chunked");
         return HTTP_SCAN_ERROR;
     }
+    /* A WebSocket upgrade is forwarded as one (Connection: Upgrade, Upgrade: websocket) only
+     * when http_parser read it as an upgrade with no body, as the origin's parser will: a
+     * Connection list it did not read ("Connection: ,Upgrade") would otherwise frame a body
+     * here and an upgrade there. */
+    if (s->type == HTTP_REQUEST && http_head_is_websocket_upgrade(&s->head) &&
+        (!s->parser.upgrade || !s->complete)) {
+        snprintf(reason, reasonsz,
+                 "WebSocket upgrade with a body or a Connection header not read as an upgrade");
+        return HTTP_SCAN_ERROR;
+    }
     *consumed = start;
     return HTTP_SCAN_DONE;
 }

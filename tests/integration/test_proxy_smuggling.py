@@ -57,6 +57,8 @@ CASES = [
     # a name http_parser reads as Transfer-Encoding, behind an upgrade that is not forwarded
     ("te_prefix_upgrade", b"POST %s HTTP/1.1\r\nHost: docs.test\r\nConnection: Upgrade\r\n"
      b"Upgrade: foo\r\nTransfer-Encodingx: chunked\r\n\r\n0\r\n\r\n", "Transfer-Encoding other than chunked"),
+    ("websocket_with_body", b"GET %s HTTP/1.1\r\nHost: docs.test\r\nConnection:,Upgrade\r\n"
+     b"Upgrade: websocket\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "WebSocket upgrade"),
     ("obs_fold", b"GET %s HTTP/1.1\r\nHost: docs.test\r\nX-A: a\r\n\tb\r\n\r\n", "obs-fold"),
     ("bare_cr", b"GET %s HTTP/1.1\r\nHost: docs.test\rX-A: b\r\n\r\n", "bare CR"),
     ("bare_lf", b"GET %s HTTP/1.1\nHost: docs.test\n\n", "bare LF"),

@@ -139,6 +139,11 @@ Test(http, refuses_te_other_than_chunked)
     expect_refused("GET http://a/ HTTP/1.1\r\nConnection: Upgrade\r\nUpgrade: foo\r\n"
                    "Transfer-Encoding: gzip\r\n\r\n",
                    "unsupported Transfer-Encoding");
+    /* a Connection list http_parser does not read as an upgrade: a chunked body for it, a
+     * WebSocket upgrade for the proxy's own reading (found by fuzz_http) */
+    expect_refused("GET http://a/ HTTP/1.1\r\nConnection:,Upgrade\r\nUpgrade: websocket\r\n"
+                   "Transfer-Encoding: chunked\r\n\r\n",
+                   "WebSocket upgrade");
 }
 
 Test(http, refuses_oversized_head_and_too_many_headers)
