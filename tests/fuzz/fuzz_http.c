@@ -1,7 +1,8 @@
 /* fuzz: libFuzzer target for the proxy's message framing (proxy/http) and ClientHello reader
  * (proxy/tls_hello), the code that reads bytes from clients and origins before any policy runs.
  * The first input byte picks a request or a response stream and a piece size; the rest is the
- * stream. Checks beyond "no crash, no leak" (ASan/UBSan):
+ * stream, up to four messages one after another on one connection. Checks beyond "no crash,
+ * no leak" (ASan/UBSan):
  *   - the head is read the same whether the buffer grows a piece at a time (as the connection
  *     code feeds it) or is there whole: same verdict, same bytes consumed, same fields;
  *   - the body gives the same de-chunked bytes and the same end whole and in pieces, and never
@@ -33,14 +34,12 @@ typedef struct reading {
 
 static const http_limits LIMITS = {.max_header_bytes = 8192, .max_headers = 64};
 
-/* Reads a message from in[0, n): the head from a buffer growing by piece bytes (the whole
- * buffer when piece is 0), then the body in pieces. The stream is left in *s. */
-static reading read_message(http_stream *s, enum http_parser_type type, const char *in, size_t n,
-                            size_t piece)
+/* Reads a message from in[0, n) with stream s: the head from a buffer growing by piece bytes
+ * (the whole buffer when piece is 0), then the body in pieces. */
+static reading read_message(http_stream *s, const char *in, size_t n, size_t piece)
 {
     reading r = {.body_rc = 2};
     char reason[256];
-    http_stream_init(s, type, &LIMITS);
     s->on_body = sink;
     s->ctx = &r.body;
     size_t have = piece ? 0 : n;
@@ -147,25 +146,38 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data + 1;
     size_t n = size - 1;
 
+    /* up to four messages on one connection, as keep-alive and pipelining bring them */
     http_stream a, b;
-    reading whole = read_message(&a, type, in, n, 0);
-    reading split = read_message(&b, type, in, n, piece);
-    if (whole.head != split.head)
-        abort(); /* the verdict on the head depends on how the bytes arrived */
-    if (whole.head == HTTP_SCAN_DONE) {
-        if (whole.head_consumed != split.head_consumed || !same_head(&a.head, &b.head))
-            abort();
-        if (whole.body_rc != split.body_rc || whole.body.n != split.body.n ||
-            (whole.body.n && memcmp(whole.body.p, split.body.p, whole.body.n)))
-            abort(); /* the body read differently in pieces */
-        if (whole.body_rc == 1 && whole.body_consumed != split.body_consumed)
-            abort();
-        check_forwarded(&a, type);
+    http_stream_init(&a, type, &LIMITS);
+    http_stream_init(&b, type, &LIMITS);
+    size_t at = 0;
+    for (int m = 0; m < 4 && at < n; m++) {
+        reading whole = read_message(&a, in + at, n - at, 0);
+        reading split = read_message(&b, in + at, n - at, piece);
+        bool next = false;
+        if (whole.head != split.head)
+            abort(); /* the verdict on the head depends on how the bytes arrived */
+        if (whole.head == HTTP_SCAN_DONE) {
+            if (whole.head_consumed != split.head_consumed || !same_head(&a.head, &b.head))
+                abort();
+            if (whole.body_rc != split.body_rc || whole.body.n != split.body.n ||
+                (whole.body.n && memcmp(whole.body.p, split.body.p, whole.body.n)))
+                abort(); /* the body read differently in pieces */
+            if (whole.body_rc == 1 && whole.body_consumed != split.body_consumed)
+                abort();
+            check_forwarded(&a, type);
+            next = whole.body_rc == 1 && http_stream_keep_alive(&a) && !a.parser.upgrade;
+            at += whole.head_consumed + whole.body_consumed;
+        }
+        free(whole.body.p);
+        free(split.body.p);
+        if (!next)
+            break;
+        http_stream_reset(&a);
+        http_stream_reset(&b);
     }
     http_stream_free(&a);
     http_stream_free(&b);
-    free(whole.body.p);
-    free(split.body.p);
     check_tls_hello((const uint8_t *)in, n);
     return 0;
 }

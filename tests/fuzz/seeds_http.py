@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Seeds for fuzz_http: request and response streams the proxy reads (absolute-form, CONNECT,
 bodies by length and chunked with extensions and a trailer, WebSocket upgrades, a response
-read until close), each with a few piece sizes, and a real TLS ClientHello captured from
-OpenSSL on loopback. Usage: seeds_http.py DIR"""
+read until close, messages pipelined on one connection), each with a few piece sizes, and a
+real TLS ClientHello captured from OpenSSL on loopback. Usage: seeds_http.py DIR"""
 import os
 import socket
 import subprocess
@@ -23,6 +23,12 @@ MESSAGES = [
     (1, b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=b\r\n\r\n3\r\nabc\r\n0\r\n\r\n"),
     (1, b"HTTP/1.0 404 Not Found\r\nServer: x\r\n\r\nbody until close"),
     (1, b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"),
+    # pipelined on one connection
+    (0, b"GET http://a.test/1 HTTP/1.1\r\nHost: a.test\r\n\r\nPOST http://a.test/2 HTTP/1.1\r\n"
+        b"Host: a.test\r\nContent-Length: 3\r\n\r\nabcGET http://a.test/3 HTTP/1.1\r\nHost: a.test\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\n\r\n"),
+    (1, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 204 No Content\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n"),
 ]
 
 
