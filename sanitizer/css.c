@@ -237,7 +237,8 @@ static int prop_lookup(const char *lower_name)
                (int)(sizeof((const prop_id[]){__VA_ARGS__}) / sizeof(prop_id)))
     switch (lower_name[0]) {
     case '-': return AMONG(P_TEXT_FILL, P_WEBKIT_BACKGROUND_CLIP);
-    case 'a':
+    case 'a': /* align-*, aspect-ratio...: one compare rules them out */
+        if (strncmp(lower_name, "animation", 9) != 0) return -1;
         return AMONG(P_ANIMATION, P_ANIMATION_NAME, P_ANIMATION_DURATION, P_ANIMATION_DELAY,
                      P_ANIMATION_FILL_MODE, P_ANIMATION_DIRECTION, P_ANIMATION_ITERATION_COUNT,
                      P_ANIMATION_PLAY_STATE);
@@ -1141,8 +1142,9 @@ static int time_seconds(const value_token *t, double *sec)
  * P_ANIMATION for the shorthand (where a time is the duration, then the delay). */
 static void anim_read(anim_item *it, const value_token *t, prop_id prop, int *times)
 {
-    static const char *const timing[] = {"linear", "ease", "ease-in", "ease-out", "ease-in-out",
-                                         "step-start", "step-end", "running"};
+    /* keywords of the shorthand that are not names (timing functions, play state) */
+    static const char *const keywords[] = {"linear", "ease", "ease-in", "ease-out", "ease-in-out",
+                                           "step-start", "step-end", "running"};
     double sec;
     if (time_seconds(t, &sec)) {
         if (prop == P_ANIMATION_DELAY || (prop == P_ANIMATION && (*times)++ == 1)) it->delay = sec;
@@ -1163,7 +1165,7 @@ static void anim_read(anim_item *it, const value_token *t, prop_id prop, int *ti
         else if (strcmp(t->text, "none") == 0) {
             if (prop == P_ANIMATION_FILL_MODE) it->keeps_end = 0;
             else if (prop == P_ANIMATION_NAME || prop == P_ANIMATION) it->name = NULL;
-        } else if (!ident_among(t, timing, sizeof timing / sizeof timing[0]) &&
+        } else if (!ident_among(t, keywords, sizeof keywords / sizeof keywords[0]) &&
                    (prop == P_ANIMATION_NAME || (prop == P_ANIMATION && !it->name)))
             it->name = t;
     }

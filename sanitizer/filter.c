@@ -865,7 +865,8 @@ static void emit_markup_begin(sanitizer *s, size_t *mark)
     *mark = s->out.n;
 }
 
-/* Markup written to s->out since mark is moved into the pending queue when text is held. */
+/* Markup written to s->out since mark counts toward the open run's bound (run_bound), and is
+ * moved into the pending queue when text is held. */
 static void emit_markup_end(sanitizer *s, size_t mark)
 {
     s->out.hold = 0;
