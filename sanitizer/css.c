@@ -2,8 +2,10 @@
  * lists and style blocks as rule lists (CSS Syntax Level 3 parsing over css_lexer tokens);
  * a declaration list "hides" when the cascade of its own declarations (last wins, !important
  * beats normal) leaves a property that makes the text invisible to a person, and a style
- * sheet's rules with simple selectors hide an element unless a rule (or its style attribute)
- * that wins over them in the cascade sets a property of the same group again. Danger is judged
+ * sheet's rules hide an element unless a rule (or its style attribute) that wins over them in
+ * the cascade sets a property of the same group again. Selectors are compounds of tag, id and
+ * classes, joined by descendant and child combinators, matched against the element and the
+ * elements open around it (css_path) as the filter's stack holds them. Danger is judged
  * on tokens: an expression() function, a javascript:/vbscript: URL in url()/image functions,
  * behavior/-moz-binding declarations and @import. What cannot be understood is ignored: an
  * unknown value never counts as hiding, so visible text is not removed on a guess. */
@@ -1310,6 +1312,9 @@ typedef struct sheet_rule {
     int ncls;
     uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
     int nanim;
+    uint32_t anc;          /* its ancestor compounds: the sheet's anc[anc .. anc + nanc) */
+    uint8_t nanc;
+    uint8_t rooted;        /* `body > ...`: the first compound is a child of body */
 } sheet_rule;
 
 /* A rule that only undoes (sets a property again without hiding), kept compact: there may be
@@ -1318,8 +1323,19 @@ typedef struct undo_rule {
     uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
     uint32_t spec, order;
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
-    uint8_t ncls;
+    uint8_t ncls, nanc, rooted;
+    uint32_t anc; /* as sheet_rule's */
 } undo_rule;
+
+/* A compound a selector names before its subject (`.a` and `div` in `.a > div p`), its names
+ * NUL-terminated in the sheet's anc_text (offset 0: none; the ncls classes one after another).
+ * child: joined to the compound after it by '>', else by a descendant combinator. */
+typedef struct anc_compound {
+    uint32_t tag, id, cls;
+    uint8_t ncls, child;
+} anc_compound;
+#define ANC_MAX 4096             /* ancestor compounds a document's rules keep */
+#define ANC_TEXT_MAX (64 * 1024) /* bytes of their names */
 
 /* An @keyframes: the groups its last frame sets to values that do not hide, and the CSS_SHOW_*
  * flags of that frame. The last of a name counts, as in CSS. */
@@ -1355,6 +1371,12 @@ struct css_sheet {
     size_t nshown;
     int shown_all;
     int shown_frozen; /* css_sheet_freeze_shown_attrs(): a new name drops its block */
+    /* the ancestor compounds of kept rules (anc_compound), and their counts when the last
+     * block began: a dropped block's go with its rules */
+    anc_compound *anc;
+    size_t nanc, anc_cap, nanc_before_block;
+    char *anc_text;
+    size_t anc_text_len, anc_text_cap, anc_text_before_block;
 };
 
 typedef struct prelude_token {
@@ -1400,8 +1422,16 @@ static void prelude_push(prelude *p, const css_token *t)
     d->text[n] = '\0';
 }
 
-/* One compound selector from tokens [a, b): tag? (#id | .class)*; anything else -> 0. */
-static int compound_selector(const prelude *p, int a, int b, sheet_rule *r)
+static int is_combinator(const prelude_token *t)
+{
+    return t->type == CT_WHITESPACE ||
+           (t->type == CT_DELIM && (t->delim == '>' || t->delim == '+' || t->delim == '~'));
+}
+
+/* One compound selector from tokens [a, b): tag? (#id | .class)*; anything else -> 0. An
+ * ancestor may be `*` alone, or html or body; a subject may not (they hide the whole page from
+ * a person too: such rules are left alone). */
+static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int ancestor)
 {
     memset(r, 0, sizeof *r);
     while (a < b && p->tok[a].type == CT_WHITESPACE) a++;
@@ -1429,17 +1459,152 @@ static int compound_selector(const prelude *p, int a, int b, sheet_rule *r)
             return 0; /* combinators, pseudo-classes, attribute selectors: not judged */
         }
     }
-    /* html and body hide the whole page from a person too; leave such rules alone. */
-    if (r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0)) return 0;
+    if (!ancestor && r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0))
+        return 0;
     r->spec = (r->id[0] ? 1u << 20 : 0) | (unsigned)r->ncls << 10 | (r->tag[0] ? 1u : 0);
-    return parts > 0;
+    return parts > 0 || ancestor;
 }
 
-static int is_combinator(const prelude_token *t)
+/* Splits tokens [a, b) at their top-level combinators into compounds: range[i] for each, and
+ * child[i] = 1 when compound i is joined to the next by '>' (else by a descendant
+ * combinator). The number of compounds, or -1 for a sibling combinator, an empty compound or
+ * more than max. */
+static int selector_split(const prelude *p, int a, int b, int range[][2], uint8_t *child,
+                          int max)
 {
-    return t->type == CT_WHITESPACE ||
-           (t->type == CT_DELIM && (t->delim == '>' || t->delim == '+' || t->delim == '~'));
+    while (a < b && p->tok[a].type == CT_WHITESPACE) a++;
+    while (b > a && p->tok[b - 1].type == CT_WHITESPACE) b--;
+    if (a >= b) return -1;
+    int n = 0, depth = 0, start = a;
+    for (int i = a; i <= b; i++) {
+        const prelude_token *t = i < b ? &p->tok[i] : NULL;
+        if (t && (t->type == CT_FUNCTION || t->type == CT_LPAREN || t->type == CT_LBRACKET)) depth++;
+        else if (t && (t->type == CT_RPAREN || t->type == CT_RBRACKET) && depth > 0) depth--;
+        if (t && (depth > 0 || !is_combinator(t))) continue;
+        if (i == start || n == max) return -1;
+        range[n][0] = start;
+        range[n][1] = i;
+        child[n] = 0;
+        n++;
+        if (!t) break;
+        for (; i < b && is_combinator(&p->tok[i]); i++) { /* one combinator, spaces around */
+            if (p->tok[i].type == CT_DELIM && p->tok[i].delim != '>') return -1;
+            if (p->tok[i].type == CT_DELIM) {
+                if (child[n - 1]) return -1; /* "a > > b" */
+                child[n - 1] = 1;
+            }
+        }
+        start = i--;
+    }
+    return n;
 }
+
+static int compound_is_tag(const sheet_rule *c, const char *tag)
+{
+    return !c->id[0] && c->ncls == 0 && strcmp(c->tag, tag) == 0;
+}
+
+/* Appends a name to the sheet's anc_text: its offset, 0 when past the bound. */
+static uint32_t anc_text_put(css_sheet *s, const char *name)
+{
+    size_t n = strlen(name) + 1;
+    if (s->anc_text_len == 0) n++; /* offset 0 stands for "none": a NUL byte first */
+    if (n > ANC_TEXT_MAX - s->anc_text_len) return 0;
+    if (s->anc_text_len + n > s->anc_text_cap) {
+        size_t cap = s->anc_text_cap ? s->anc_text_cap * 2 : 1024;
+        while (cap < s->anc_text_len + n) cap *= 2;
+        char *t = realloc(s->anc_text, cap);
+        if (!t) return 0;
+        s->anc_text = t;
+        s->anc_text_cap = cap;
+    }
+    if (s->anc_text_len == 0) s->anc_text[s->anc_text_len++] = '\0';
+    uint32_t off = (uint32_t)s->anc_text_len;
+    memcpy(s->anc_text + off, name, strlen(name) + 1);
+    s->anc_text_len += strlen(name) + 1;
+    return off;
+}
+
+/* Keeps the n compounds c (child as selector_split gives them) in the pool for a rule: 0 when
+ * a bound is reached (the rule is then not kept). */
+static int anc_store(css_sheet *s, const sheet_rule *c, const uint8_t *child, int n,
+                     uint32_t *first, uint8_t *count)
+{
+    *first = (uint32_t)s->nanc;
+    *count = (uint8_t)n;
+    if (n == 0) return 1;
+    if ((size_t)n > ANC_MAX - s->nanc) return 0;
+    if (s->nanc + (size_t)n > s->anc_cap) {
+        size_t cap = s->anc_cap ? s->anc_cap * 2 : 64;
+        while (cap < s->nanc + (size_t)n) cap *= 2;
+        anc_compound *a = realloc(s->anc, cap * sizeof *a);
+        if (!a) return 0;
+        s->anc = a;
+        s->anc_cap = cap;
+    }
+    for (int i = 0; i < n; i++) {
+        anc_compound *a = &s->anc[s->nanc + (size_t)i];
+        memset(a, 0, sizeof *a);
+        a->child = child[i];
+        if ((c[i].tag[0] && !(a->tag = anc_text_put(s, c[i].tag))) ||
+            (c[i].id[0] && !(a->id = anc_text_put(s, c[i].id))))
+            return 0;
+        for (int k = 0; k < c[i].ncls; k++) {
+            uint32_t off = anc_text_put(s, c[i].cls[k]);
+            if (!off) return 0;
+            if (k == 0) a->cls = off;
+        }
+        a->ncls = (uint8_t)c[i].ncls;
+    }
+    s->nanc += (size_t)n;
+    return 1;
+}
+
+/* The compounds before a selector's subject, tokens [range[0][0], range[n-1][1]) split as
+ * selector_split gave them: kept in the pool for r, their specificity added to r's. Leading
+ * `html`, `body` and `*` joined to the rest by a descendant combinator (and `html > body`) are
+ * left out: every element a person sees is inside html and body, which the sanitizer does not
+ * keep open (a `body.home` is not matched: it never is an open element); `body > x` keeps x
+ * to the top (r->rooted). 0 when one is not a compound of names, `html > x` names no element a
+ * person sees, or more than CSS_ANCESTORS_MAX are left. */
+static int ancestors_parse(css_sheet *s, const prelude *p, int range[][2], const uint8_t *child,
+                           int n, sheet_rule *r)
+{
+    sheet_rule c[CSS_ANCESTORS_MAX + 2];
+    if (n > CSS_ANCESTORS_MAX + 2) return 0;
+    uint32_t spec = 0;
+    for (int i = 0; i < n; i++) {
+        if (!compound_parse(p, range[i][0], range[i][1], &c[i], 1)) return 0;
+        spec += c[i].spec;
+    }
+    int first = 0;
+    r->rooted = 0;
+    for (; first < n && !r->rooted; first++) {
+        const sheet_rule *k = &c[first];
+        int html = compound_is_tag(k, "html"), body = compound_is_tag(k, "body");
+        int any = !k->tag[0] && !k->id[0] && k->ncls == 0;
+        if (!html && !body && !any) break;
+        if (!child[first]) continue;
+        if (html && first + 1 < n && compound_is_tag(&c[first + 1], "body")) continue;
+        if (!body) return 0;
+        r->rooted = 1;
+    }
+    if (n - first > CSS_ANCESTORS_MAX) return 0;
+    r->spec += spec;
+    return anc_store(s, c + first, child + first, n - first, &r->anc, &r->nanc);
+}
+
+/* A hiding rule's selector, tokens [a, b): compounds of names (compound_parse) joined by
+ * descendant or child combinators; the subject in r, the rest in the pool. */
+static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
+{
+    int range[CSS_ANCESTORS_MAX + 3][2];
+    uint8_t child[CSS_ANCESTORS_MAX + 3];
+    int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
+    if (n <= 0 || !compound_parse(p, range[n - 1][0], range[n - 1][1], r, 0)) return 0;
+    return ancestors_parse(s, p, range, child, n - 1, r);
+}
+
 
 /* A pseudo-class a person's action or the page's state turns on. */
 static int state_pseudo_class(const prelude_token *t)
@@ -1459,10 +1624,12 @@ static int state_pseudo_class(const prelude_token *t)
  * left out, and, when the selector depends on a state a person turns on (a checked tab, a
  * hover, a target), the compounds before the last one too (`#tab1:checked ~ .panel1`,
  * `.menu:hover .sub`): content a person's action shows counts as shown, as a closed details
- * element's does. Other complex selectors (`.navbar-expand .offcanvas`) are not judged. The
- * specificity counts the whole selector. 0 for a pseudo-element (which does not show its
- * element) or what cannot be read. */
-static int subject_selector(const prelude *p, int a, int b, sheet_rule *r)
+ * element's does. Other complex selectors (`.navbar-expand .offcanvas`, `nav > .menu`) keep
+ * their compounds before the last as ancestors, judged on the open elements like a hiding
+ * rule's, when those are compounds of names joined by descendant or child combinators; any
+ * other is not judged. The specificity counts the whole selector. 0 for a pseudo-element
+ * (which does not show its element) or what cannot be read. */
+static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
 {
     static const char *const pseudo_elements[] = {"before", "after", "first-line",
                                                   "first-letter", "marker", "placeholder",
@@ -1490,7 +1657,6 @@ static int subject_selector(const prelude *p, int a, int b, sheet_rule *r)
         if (prev_colon && state_pseudo_class(t)) state = 1;
         prev_colon = t->type == CT_COLON;
     }
-    if (subject > a && !state) return 0;
     memset(r, 0, sizeof *r);
     for (int i = subject; i < b; i++) {
         const prelude_token *t = &p->tok[i];
@@ -1526,6 +1692,14 @@ static int subject_selector(const prelude *p, int a, int b, sheet_rule *r)
     if (classes > SPEC_PART_MAX) classes = SPEC_PART_MAX;
     if (tags > SPEC_PART_MAX) tags = SPEC_PART_MAX;
     r->spec = ids << 20 | classes << 10 | tags;
+    if (subject > a && !state) { /* ancestors that are not about a state: judged on the path */
+        int range[CSS_ANCESTORS_MAX + 3][2];
+        uint8_t child[CSS_ANCESTORS_MAX + 3];
+        uint32_t spec = r->spec;
+        int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
+        if (n < 2 || !ancestors_parse(s, p, range, child, n - 1, r)) return 0;
+        r->spec = spec;
+    }
     return r->spec != 0;
 }
 
@@ -1554,6 +1728,9 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     u->id = r->id[0] ? name_hash(r->id, strlen(r->id)) : 0;
     for (int k = 0; k < r->ncls; k++) u->cls[k] = name_hash(r->cls[k], strlen(r->cls[k]));
     u->ncls = (uint8_t)r->ncls;
+    u->anc = r->anc;
+    u->nanc = r->nanc;
+    u->rooted = r->rooted;
     u->spec = r->spec;
     u->order = r->order;
     u->cancels = (uint16_t)cancels;
@@ -1572,7 +1749,7 @@ static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement 
     for (int i = 0; i <= p->n; i++) {
         if (i < p->n && p->tok[i].type != CT_COMMA) continue;
         sheet_rule r;
-        if (hides ? compound_selector(p, start, i, &r) : subject_selector(p, start, i, &r)) {
+        if (hides ? hiding_selector(s, p, start, i, &r) : subject_selector(s, p, start, i, &r)) {
             r.flags = j->flags;
             r.causes = (uint16_t)j->causes;
             r.cancels = (uint16_t)j->cancels;
@@ -1889,7 +2066,28 @@ void css_sheet_free(css_sheet *s)
     free(s->rules);
     free(s->undo);
     free(s->past_text);
+    free(s->anc);
+    free(s->anc_text);
     free(s);
+}
+
+/* Where the next block's undoing rules, keyframes and ancestor compounds begin. */
+static void sheet_block_begin(css_sheet *s)
+{
+    s->undo_before_block = s->nundo;
+    s->nkf_before_block = s->nkf;
+    s->nanc_before_block = s->nanc;
+    s->anc_text_before_block = s->anc_text_len;
+    s->block_causes = 0;
+}
+
+/* Forgets what the last block added but its hiding rules (the caller truncates those). */
+static void sheet_block_forget(css_sheet *s)
+{
+    s->nundo = s->undo_before_block;
+    s->nkf = s->nkf_before_block;
+    s->nanc = s->nanc_before_block;
+    s->anc_text_len = s->anc_text_before_block;
 }
 
 /* One parse of a block: its flags, and into s the rules of the kinds asked for. */
@@ -1964,9 +2162,7 @@ void css_sheet_keep_shows(css_sheet *s)
 void css_sheet_add(css_sheet *s, const char *css, size_t len)
 {
     if (!s) return;
-    s->undo_before_block = s->nundo;
-    s->nkf_before_block = s->nkf;
-    s->block_causes = 0;
+    sheet_block_begin(s);
     sheet_parse(s, css, len, NULL, NULL, 1, s->want);
     sheet_block_done(s, css, len);
 }
@@ -2103,12 +2299,73 @@ static void cascade_animations(cascade *k, const css_sheet *s, const uint64_t *a
             }
 }
 
+static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem *e)
+{
+    if (a->tag && !span_is(e->tag, e->tag_len, s->anc_text + a->tag)) return 0;
+    if (a->id && (!e->id || !span_is(e->id, e->id_len, s->anc_text + a->id))) return 0;
+    const char *c = s->anc_text + a->cls;
+    for (int k = 0; k < a->ncls; k++, c += strlen(c) + 1)
+        if (!e->cls || !class_list_has(e->cls, e->cls_len, c)) return 0;
+    return 1;
+}
+
+/* Whether the compounds anc[first .. first + n) match the open elements of path, the last
+ * joined to the element judged. ok[p] says whether the compounds up to the current one match
+ * with that one at path element p; a child combinator asks the element just above p, a
+ * descendant one any element above it: one pass per compound, O(n x depth). */
+static int ancestors_match(const css_sheet *s, uint32_t first, uint8_t n, int rooted,
+                           const css_path *path)
+{
+    uint8_t ok[CSS_PATH_MAX];
+    if (!path || path->n == 0 || path->n > CSS_PATH_MAX || n == 0) return 0;
+    size_t depth = path->n;
+    css_elem e;
+    for (uint8_t i = 0; i < n; i++) {
+        const anc_compound *a = &s->anc[first + i];
+        int any = 0, prev = 0, found = 0; /* any: ok[q] for some q < p; prev: ok[p - 1] */
+        for (size_t p = 0; p < depth; p++) {
+            int was = ok[p];
+            int reach = i == 0 ? !rooted || p == 0 : s->anc[first + i - 1].child ? prev : any;
+            ok[p] = 0;
+            if (reach) {
+                path->get(path->ctx, p, &e);
+                ok[p] = (uint8_t)anc_matches(s, a, &e);
+                found |= ok[p];
+            }
+            if (i > 0) {
+                any |= was;
+                prev = was;
+            }
+        }
+        if (!found) return 0;
+    }
+    if (s->anc[first + n - 1].child) return ok[depth - 1];
+    return 1; /* some element matched the last compound, and all of them are above */
+}
+
+/* A rule's ancestors, where it names some (rooted: the element is a child of body). */
+static int context_matches(const css_sheet *s, uint32_t anc, uint8_t nanc, int rooted,
+                           const css_path *path)
+{
+    if (nanc == 0) return !rooted || (path && path->n == 0);
+    return ancestors_match(s, anc, nanc, rooted, path);
+}
+
 unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag_len,
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
 {
+    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len};
+    return css_sheet_judge_element(s, &e, NULL, style, with_shows);
+}
+
+unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const css_path *path,
+                                 const css_style *style, int with_shows)
+{
     cascade k;
     int matched = 0; /* some hiding rule matches */
+    const char *tag = el->tag, *id = el->id, *class_attr = el->cls;
+    size_t tag_len = el->tag_len, id_len = el->id_len, class_len = el->cls_len;
     if (s) {
         tag_len = span_len(tag, tag_len);
         id_len = span_len(id, id_len);
@@ -2129,7 +2386,9 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
     if (s) {
         for (size_t i = 0; i < s->n; i++) {
             const sheet_rule *r = &s->rules[i];
-            if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len)) continue;
+            if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len) ||
+                !context_matches(s, r->anc, r->nanc, r->rooted, path))
+                continue;
             cascade_note(&k, r->causes, r->cancels, r->important, r->flags & CSS_SHOWS,
                          rule_key(0, r->spec, r->order), rule_key(1, r->spec, r->order));
             cascade_animations(&k, s, r->anim, r->nanim);
@@ -2141,7 +2400,7 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
             element_names_hash(&e, tag, tag_len, id, id_len, class_attr, class_len);
             for (size_t i = 0; i < s->nundo; i++) {
                 const undo_rule *u = &s->undo[i];
-                if (undo_matches(u, &e))
+                if (undo_matches(u, &e) && context_matches(s, u->anc, u->nanc, u->rooted, path))
                     cascade_note(&k, 0, u->cancels, u->important, u->shows,
                                  rule_key(0, u->spec, u->order), rule_key(1, u->spec, u->order));
             }
@@ -2192,16 +2451,13 @@ unsigned css_sheet_add_judged_text(css_sheet *s, const char *css, size_t len, cs
     size_t before = s ? s->n : 0, shown = s ? s->nshown : 0;
     int shown_all = s ? s->shown_all : 0;
     if (s) {
-        s->undo_before_block = s->nundo;
-        s->nkf_before_block = s->nkf;
-        s->block_causes = 0;
+        sheet_block_begin(s);
     }
     unsigned flags = sheet_parse(s, css, len, fn, ctx, 1, s ? s->want : 0);
     unsigned drop = flags & (CSS_DANGEROUS | CSS_TEXT_CUT | CSS_LATE_ATTR);
     if (s && drop) { /* a dropped block hides and undoes nothing */
         s->n = before;
-        s->nundo = s->undo_before_block;
-        s->nkf = s->nkf_before_block;
+        sheet_block_forget(s);
         s->block_causes = 0;
         s->nshown = shown;
         s->shown_all = shown_all;
@@ -2272,6 +2528,17 @@ void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const ch
         seen_set(w, seen_hash('c', class_attr + b, l));
 }
 
+static int anc_may_be_seen(const css_sheet *s, const anc_compound *a, const css_seen *w)
+{
+    const char *t = s->anc_text;
+    if (a->tag && !seen_has(w, 't', t + a->tag, strlen(t + a->tag))) return 0;
+    if (a->id && !seen_has(w, 'i', t + a->id, strlen(t + a->id))) return 0;
+    const char *c = t + a->cls;
+    for (int k = 0; k < a->ncls; k++, c += strlen(c) + 1)
+        if (!seen_has(w, 'c', c, strlen(c))) return 0;
+    return 1;
+}
+
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w)
 {
     if (!s || !w->any) return 0;
@@ -2280,6 +2547,8 @@ int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w
         int may = (!r->tag[0] || seen_has(w, 't', r->tag, strlen(r->tag))) &&
                   (!r->id[0] || seen_has(w, 'i', r->id, strlen(r->id)));
         for (int k = 0; may && k < r->ncls; k++) may = seen_has(w, 'c', r->cls[k], strlen(r->cls[k]));
+        for (uint8_t a = 0; may && a < r->nanc; a++) /* its ancestors were written too */
+            may = anc_may_be_seen(s, &s->anc[r->anc + a], w);
         if (may) return 1;
     }
     return 0;
@@ -2289,8 +2558,7 @@ void css_sheet_truncate(css_sheet *s, size_t n)
 {
     if (!s) return;
     if (n < s->n) s->n = n;
-    s->nundo = s->undo_before_block;
-    s->nkf = s->nkf_before_block;
+    sheet_block_forget(s);
     if (s->past_last) { /* the block is not read again either */
         s->npast--;
         s->past_len = s->past[s->npast].off;

@@ -55,12 +55,15 @@ void css_style_judge(const char *decls, size_t len, css_style *out);
 /* Flags for a whole style sheet (<style> body): CSS_DANGEROUS only. */
 unsigned css_sheet_text_flags(const char *css, size_t len);
 
-/* Simple-selector hiding rules collected from <style> blocks seen earlier in a document. */
+/* Hiding rules collected from <style> blocks seen earlier in a document, and the rules that
+ * undo them. */
 typedef struct css_sheet css_sheet;
 css_sheet *css_sheet_new(size_t max_rules);
 void css_sheet_free(css_sheet *s);
 /* Parses a style block and keeps the rules whose declarations hide (tag, .class, #id and their
- * compounds; anything else is ignored). */
+ * compounds, joined by descendant and child combinators, up to CSS_ANCESTORS_MAX compounds
+ * before the last; anything else is ignored). */
+#define CSS_ANCESTORS_MAX 4
 void css_sheet_add(css_sheet *s, const char *css, size_t len);
 /* Both in one parse: returns css_sheet_text_flags() of the block and, unless it is dangerous
  * (the caller then drops the block, so its rules hide nothing), keeps its hiding rules as
@@ -82,6 +85,24 @@ unsigned css_sheet_hides(const css_sheet *s, const char *tag, const char *id,
 unsigned css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, const char *id,
                            size_t id_len, const char *class_attr, size_t class_len,
                            int with_shows);
+/* An element as the sheet's selectors see it: the tag (lower-case) and the id and class
+ * attribute values as written (NULL: none). */
+typedef struct css_elem {
+    const char *tag, *id, *cls;
+    size_t tag_len, id_len, cls_len;
+} css_elem;
+/* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
+ * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,
+ * `div > p`) are judged on it; without a path they match nothing. */
+#define CSS_PATH_MAX 512
+typedef struct css_path {
+    size_t n;
+    void (*get)(const void *ctx, size_t i, css_elem *out);
+    const void *ctx;
+} css_path;
+/* As css_sheet_element_flags, for an element inside path (NULL: none known). */
+unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *e, const css_path *path,
+                                 const css_style *style, int with_shows);
 /* The element's flags from the cascade of the matching rules and its style attribute (style,
  * NULL for none): a hiding is undone by a rule (or the attribute) that wins over it and sets a
  * property of the same group again, in any media a screen may match; CSS_HIDES, or the

@@ -26,6 +26,10 @@
 
 #define DEFAULT_MAX_STREAM (256 * 1024)
 #define STACK_MAX 512
+#define NAMES_MAX (32 * 1024) /* bytes of the open elements' ids and classes (strict) */
+#define NAMES_NONE UINT16_MAX
+#define ID_KEPT_MAX 127       /* an id or class value is judged by its first bytes */
+#define CLASS_KEPT_MAX 511
 #define OUT_BUF_BYTES 16384
 #define DETAIL_NAMES_MAX 128
 #define DETAIL_CUTS_MAX 64
@@ -56,6 +60,10 @@ typedef struct open_elem {
     uint32_t kind; /* K_* bits of an HTML element, 0 for foreign ones */
     uint32_t sig;  /* kind_sig() of the name: end tags compare it before the bytes */
     uint8_t soft;  /* its content softly hidden: CSS_SOFT_* bits >> CSS_SOFT_SHIFT (strict) */
+    /* strict: its id and class values (NAMES_NONE: none, or not kept), in that order in the
+     * sanitizer's names from offset `names`, for the style rules that name ancestors */
+    uint32_t names;
+    uint16_t id_len, cls_len;
 } open_elem;
 
 #define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> CSS_SOFT_SHIFT))
@@ -112,6 +120,10 @@ struct sanitizer {
 
     css_sheet *sheet;
     css_seen seen; /* elements written (strict): a late sheet must not hide them */
+    char *names;   /* the open elements' ids and classes, a stack like theirs (open_elem) */
+    size_t names_len, names_cap;
+    const tok_attr *tag_id, *tag_class; /* the start tag's, once write_start_tag found them */
+    bool tag_names;
     instr_matcher *im;
     instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
@@ -529,6 +541,50 @@ static bool elem_is(const open_elem *e, const char *lit)
     return e->ns == NS_HTML && eq(e->name, e->len, lit);
 }
 
+/* Makes room for `need` bytes in the byte buffer *p of capacity *cap (doubling, from `first`);
+ * false when out of memory (the buffer is then as it was). */
+static bool bytes_reserve(char **p, size_t *cap, size_t need, size_t first)
+{
+    if (need <= *cap)
+        return true;
+    size_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    char *np = realloc(*p, c);
+    if (!np)
+        return false;
+    *p = np;
+    *cap = c;
+    return true;
+}
+
+static bool names_put(sanitizer *s, const tok_attr *a, size_t max, uint16_t *len)
+{
+    size_t n = a->value_len < max ? a->value_len : max;
+    if (n > NAMES_MAX - s->names_len ||
+        !bytes_reserve(&s->names, &s->names_cap, s->names_len + n, 1024))
+        return false;
+    memcpy(s->names + s->names_len, a->value, n);
+    s->names_len += n;
+    *len = (uint16_t)n;
+    return true;
+}
+
+/* Keeps the element's id and class values (as write_start_tag found them, else looked up) for
+ * the style rules that name ancestors; past NAMES_MAX an element has none. */
+static void stack_keep_names(sanitizer *s, open_elem *e, const html_token *t)
+{
+    const tok_attr *id = s->tag_id, *cls = s->tag_class;
+    if (!s->tag_names) {
+        id = attr_get(t, "id");
+        cls = attr_get(t, "class");
+    }
+    if (id && !names_put(s, id, ID_KEPT_MAX, &e->id_len))
+        return;
+    if (cls && !names_put(s, cls, CLASS_KEPT_MAX, &e->cls_len))
+        e->id_len = NAMES_NONE, s->names_len = e->names;
+}
+
 static void stack_push(sanitizer *s, const html_token *t)
 {
     if (s->depth == STACK_MAX) {
@@ -543,6 +599,10 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->kind = t->ns == NS_HTML ? s->tag_kind : 0;
     e->sig = s->tag_sig;
     e->soft = s->elem_soft;
+    e->names = (uint32_t)s->names_len;
+    e->id_len = e->cls_len = NAMES_NONE;
+    if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
+        stack_keep_names(s, e, t);
     if (elem_is(e, "p"))
         s->open_p++;
 }
@@ -555,6 +615,8 @@ static void stack_pop_to(sanitizer *s, size_t index)
     for (size_t i = index; i < s->depth; i++)
         if (elem_is(&s->stack[i], "p"))
             s->open_p--;
+    if (index < s->depth)
+        s->names_len = s->stack[index].names;
     s->depth = index;
     if (s->skip_depth && s->depth < s->skip_depth)
         s->skip_depth = 0;
@@ -676,16 +738,8 @@ static bool matching(const sanitizer *s)
 
 static int pend_append(sanitizer *s, const char *p, size_t n, bool text)
 {
-    if (s->pend_len + n > s->pend_cap) {
-        size_t cap = s->pend_cap ? s->pend_cap : 4096;
-        while (cap < s->pend_len + n)
-            cap *= 2;
-        char *np = realloc(s->pend, cap);
-        if (!np)
-            return AG_ERR;
-        s->pend = np;
-        s->pend_cap = cap;
-    }
+    if (!bytes_reserve(&s->pend, &s->pend_cap, s->pend_len + n, 4096))
+        return AG_ERR;
     bool muted = text && s->out.muted;
     /* text after text, or markup after markup (tags with nothing between): one segment */
     if (s->nsegs > s->seg_head && s->segs[s->nsegs - 1].text == text &&
@@ -885,16 +939,8 @@ static void emit_markup_end(sanitizer *s, size_t mark)
 
 static int unfed_append(sanitizer *s, const char *p, size_t n)
 {
-    if (s->unfed_len + n > s->unfed_cap) {
-        size_t cap = s->unfed_cap ? s->unfed_cap : 2 * FEED_BATCH;
-        while (cap < s->unfed_len + n)
-            cap *= 2;
-        char *nu = realloc(s->unfed, cap);
-        if (!nu)
-            return AG_ERR;
-        s->unfed = nu;
-        s->unfed_cap = cap;
-    }
+    if (!bytes_reserve(&s->unfed, &s->unfed_cap, s->unfed_len + n, 2 * FEED_BATCH))
+        return AG_ERR;
     memcpy(s->unfed + s->unfed_len, p, n);
     s->unfed_len += n;
     return AG_OK;
@@ -1155,6 +1201,26 @@ static unsigned svg_presentation_hiding(const html_token *t)
     return f;
 }
 
+/* css_path's reader of the open elements. */
+static void open_elem_names(const void *ctx, size_t i, css_elem *out)
+{
+    const sanitizer *s = ctx;
+    const open_elem *e = &s->stack[i];
+    out->tag = e->name;
+    out->tag_len = e->len == 0xff ? 0 : e->len; /* a name too long to keep matches no tag */
+    out->id = out->cls = NULL;
+    out->id_len = out->cls_len = 0;
+    /* values are read up to a NUL byte, as the element's own are (css_sheet_judge_element) */
+    if (e->id_len != NAMES_NONE) {
+        out->id = s->names + e->names;
+        out->id_len = strnlen(out->id, e->id_len);
+    }
+    if (e->cls_len != NAMES_NONE) {
+        out->cls = s->names + e->names + (e->id_len != NAMES_NONE ? e->id_len : 0);
+        out->cls_len = strnlen(out->cls, e->cls_len);
+    }
+}
+
 static unsigned strict_hiding(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
@@ -1194,11 +1260,11 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         /* the cascade of the sheet's rules and the style attribute: a later or more specific
          * declaration undoes a hiding */
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        f = css_sheet_element_flags(s->sheet, n, l < 31 ? l : 31, ida ? ida->value : NULL,
-                                    ida ? (ida->value_len < 127 ? ida->value_len : 127) : 0,
-                                    ca ? ca->value : NULL,
-                                    ca ? (ca->value_len < 511 ? ca->value_len : 511) : 0,
-                                    st ? &style : NULL, shows);
+        css_elem e = {n, ida ? ida->value : NULL, ca ? ca->value : NULL, l < 31 ? l : 31,
+                      ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
+                      ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0};
+        css_path path = {s->depth, open_elem_names, s};
+        f = css_sheet_judge_element(s->sheet, &e, &path, st ? &style : NULL, shows);
     }
     if (f & CSS_HIDES)
         return CSS_HIDES;
@@ -1432,6 +1498,9 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
         out_attr(&s->out, an, al, v, vl);
     }
     out_tag_close(&s->out, t->self_closing && t->ns != NS_HTML);
+    s->tag_id = id_attr;
+    s->tag_class = class_attr;
+    s->tag_names = true;
     /* the document's head elements are never shown; of the others, a later sheet may neither
      * hide one (css_seen) nor show one of its attributes as text, unsearched (freeze) */
     if (strict && !(s->tag_kind & K_HEAD_ONLY)) {
@@ -1492,17 +1561,9 @@ static void style_append(sanitizer *s, const char *p, size_t n)
         s->style_overflow = true;
         return;
     }
-    if (s->style_len + n > s->style_cap) {
-        size_t cap = s->style_cap ? s->style_cap : 4096;
-        while (cap < s->style_len + n)
-            cap *= 2;
-        char *ns = realloc(s->style, cap);
-        if (!ns) {
-            s->style_overflow = true;
-            return;
-        }
-        s->style = ns;
-        s->style_cap = cap;
+    if (!bytes_reserve(&s->style, &s->style_cap, s->style_len + n, 4096)) {
+        s->style_overflow = true;
+        return;
     }
     memcpy(s->style + s->style_len, p, n);
     s->style_len += n;
@@ -1669,6 +1730,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     size_t l = t->name_len;
     bool breaks_run = t->ns == NS_HTML && (s->tag_kind & K_RUN_BREAK);
     bool skipping = s->skip_depth != 0;
+    s->tag_names = false;
     implicit_closes(s, t);
     /* A removed subtree that this tag closes (an HTML tag: only those close implicitly) may
      * have broken the input out of foreign content where the output stayed in it
@@ -1893,6 +1955,7 @@ static void update_memory(sanitizer *s)
 {
     size_t m = sizeof *s + tokenizer_memory_peak(s->tok) + s->out.cap + s->style_cap +
                s->pend_cap + s->segs_cap * sizeof(pend_seg) + s->scratch_cap + s->unfed_cap +
+               s->names_cap +
                (s->im ? instr_holdback_bytes(s->im) * 2 : 0);
     if (m > s->rep.peak_memory)
         s->rep.peak_memory = m;
@@ -1970,6 +2033,7 @@ void sanitizer_free(sanitizer *s)
     free(s->detail);
     free(s->pend);
     free(s->unfed);
+    free(s->names);
     free(s->segs);
     free(s->scratch);
     free(s);

@@ -36,9 +36,12 @@ HIDDEN = [
     ('<p class="sr">', '</p>'),
     ('<p id="gone">', '</p>'),
     ('<span class="a b">', '</span>'),
+    ('<div class="nest"><span><p>', '</p></span></div>'),
+    ('<section class="kids"><p>', '</p></section>'),
 ]
 STYLE = ("<style>.sr{display:none} #gone{visibility:hidden} span.a.b{font-size:0}"
-         " .ww{color:white;background:white} .row{font-size:0} .col{font-size:16px}</style>")
+         " .ww{color:white;background:white} .row{font-size:0} .col{font-size:16px}"
+         " .nest p{display:none} .nest .on p{display:block} .kids > p{opacity:0}</style>")
 # Hiding a descendant undoes (the properties are inherited): the hidden text goes, the child
 # that sets the property again stays.
 SOFT = [
@@ -53,6 +56,9 @@ VISIBLE = [
     '<p style="height:0;padding-bottom:3em;overflow:hidden">Visible sentence number %d, padded.</p>',
     '<p style="color:#333">Visible sentence number %d, styled.</p>',
     '<p><b>Visible</b> sentence number %d with <i>inline</i> markup.</p>',
+    # a more specific rule shows it again; a child combinator does not reach a grandchild
+    '<div class="nest"><div class="on"><p>Visible sentence number %d, shown again.</p></div></div>',
+    '<div class="kids"><div><p>Visible sentence number %d, a grandchild.</p></div></div>',
 ]
 
 POLICY = """

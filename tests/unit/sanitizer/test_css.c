@@ -221,14 +221,14 @@ Test(css_sheet, simple_selectors)
     cr_expect(!css_sheet_hides(s, "div", "b", "a"));
     cr_expect(!css_sheet_hides(s, "span", "b", "a c"));
     cr_expect(!css_sheet_hides(s, "p", NULL, NULL));
-    cr_expect(!css_sheet_hides(s, "li", NULL, NULL));
+    cr_expect(!css_sheet_hides(s, "li", NULL, NULL)); /* `.menu li` needs its ancestor */
     cr_expect(!css_sheet_hides(s, "a", NULL, NULL));
     cr_expect(!css_sheet_hides(s, "div", NULL, "noprint"));
     cr_expect(css_sheet_hides(s, "div", NULL, "scr"));
     cr_expect(!css_sheet_hides(s, "body", NULL, NULL));
     cr_expect(!css_sheet_hides(s, "div", NULL, "Late"));
     cr_expect(!css_sheet_hides(s, "div", NULL, "HIDDEN"), "class names are case-sensitive");
-    cr_expect_eq(css_sheet_rule_count(s), 5);
+    cr_expect_eq(css_sheet_rule_count(s), 6); /* with `.menu li` (see css_ancestors) */
     css_sheet_free(s);
 }
 
@@ -895,7 +895,8 @@ Test(css_cascade, undoing_through_complex_selectors)
     cr_expect_eq(sheet_flags(".a{display:none} .b[data-x=\"1\"]:first-child{display:block}", "p",
                              NULL, "a b"),
                  0u);
-    /* an ancestor or sibling that is not about a state: the context is not judged */
+    /* an ancestor that is not about a state is judged on the open elements (see
+     * css_ancestors below): without them, the rule undoes nothing */
     cr_expect_eq(sheet_flags(".a{display:none} div > .b{display:block}", "p", NULL, "a b"),
                  CSS_HIDES);
     cr_expect_eq(sheet_flags(".offcanvas{visibility:hidden} .navbar-expand .offcanvas"
@@ -907,8 +908,195 @@ Test(css_cascade, undoing_through_complex_selectors)
                  CSS_HIDES);
     /* the whole selector's specificity: two classes beat an earlier id-less rule, not an id */
     cr_expect_eq(sheet_flags("#p{display:none} .a .b{display:block}", "p", "p", "b"), CSS_HIDES);
-    /* a hiding rule still needs a simple selector */
+    /* a hiding rule that names an ancestor hides nothing where no open elements are known */
     cr_expect_eq(sheet_flags(".a .b{display:none}", "p", NULL, "b"), 0u);
+}
+
+/* ---- rules that name ancestors, judged on the open elements (css_path) ------------------- */
+
+/* An element of a test path: "tag#id.c1.c2" split once (ids and classes without '.' or '#'). */
+typedef struct test_elem {
+    char tag[16], id[16], cls[48];
+    int has_id, has_cls;
+} test_elem;
+
+typedef struct test_path {
+    test_elem e[12];
+    size_t n;
+} test_path;
+
+static void test_elem_parse(test_elem *e, const char *spec)
+{
+    memset(e, 0, sizeof *e);
+    size_t n = strcspn(spec, "#.");
+    snprintf(e->tag, sizeof e->tag, "%.*s", (int)n, spec);
+    for (const char *p = spec + n; *p;) {
+        char kind = *p++;
+        size_t k = strcspn(p, "#.");
+        if (kind == '#') {
+            snprintf(e->id, sizeof e->id, "%.*s", (int)k, p);
+            e->has_id = 1;
+        } else {
+            size_t used = strlen(e->cls);
+            snprintf(e->cls + used, sizeof e->cls - used, "%s%.*s", used ? " " : "", (int)k, p);
+            e->has_cls = 1;
+        }
+        p += k;
+    }
+}
+
+static css_elem test_elem_view(const test_elem *t)
+{
+    css_elem e = {t->tag, t->has_id ? t->id : NULL, t->has_cls ? t->cls : NULL,
+                  strlen(t->tag), strlen(t->id), strlen(t->cls)};
+    return e;
+}
+
+static void test_path_get(const void *ctx, size_t i, css_elem *out)
+{
+    *out = test_elem_view(&((const test_path *)ctx)->e[i]);
+}
+
+/* The flags of the element `self` inside the open elements `path` ("div.a p", the root
+ * first; "" for none) under the sheet `css`. */
+static unsigned path_flags(const char *css, const char *path, const char *self)
+{
+    test_path tp = {.n = 0};
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        test_elem_parse(&tp.e[tp.n++], w);
+    test_elem me;
+    test_elem_parse(&me, self);
+    css_elem e = test_elem_view(&me);
+    css_path p = {tp.n, test_path_get, &tp};
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, css, strlen(css));
+    unsigned f = css_sheet_judge_element(s, &e, &p, NULL, 0);
+    css_sheet_free(s);
+    return f;
+}
+
+Test(css_ancestors, descendant_and_child_combinators)
+{
+    const char *desc = ".a .b{display:none}";
+    cr_expect_eq(path_flags(desc, "div.a p", "span.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(desc, "div.a", "span.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(desc, "div.c p", "span.b"), 0u);
+    cr_expect_eq(path_flags(desc, "", "span.a.b"), 0u); /* the element is not its own ancestor */
+    const char *child = ".a>.b{display:none}";
+    cr_expect_eq(path_flags(child, "div.a", "span.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(child, "div.a p", "span.b"), 0u);
+    cr_expect_eq(path_flags("div span{display:none}", "div p", "span"), CSS_HIDES);
+    cr_expect_eq(path_flags("#main .x{visibility:hidden}", "section#main div", "p.x"),
+                 CSS_SOFT_VISIBILITY);
+    cr_expect_eq(path_flags("ul#nav > li.item a{display:none}", "ul#nav li.item.on", "a"),
+                 CSS_HIDES);
+    cr_expect_eq(path_flags("ul#nav > li.item a{display:none}", "ul#nav div li.item", "a"), 0u);
+}
+
+/* A child combinator after a descendant one: the nearest ancestor that matches the middle
+ * compound may not be the one whose parent matches the first (`.a > .m .b` inside
+ * .a > .m > .m), so every candidate counts. */
+Test(css_ancestors, every_ancestor_is_tried)
+{
+    const char *css = ".a > .m .b{display:none}";
+    cr_expect_eq(path_flags(css, "div.a div.m div.m", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(css, "div.a div.m span div", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(css, "div.a span div.m", "p.b"), 0u);
+    cr_expect_eq(path_flags(css, "div.m div.a div.x", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a .m > .b{display:none}", "div.a div.m span", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a .m > .b{display:none}", "div.a span div.m", "p.b"), CSS_HIDES);
+}
+
+/* html and body are never open elements here (every visible element is inside both):
+ * leading ones are left out, `body > x` keeps x at the top. */
+Test(css_ancestors, html_body_and_star)
+{
+    cr_expect_eq(path_flags("body .b{display:none}", "", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("html body div .b{display:none}", "div", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("body > .b{display:none}", "", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("body > .b{display:none}", "div", "p.b"), 0u);
+    cr_expect_eq(path_flags("html > body > .a .b{display:none}", "div.a", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("html > body > .a .b{display:none}", "div div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags("html > .b{display:none}", "", "p.b"), 0u);
+    cr_expect_eq(path_flags("* .b{display:none}", "", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("div * .b{display:none}", "div span", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("div * .b{display:none}", "div", "p.b"), 0u);
+    /* body's own classes are not known: such a rule is not judged to hide */
+    cr_expect_eq(path_flags("body.home .b{display:none}", "div", "p.b"), 0u);
+}
+
+/* What is not judged: sibling combinators, pseudo-classes and attribute conditions on an
+ * ancestor, more than CSS_ANCESTORS_MAX ancestors, malformed combinators. */
+Test(css_ancestors, not_judged)
+{
+    cr_expect_eq(path_flags(".a + .b{display:none}", "div", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a ~ .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a:hover .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags("[data-x] .b{display:none}", "div", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a > > .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags("> .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a .b .c .d .e{display:none}", "i.a i.b i.c i.d", "p.e"), CSS_HIDES);
+    cr_expect_eq(path_flags(".a .b .c .d .e .f{display:none}", "i.a i.b i.c i.d i.e", "p.f"), 0u);
+}
+
+/* The cascade counts the whole selector: an ancestor adds its specificity, and an undoing
+ * rule with ancestors undoes only inside them. */
+Test(css_ancestors, cascade_with_ancestors)
+{
+    const char *undo = ".b{display:none} .a .b{display:block}";
+    cr_expect_eq(path_flags(undo, "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags(undo, "div.c", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(".b{display:none} nav > .b{display:block}", "nav", "p.b"), 0u);
+    cr_expect_eq(path_flags(".b{display:none} nav > .b{display:block}", "nav div", "p.b"),
+                 CSS_HIDES);
+    /* two classes win over one, whatever the order */
+    cr_expect_eq(path_flags(".a .b{display:none} .b{display:block}", "div.a", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags(".b{display:none} div .b{display:block}", "div", "p.b"), 0u);
+    /* an id in an ancestor beats classes */
+    cr_expect_eq(path_flags("#m .b{display:none} .x.y.b{display:block}", "div#m", "p.b.x.y"),
+                 CSS_HIDES);
+    /* soft hiding through an ancestor, shown again by a descendant's own rule */
+    cr_expect_eq(path_flags(".a .b{font-size:0}", "div.a", "p.b"), CSS_SOFT_FONT);
+}
+
+/* Names are matched as written: ids and classes case-sensitively, a NUL byte ends a value,
+ * tags in any case. */
+Test(css_ancestors, names_as_written)
+{
+    cr_expect_eq(path_flags(".A .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags("DIV .b{display:none}", "div", "p.b"), CSS_HIDES);
+    cr_expect_eq(path_flags("#Main .b{display:none}", "div#main", "p.b"), 0u);
+    cr_expect_eq(path_flags(".ab .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a .b{display:none}", "div.xa.a", "p.b"), CSS_HIDES);
+}
+
+/* A sheet keeps at most ANC_MAX ancestor compounds and 64 KiB of their names: past that, a
+ * rule is not kept (it hides nothing) and the earlier ones still work. */
+Test(css_ancestors, bounded_pool)
+{
+    size_t cap = 200 * 1024;
+    char *css = malloc(cap);
+    cr_assert(css);
+    size_t n = (size_t)snprintf(css, cap, ".a .b{display:none}");
+    char name[80];
+    memset(name, 'x', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    for (int i = 0; i < 1200 && n + 256 < cap; i++)
+        n += (size_t)snprintf(css + n, cap - n, " .%s%d .c{display:none}", name, i);
+    css_sheet *s = css_sheet_new(2000);
+    css_sheet_add(s, css, n);
+    test_elem a, me;
+    test_elem_parse(&a, "div.a");
+    test_elem_parse(&me, "p.b");
+    test_path tp = {.e = {a}, .n = 1};
+    css_path p = {1, test_path_get, &tp};
+    css_elem e = test_elem_view(&me);
+    cr_expect_eq(css_sheet_judge_element(s, &e, &p, NULL, 0), CSS_HIDES);
+    cr_expect_lt(css_sheet_rule_count(s), 1201u); /* the names' bound came first */
+    css_sheet_free(s);
+    free(css);
 }
 
 /* A block that hides in a group first reads the earlier blocks again for that group's

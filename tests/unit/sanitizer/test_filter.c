@@ -191,6 +191,54 @@ Test(filter, hidden_subtrees_strict)
     EXPECT(SANITIZE_SCRIPTS, "<div hidden>kept</div>", "<div hidden=\"\">kept</div>");
 }
 
+/* Sheet rules that name ancestors (`.a .b`, `.a > .b`) are judged on the open elements as a
+ * browser builds them: implicitly closed elements are not ancestors any more, closed ones
+ * neither, a wrapper opened before the style block counts. */
+Test(filter, hidden_by_rules_that_name_ancestors)
+{
+    EXPECT(SANITIZE_STRICT,
+           "<style>.a .b{display:none}</style><div class=a><p>x<span class=b>secret</span></p></div>"
+           "<span class=b>visible</span>",
+           "<style>.a .b{display:none}</style><div class=\"a\"><p>x</p></div>"
+           "<span class=\"b\">visible</span>");
+    /* <div> closes the open <p>: .m is then a child of .a */
+    ABSENT(SANITIZE_STRICT,
+           "<style>.a>.m .b{display:none}</style><div class=a><p><div class=m><i class=b>secret</i>",
+           "secret");
+    PRESENT(SANITIZE_STRICT,
+            "<style>.a>.m .b{display:none}</style><div class=a><span><div class=m><i class=b>"
+            "visible</i>",
+            "visible");
+    /* a list item closes the previous one: the second is not inside the first */
+    EXPECT(SANITIZE_STRICT,
+           "<style>li.x li{display:none}</style><ul><li class=x>one<li>two</ul>",
+           "<style>li.x li{display:none}</style><ul><li class=\"x\">one<li>two</ul>");
+    ABSENT(SANITIZE_STRICT, "<div class=w><style>.w .b{display:none}</style><p class=b>secret</p>",
+           "secret");
+    ABSENT(SANITIZE_STRICT, "<style>body > .b{display:none}</style><body><p class=b>secret</p>",
+           "secret");
+    PRESENT(SANITIZE_STRICT, "<style>body > .b{display:none}</style><div><p class=b>visible</p>",
+            "visible");
+    /* an undoing rule with an ancestor shows inside it only */
+    EXPECT(SANITIZE_STRICT,
+           "<style>.b{display:none} nav .b{display:block}</style><nav><p class=b>visible</p></nav>"
+           "<p class=b>secret</p>",
+           "<style>.b{display:none} nav .b{display:block}</style><nav><p class=\"b\">visible</p>"
+           "</nav>");
+    /* every split reads the same ancestors */
+    const char *doc = "<style>#m .c > b{display:none}</style><div id=m><p class=\"x c\">one <b>secret"
+                      "</b> two</p></div><p class=c><b>three</b></p>";
+    char *whole = run(SANITIZE_STRICT, doc);
+    cr_expect_null(strstr(whole, "secret"), "%s", whole);
+    cr_expect_not_null(strstr(whole, "three"), "%s", whole);
+    for (size_t piece = 1; piece < 24; piece++) {
+        char *got = run_split(SANITIZE_STRICT, doc, piece, NULL);
+        cr_expect_str_eq(got, whole, "pieces of %zu", piece);
+        free(got);
+    }
+    free(whole);
+}
+
 /* Font size, visibility and colour are inherited: the text they hide is dropped, but the
  * elements stay, and a descendant that sets the property again is shown (the font-size:0
  * container of inline blocks, a visible child of a hidden box), from inline styles and from
@@ -397,6 +445,14 @@ Test(filter, late_style_blocks_do_not_hide_what_was_written)
            "<p>a</p><style>span{color:red} .q{display:none}</style>");
     EXPECT(SANITIZE_STRICT, "<p>a</p><style>p{visibility:hidden}</style><p>b</p>",
            "<p>a</p><p>b</p>");
+    /* a rule that names ancestors: dropped when they were written too, kept otherwise */
+    EXPECT(SANITIZE_STRICT, "<div class=c><p class=b>x</p></div><style>.c .b{display:none}</style>",
+           "<div class=\"c\"><p class=\"b\">x</p></div>");
+    EXPECT(SANITIZE_STRICT,
+           "<div class=a><p class=b>x</p></div><style>.c .b{display:none}</style>"
+           "<div class=c><p class=b>y</p></div>",
+           "<div class=\"a\"><p class=\"b\">x</p></div><style>.c .b{display:none}</style>"
+           "<div class=\"c\"></div>");
     EXPECT(SANITIZE_SCRIPTS, "<p class=x>a</p><style>.x{display:none}</style>",
            "<p class=\"x\">a</p><style>.x{display:none}</style>");
 }
