@@ -23,6 +23,7 @@
 #define FN_STACK_MAX 32
 #define PRELUDE_TOKENS_MAX 96
 #define SELECTOR_CLASSES_MAX 4
+#define SELECTOR_ATTRS_MAX 2
 #define NAME_MAX_LEN 64
 #define AT_RULE_NEST_MAX 64 /* at-rule blocks are read by recursion: a stack frame per level */
 
@@ -1302,6 +1303,15 @@ void css_style_judge(const char *decls, size_t len, css_style *out)
 #define KEY_IMPORTANT(level) ((uint64_t)(level) << 62)
 #define SPEC_PART_MAX 1023u
 
+/* An attribute condition of a hiding rule's subject: [name], [name=value], ~=, |=, ^=, $=, *=,
+ * with the `i` flag for a value compared without ASCII case. */
+typedef enum { AC_EXISTS, AC_EQ, AC_WORD, AC_DASH, AC_PREFIX, AC_SUFFIX, AC_SUBSTR } attr_op;
+typedef struct attr_cond {
+    char name[32]; /* lower case: HTML attribute names are */
+    char value[NAME_MAX_LEN];
+    uint8_t op, icase;
+} attr_cond;
+
 typedef struct sheet_rule {
     unsigned flags;        /* the judgement's flags: CSS_HIDES or CSS_SOFT_*, and CSS_SHOW_* */
     uint16_t causes, cancels, important; /* groups (see declarations_causes) */
@@ -1310,6 +1320,8 @@ typedef struct sheet_rule {
     char id[NAME_MAX_LEN];
     char cls[SELECTOR_CLASSES_MAX][NAME_MAX_LEN];
     int ncls;
+    attr_cond attr[SELECTOR_ATTRS_MAX];
+    int nattr;
     uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
     int nanim;
     uint32_t anc;          /* its ancestor compounds: the sheet's anc[anc .. anc + nanc) */
@@ -1428,9 +1440,55 @@ static int is_combinator(const prelude_token *t)
            (t->type == CT_DELIM && (t->delim == '>' || t->delim == '+' || t->delim == '~'));
 }
 
-/* One compound selector from tokens [a, b): tag? (#id | .class)*; anything else -> 0. An
- * ancestor may be `*` alone, or html or body; a subject may not (they hide the whole page from
- * a person too: such rules are left alone). */
+/* An attribute condition from tokens [i, b), i at its '[': the index of its ']', or -1 when it
+ * is not one read here (a namespace, a bound, a malformed one). */
+static int attr_cond_parse(const prelude *p, int i, int b, attr_cond *c)
+{
+    static const char ops[] = "~|^$*";
+    static const attr_op op_of[] = {AC_WORD, AC_DASH, AC_PREFIX, AC_SUFFIX, AC_SUBSTR};
+    memset(c, 0, sizeof *c);
+    i++;
+#define SKIP_WS() while (i < b && p->tok[i].type == CT_WHITESPACE) i++
+    SKIP_WS();
+    if (i >= b || p->tok[i].type != CT_IDENT || p->tok[i].truncated ||
+        strlen(p->tok[i].text) >= sizeof c->name)
+        return -1;
+    ascii_lower(c->name, p->tok[i].text, sizeof c->name);
+    i++;
+    SKIP_WS();
+    if (i < b && p->tok[i].type == CT_RBRACKET) return i; /* [name] */
+    if (i < b && p->tok[i].type == CT_DELIM && p->tok[i].delim < 128 && p->tok[i].delim &&
+        strchr(ops, (int)p->tok[i].delim)) {
+        c->op = (uint8_t)op_of[strchr(ops, (int)p->tok[i].delim) - ops];
+        i++;
+    } else {
+        c->op = AC_EQ;
+    }
+    if (i >= b || p->tok[i].type != CT_DELIM || p->tok[i].delim != '=') return -1;
+    i++;
+    SKIP_WS();
+    if (i >= b || (p->tok[i].type != CT_IDENT && p->tok[i].type != CT_STRING) ||
+        p->tok[i].truncated)
+        return -1;
+    snprintf(c->value, sizeof c->value, "%s", p->tok[i].text);
+    i++;
+    SKIP_WS();
+    if (i < b && p->tok[i].type == CT_IDENT && (strcmp(p->tok[i].text, "i") == 0 ||
+                                                strcmp(p->tok[i].text, "I") == 0 ||
+                                                strcmp(p->tok[i].text, "s") == 0 ||
+                                                strcmp(p->tok[i].text, "S") == 0)) {
+        c->icase = p->tok[i].text[0] == 'i' || p->tok[i].text[0] == 'I';
+        i++;
+        SKIP_WS();
+    }
+#undef SKIP_WS
+    return i < b && p->tok[i].type == CT_RBRACKET ? i : -1;
+}
+
+/* One compound selector from tokens [a, b): tag? (#id | .class | [attribute])*; anything else
+ * -> 0. An ancestor may be `*` alone, or html or body, and names no attribute (the open
+ * elements keep only their ids and classes); a subject may not be html or body (they hide the
+ * whole page from a person too: such rules are left alone). */
 static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int ancestor)
 {
     memset(r, 0, sizeof *r);
@@ -1455,13 +1513,20 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
             snprintf(r->cls[r->ncls++], sizeof r->cls[0], "%s", p->tok[i + 1].text);
             parts++;
             i++;
+        } else if (t->type == CT_LBRACKET && !ancestor && r->nattr < SELECTOR_ATTRS_MAX) {
+            int end = attr_cond_parse(p, i, b, &r->attr[r->nattr]);
+            if (end < 0) return 0;
+            r->nattr++;
+            parts++;
+            i = end;
         } else {
-            return 0; /* combinators, pseudo-classes, attribute selectors: not judged */
+            return 0; /* combinators, pseudo-classes: not judged */
         }
     }
     if (!ancestor && r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0))
         return 0;
-    r->spec = (r->id[0] ? 1u << 20 : 0) | (unsigned)r->ncls << 10 | (r->tag[0] ? 1u : 0);
+    r->spec = (r->id[0] ? 1u << 20 : 0) | (unsigned)(r->ncls + r->nattr) << 10 |
+              (r->tag[0] ? 1u : 0);
     return parts > 0 || ancestor;
 }
 
@@ -2207,13 +2272,60 @@ static int class_list_has(const char *class_attr, size_t len, const char *cls)
     return 0;
 }
 
-static int rule_matches(const sheet_rule *r, const char *tag, size_t tag_len, const char *id,
-                        size_t id_len, const char *cls, size_t cls_len)
+static inline int ascii_tolower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static int bytes_eq(const char *a, const char *b, size_t n, int icase)
+{
+    if (!icase) return memcmp(a, b, n) == 0;
+    for (size_t i = 0; i < n; i++)
+        if (ascii_tolower((unsigned char)a[i]) != ascii_tolower((unsigned char)b[i])) return 0;
+    return 1;
+}
+
+/* Whether the value v (n bytes) meets the condition, as Selectors Level 4 says: an empty
+ * string matches no ^=, $= or *=, and ~= needs a word without whitespace. */
+static int attr_value_matches(const attr_cond *c, const char *v, size_t n)
+{
+    size_t k = strlen(c->value);
+    switch ((attr_op)c->op) {
+    case AC_EXISTS: return 1;
+    case AC_EQ: return n == k && bytes_eq(v, c->value, k, c->icase);
+    case AC_DASH:
+        return n >= k && bytes_eq(v, c->value, k, c->icase) && (n == k || v[k] == '-');
+    case AC_PREFIX: return k && n >= k && bytes_eq(v, c->value, k, c->icase);
+    case AC_SUFFIX: return k && n >= k && bytes_eq(v + n - k, c->value, k, c->icase);
+    case AC_SUBSTR:
+        for (size_t i = 0; k && i + k <= n; i++)
+            if (bytes_eq(v + i, c->value, k, c->icase)) return 1;
+        return 0;
+    case AC_WORD: {
+        if (!k || strpbrk(c->value, " \t\n\f\r")) return 0;
+        size_t i = 0, st, l;
+        while ((l = class_next(v, n, &i, &st)) > 0)
+            if (l == k && bytes_eq(v + st, c->value, k, c->icase)) return 1;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag, size_t tag_len,
+                        const char *id, size_t id_len, const char *cls, size_t cls_len)
 {
     if (r->tag[0] && !span_is(tag, tag_len, r->tag)) return 0;
     if (r->id[0] && (!id || !span_is(id, id_len, r->id))) return 0;
     for (int i = 0; i < r->ncls; i++)
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
+    for (int i = 0; i < r->nattr; i++) { /* attributes unknown: a condition is not met */
+        const char *v;
+        size_t n;
+        if (!el->attr || !el->attr(el->attr_ctx, r->attr[i].name, &v, &n) ||
+            !attr_value_matches(&r->attr[i], v, n))
+            return 0;
+    }
     return 1;
 }
 
@@ -2355,7 +2467,7 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
 {
-    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len};
+    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL};
     return css_sheet_judge_element(s, &e, NULL, style, with_shows);
 }
 
@@ -2373,7 +2485,7 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
     }
     if (!style && !with_shows) { /* the common case, every element: no rule matches */
         size_t i = 0;
-        while (s && i < s->n && !rule_matches(&s->rules[i], tag, tag_len, id, id_len,
+        while (s && i < s->n && !rule_matches(&s->rules[i], el, tag, tag_len, id, id_len,
                                               class_attr, class_len))
             i++;
         if (!s || i == s->n) return 0;
@@ -2386,7 +2498,7 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
     if (s) {
         for (size_t i = 0; i < s->n; i++) {
             const sheet_rule *r = &s->rules[i];
-            if (!rule_matches(r, tag, tag_len, id, id_len, class_attr, class_len) ||
+            if (!rule_matches(r, el, tag, tag_len, id, id_len, class_attr, class_len) ||
                 !context_matches(s, r->anc, r->nanc, r->rooted, path))
                 continue;
             cascade_note(&k, r->causes, r->cancels, r->important, r->flags & CSS_SHOWS,
@@ -2539,6 +2651,11 @@ static int anc_may_be_seen(const css_sheet *s, const anc_compound *a, const css_
     return 1;
 }
 
+void css_seen_add_attr(css_seen *w, const char *name, size_t len)
+{
+    seen_set(w, seen_hash('a', name, len));
+}
+
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w)
 {
     if (!s || !w->any) return 0;
@@ -2547,6 +2664,8 @@ int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w
         int may = (!r->tag[0] || seen_has(w, 't', r->tag, strlen(r->tag))) &&
                   (!r->id[0] || seen_has(w, 'i', r->id, strlen(r->id)));
         for (int k = 0; may && k < r->ncls; k++) may = seen_has(w, 'c', r->cls[k], strlen(r->cls[k]));
+        for (int k = 0; may && k < r->nattr; k++) /* the attribute's name, whatever its value */
+            may = seen_has(w, 'a', r->attr[k].name, strlen(r->attr[k].name));
         for (uint8_t a = 0; may && a < r->nanc; a++) /* its ancestors were written too */
             may = anc_may_be_seen(s, &s->anc[r->anc + a], w);
         if (may) return 1;

@@ -86,10 +86,14 @@ unsigned css_sheet_hides_n(const css_sheet *s, const char *tag, size_t tag_len, 
                            size_t id_len, const char *class_attr, size_t class_len,
                            int with_shows);
 /* An element as the sheet's selectors see it: the tag (lower-case) and the id and class
- * attribute values as written (NULL: none). */
+ * attribute values as written (NULL: none), and, for attribute conditions, attr(): 1 and the
+ * value of the attribute named (lower-case), 0 when the element has none (attr NULL: its
+ * attributes are not known, and no condition on them is met). */
 typedef struct css_elem {
     const char *tag, *id, *cls;
     size_t tag_len, id_len, cls_len;
+    int (*attr)(const void *ctx, const char *name, const char **value, size_t *len);
+    const void *attr_ctx;
 } css_elem;
 /* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
  * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,
@@ -116,15 +120,17 @@ int css_sheet_shows_attr(const css_sheet *s, const char *name, size_t len);
 /* From now on a block whose `content: attr(name)` names an attribute not shown before is
  * dropped (CSS_LATE_ATTR): elements already written were not searched for it. */
 void css_sheet_freeze_shown_attrs(css_sheet *s);
-/* The tags, ids and classes of the elements a document has written so far, as a Bloom filter
- * (a yes may be wrong, a no never is), to tell whether a style block seen late would hide
- * some of them. Zero-initialised. */
+/* The tags, ids, classes and attribute names of the elements a document has written so far,
+ * as a Bloom filter (a yes may be wrong, a no never is), to tell whether a style block seen
+ * late would hide some of them. Zero-initialised. */
 typedef struct css_seen {
     uint64_t bits[64];
     int any;
 } css_seen;
 void css_seen_add_element(css_seen *w, const char *tag, size_t tag_len, const char *id,
                           size_t id_len, const char *class_attr, size_t class_len);
+/* Notes an attribute name (lower-case) of an element noted in w. */
+void css_seen_add_attr(css_seen *w, const char *name, size_t len);
 /* 1 when a hiding rule kept since rule number `from` may match an element noted in w. */
 int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w);
 /* Rules that set a property again without hiding are kept for the groups of properties some

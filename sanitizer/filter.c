@@ -561,6 +561,9 @@ static bool bytes_reserve(char **p, size_t *cap, size_t need, size_t first)
 static bool names_put(sanitizer *s, const tok_attr *a, size_t max, uint16_t *len)
 {
     size_t n = a->value_len < max ? a->value_len : max;
+    *len = 0;
+    if (n == 0) /* an empty value: nothing to keep (and no buffer needed) */
+        return true;
     if (n > NAMES_MAX - s->names_len ||
         !bytes_reserve(&s->names, &s->names_cap, s->names_len + n, 1024))
         return false;
@@ -1201,6 +1204,17 @@ static unsigned svg_presentation_hiding(const html_token *t)
     return f;
 }
 
+/* css_elem's reader of the start tag's attributes. */
+static int token_attr_value(const void *ctx, const char *name, const char **value, size_t *len)
+{
+    const tok_attr *a = attr_get(ctx, name);
+    if (!a)
+        return 0;
+    *value = a->value;
+    *len = a->value_len;
+    return 1;
+}
+
 /* css_path's reader of the open elements. */
 static void open_elem_names(const void *ctx, size_t i, css_elem *out)
 {
@@ -1210,13 +1224,15 @@ static void open_elem_names(const void *ctx, size_t i, css_elem *out)
     out->tag_len = e->len == 0xff ? 0 : e->len; /* a name too long to keep matches no tag */
     out->id = out->cls = NULL;
     out->id_len = out->cls_len = 0;
-    /* values are read up to a NUL byte, as the element's own are (css_sheet_judge_element) */
+    /* values are read up to a NUL byte, as the element's own are (css_sheet_judge_element);
+     * empty ones were not stored (names may still be NULL) */
+    const char *at = s->names ? s->names + e->names : "";
     if (e->id_len != NAMES_NONE) {
-        out->id = s->names + e->names;
-        out->id_len = strnlen(out->id, e->id_len);
+        out->id = at;
+        out->id_len = strnlen(at, e->id_len);
     }
     if (e->cls_len != NAMES_NONE) {
-        out->cls = s->names + e->names + (e->id_len != NAMES_NONE ? e->id_len : 0);
+        out->cls = at + (e->id_len != NAMES_NONE ? e->id_len : 0);
         out->cls_len = strnlen(out->cls, e->cls_len);
     }
 }
@@ -1262,7 +1278,8 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
         css_elem e = {n, ida ? ida->value : NULL, ca ? ca->value : NULL, l < 31 ? l : 31,
                       ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
-                      ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0};
+                      ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0,
+                      token_attr_value, t};
         css_path path = {s->depth, open_elem_names, s};
         f = css_sheet_judge_element(s->sheet, &e, &path, st ? &style : NULL, shows);
     }
@@ -1508,6 +1525,8 @@ static void write_start_tag(sanitizer *s, const html_token *t, const char *name,
                              id_attr ? id_attr->value_len : 0,
                              class_attr ? class_attr->value : NULL,
                              class_attr ? class_attr->value_len : 0);
+        for (size_t i = 0; i < t->nattrs; i++)
+            css_seen_add_attr(&s->seen, t->attrs[i].name, t->attrs[i].name_len);
         if (t->nattrs > 0)
             css_sheet_freeze_shown_attrs(s->sheet);
     }

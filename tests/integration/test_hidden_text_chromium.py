@@ -38,10 +38,12 @@ HIDDEN = [
     ('<span class="a b">', '</span>'),
     ('<div class="nest"><span><p>', '</p></span></div>'),
     ('<section class="kids"><p>', '</p></section>'),
+    ('<p data-note="x">', '</p>'),
 ]
 STYLE = ("<style>.sr{display:none} #gone{visibility:hidden} span.a.b{font-size:0}"
          " .ww{color:white;background:white} .row{font-size:0} .col{font-size:16px}"
-         " .nest p{display:none} .nest .on p{display:block} .kids > p{opacity:0}</style>")
+         " .nest p{display:none} .nest .on p{display:block} .kids > p{opacity:0}"
+         " p[data-note]{display:none}</style>")
 # Hiding a descendant undoes (the properties are inherited): the hidden text goes, the child
 # that sets the property again stays.
 SOFT = [

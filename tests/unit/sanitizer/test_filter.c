@@ -225,6 +225,14 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "<p class=b>secret</p>",
            "<style>.b{display:none} nav .b{display:block}</style><nav><p class=\"b\">visible</p>"
            "</nav>");
+    /* empty id and class values are open elements' names too (found by fuzz_sanitizer) */
+    EXPECT(SANITIZE_STRICT, "<style>.a p{display:none}</style><div class id><p>visible</p></div>",
+           "<style>.a p{display:none}</style><div class=\"\" id=\"\"><p>visible</p></div>");
+    /* attribute conditions on the element itself */
+    EXPECT(SANITIZE_STRICT,
+           "<style>[data-note]{display:none} p[lang|=fr]{opacity:0}</style><div data-note=1>secret"
+           "</div><p lang=fr-CA>secret</p><p lang=en>visible</p>",
+           "<style>[data-note]{display:none} p[lang|=fr]{opacity:0}</style><p lang=\"en\">visible</p>");
     /* every split reads the same ancestors */
     const char *doc = "<style>#m .c > b{display:none}</style><div id=m><p class=\"x c\">one <b>secret"
                       "</b> two</p></div><p class=c><b>three</b></p>";
@@ -445,6 +453,11 @@ Test(filter, late_style_blocks_do_not_hide_what_was_written)
            "<p>a</p><style>span{color:red} .q{display:none}</style>");
     EXPECT(SANITIZE_STRICT, "<p>a</p><style>p{visibility:hidden}</style><p>b</p>",
            "<p>a</p><p>b</p>");
+    /* an attribute condition: judged by the names of the attributes written */
+    EXPECT(SANITIZE_STRICT, "<p data-a=1>x</p><style>[data-b]{display:none}</style><p data-b>y</p>",
+           "<p data-a=\"1\">x</p><style>[data-b]{display:none}</style>");
+    EXPECT(SANITIZE_STRICT, "<p data-b=1>x</p><style>[data-b='2']{display:none}</style>",
+           "<p data-b=\"1\">x</p>");
     /* a rule that names ancestors: dropped when they were written too, kept otherwise */
     EXPECT(SANITIZE_STRICT, "<div class=c><p class=b>x</p></div><style>.c .b{display:none}</style>",
            "<div class=\"c\"><p class=\"b\">x</p></div>");
