@@ -1335,9 +1335,11 @@ typedef struct undo_rule {
     uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
     uint32_t spec, order;
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
-    uint8_t ncls, nanc, rooted;
-    uint32_t anc; /* as sheet_rule's */
+    uint8_t ncls, nanc, rooted, nattr;
+    uint32_t anc;  /* as sheet_rule's */
+    uint32_t attr; /* its attribute conditions: the sheet's uattr[attr .. attr + nattr) */
 } undo_rule;
+#define UATTR_MAX 1024 /* attribute conditions of a document's undoing rules */
 
 /* A compound a selector names before its subject (`.a` and `div` in `.a > div p`), its names
  * NUL-terminated in the sheet's anc_text (offset 0: none; the ncls classes one after another).
@@ -1387,6 +1389,8 @@ struct css_sheet {
      * block began: a dropped block's go with its rules */
     anc_compound *anc;
     size_t nanc, anc_cap, nanc_before_block;
+    attr_cond *uattr; /* the undoing rules' attribute conditions (UATTR_MAX) */
+    size_t nuattr, uattr_cap, nuattr_before_block;
     char *anc_text;
     size_t anc_text_len, anc_text_cap, anc_text_before_block;
 };
@@ -1739,7 +1743,16 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
                 if (nest == 0) break;
             }
         } else if (t->type == CT_LBRACKET) {
-            while (i < b && p->tok[i].type != CT_RBRACKET) i++;
+            /* a condition read here is judged (the element's attributes are known); one not
+             * read, or past the bound, is left out */
+            int end = r->nattr < SELECTOR_ATTRS_MAX ? attr_cond_parse(p, i, b, &r->attr[r->nattr])
+                                                    : -1;
+            if (end >= 0) {
+                r->nattr++;
+                i = end;
+            } else {
+                while (i < b && p->tok[i].type != CT_RBRACKET) i++;
+            }
         } else if (i == subject && t->type == CT_IDENT) {
             ascii_lower(r->tag, t->text, sizeof r->tag);
         } else if (t->type == CT_HASH && t->hash_is_id && !r->id[0]) {
@@ -1796,6 +1809,24 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     u->anc = r->anc;
     u->nanc = r->nanc;
     u->rooted = r->rooted;
+    /* past the bound its conditions are left out: it undoes for more elements, as an undoing
+     * rule with conditions not read does */
+    if (r->nattr && (size_t)r->nattr <= UATTR_MAX - s->nuattr) {
+        if (s->nuattr + (size_t)r->nattr > s->uattr_cap) {
+            size_t cap = s->uattr_cap ? s->uattr_cap * 2 : 16;
+            attr_cond *a = realloc(s->uattr, cap * sizeof *a);
+            if (a) {
+                s->uattr = a;
+                s->uattr_cap = cap;
+            }
+        }
+        if (s->nuattr + (size_t)r->nattr <= s->uattr_cap) {
+            memcpy(s->uattr + s->nuattr, r->attr, (size_t)r->nattr * sizeof *r->attr);
+            u->attr = (uint32_t)s->nuattr;
+            u->nattr = (uint8_t)r->nattr;
+            s->nuattr += (size_t)r->nattr;
+        }
+    }
     u->spec = r->spec;
     u->order = r->order;
     u->cancels = (uint16_t)cancels;
@@ -2132,6 +2163,7 @@ void css_sheet_free(css_sheet *s)
     free(s->undo);
     free(s->past_text);
     free(s->anc);
+    free(s->uattr);
     free(s->anc_text);
     free(s);
 }
@@ -2142,6 +2174,7 @@ static void sheet_block_begin(css_sheet *s)
     s->undo_before_block = s->nundo;
     s->nkf_before_block = s->nkf;
     s->nanc_before_block = s->nanc;
+    s->nuattr_before_block = s->nuattr;
     s->anc_text_before_block = s->anc_text_len;
     s->block_causes = 0;
 }
@@ -2152,6 +2185,7 @@ static void sheet_block_forget(css_sheet *s)
     s->nundo = s->undo_before_block;
     s->nkf = s->nkf_before_block;
     s->nanc = s->nanc_before_block;
+    s->nuattr = s->nuattr_before_block;
     s->anc_text_len = s->anc_text_before_block;
 }
 
@@ -2312,6 +2346,21 @@ static int attr_value_matches(const attr_cond *c, const char *v, size_t n)
     return 0;
 }
 
+/* Whether the element meets the n conditions c. When its attributes are not known, an
+ * undoing rule's are met and a hiding rule's are not: on that doubt no text is removed. */
+static int attrs_match(const attr_cond *c, int n, const css_elem *el, int unknown_meets)
+{
+    if (n && !el->attr) return unknown_meets;
+    for (int i = 0; i < n; i++) {
+        const char *v;
+        size_t len;
+        if (!el->attr(el->attr_ctx, c[i].name, &v, &len) ||
+            !attr_value_matches(&c[i], v, len))
+            return 0;
+    }
+    return 1;
+}
+
 static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag, size_t tag_len,
                         const char *id, size_t id_len, const char *cls, size_t cls_len)
 {
@@ -2319,14 +2368,7 @@ static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag
     if (r->id[0] && (!id || !span_is(id, id_len, r->id))) return 0;
     for (int i = 0; i < r->ncls; i++)
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
-    for (int i = 0; i < r->nattr; i++) { /* attributes unknown: a condition is not met */
-        const char *v;
-        size_t n;
-        if (!el->attr || !el->attr(el->attr_ctx, r->attr[i].name, &v, &n) ||
-            !attr_value_matches(&r->attr[i], v, n))
-            return 0;
-    }
-    return 1;
+    return attrs_match(r->attr, r->nattr, el, 0);
 }
 
 /* An element's names hashed as undo_rule keeps them. */
@@ -2512,7 +2554,8 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
             element_names_hash(&e, tag, tag_len, id, id_len, class_attr, class_len);
             for (size_t i = 0; i < s->nundo; i++) {
                 const undo_rule *u = &s->undo[i];
-                if (undo_matches(u, &e) && context_matches(s, u->anc, u->nanc, u->rooted, path))
+                if (undo_matches(u, &e) && attrs_match(s->uattr + u->attr, u->nattr, el, 1) &&
+                    context_matches(s, u->anc, u->nanc, u->rooted, path))
                     cascade_note(&k, 0, u->cancels, u->important, u->shows,
                                  rule_key(0, u->spec, u->order), rule_key(1, u->spec, u->order));
             }

@@ -1150,6 +1150,23 @@ Test(css_ancestors, attribute_conditions)
     cr_expect_eq(attr_flags("[data-x]{display:none} p.k{display:block}", "", "p.k", data), 0u);
 }
 
+/* An undoing rule's attribute conditions are judged too when the attributes are known (an
+ * undoing `[data-y]` no element has undid everything before); without them, met. */
+Test(css_ancestors, undoing_attribute_conditions)
+{
+    const char *data[] = {"data-x=1", NULL};
+    cr_expect_eq(attr_flags(".h{visibility:hidden} [data-y]{visibility:visible}", "", "p.h", data),
+                 CSS_SOFT_VISIBILITY);
+    cr_expect_eq(attr_flags(".h{visibility:hidden} [data-x]{visibility:visible}", "", "p.h", data),
+                 CSS_SHOW_VISIBILITY);
+    cr_expect_eq(attr_flags(".h{display:none} .h[data-x='2']{display:block}", "", "p.h", data),
+                 CSS_HIDES);
+    cr_expect_eq(attr_flags(".h{display:none} .h[data-x='1']:hover{display:block}", "", "p.h",
+                            data),
+                 0u);
+    cr_expect_eq(sheet_flags(".h{display:none} .h[data-x='2']{display:block}", "p", NULL, "h"), 0u);
+}
+
 /* A sheet keeps at most ANC_MAX ancestor compounds and 64 KiB of their names: past that, a
  * rule is not kept (it hides nothing) and the earlier ones still work. */
 Test(css_ancestors, bounded_pool)

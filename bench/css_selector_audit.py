@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""Strict mode's reading of style sheets against Chromium's, on random documents.
+
+Each document is generated from a seed: nested elements (block and inline, some closed
+implicitly by the HTML parser, lists), each with a few classes from a small pool, sometimes an
+id or a data attribute, every text node a word of its own; a <style> of random rules whose
+selectors are compounds of a tag, classes, an id and attribute conditions joined by descendant
+and child combinators, and whose declarations hide (display, visibility, opacity, font size)
+or set the property again; some style attributes too. Chromium renders the document (the
+probe of visible_text_audit.py lists the words a person sees) and `agentgate sanitize` reads it
+in strict mode. A word Chromium shows that strict mode removed is visible text lost; a word
+Chromium hides that strict mode kept is hidden text kept. With --unsupported, selectors also
+use what strict mode does not judge (sibling combinators, :first-child, :not()), to measure how
+much hidden text that leaves.
+
+usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
+                                   [--show N]
+Exit status 1 when a document lost visible text or (without --unsupported) kept hidden text.
+"""
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from visible_text_audit import CHROMIUM, PROBE  # noqa: E402
+
+BLOCKS = ["div", "p", "section", "ul", "nav", "article"]
+INLINES = ["span", "b", "em", "a"]
+CLASSES = ["a", "b", "c", "d"]
+IDS = ["i1", "i2", "i3"]
+HIDE = ["display:none", "visibility:hidden", "opacity:0", "font-size:0"]
+SHOW = ["display:block", "visibility:visible", "opacity:1", "font-size:16px"]
+WORD = re.compile(r"\bw\d+x\b")
+
+
+class Doc:
+    def __init__(self, rng, unsupported):
+        self.rng = rng
+        self.unsupported = unsupported
+        self.words = 0
+        self.ids = list(IDS)
+
+    def word(self):
+        self.words += 1
+        return "w%dx" % self.words
+
+    def attrs(self):
+        r, out = self.rng, []
+        cls = r.sample(CLASSES, r.choice([0, 0, 1, 1, 2]))
+        if cls:
+            out.append('class="%s"' % " ".join(cls))
+        if self.ids and r.random() < 0.15:
+            out.append('id="%s"' % self.ids.pop(0))
+        if r.random() < 0.2:
+            out.append('data-k="%s"' % r.choice(["v1", "v2 v3"]))
+        if r.random() < 0.08:
+            out.append('style="%s"' % r.choice(HIDE + SHOW))
+        return (" " + " ".join(out)) if out else ""
+
+    def element(self, depth, inside=()):
+        """An element (or a word) at depth, inside the given tags. Markup the HTML parser
+        rebuilds with its adoption agency or reopens as it reconstructs formatting elements (an
+        <a> in an <a>, a block that closes a <p> while a <b> inside it is open) is not
+        generated: strict mode follows the parser's stack, not that reparenting."""
+        r = self.rng
+        if depth > 4 or r.random() < 0.25:
+            return self.word() + " "
+        if r.random() < 0.1 and "p" not in inside:
+            items = "".join("<li%s>%s" % (self.attrs(), self.element(depth + 1, inside + ("li",)))
+                            for _ in range(r.randint(1, 3)))
+            return "<ul%s>%s</ul>" % (self.attrs(), items)
+        inline_only = "p" in inside  # a block would close the <p> and reopen what it holds
+        tags = [t for t in INLINES if t not in inside]
+        if not inline_only:
+            tags += BLOCKS[:3]
+        if depth == 0:
+            tags = BLOCKS
+        if inline_only and r.random() < 0.1:
+            tags = ["span"]
+        tag = r.choice(tags)
+        body = self.word() + " " + "".join(self.element(depth + 1, inside + (tag,))
+                                           for _ in range(r.randint(1, 3)))
+        # <p> is left open now and then (outside formatting elements): the next block or the
+        # parent's end tag closes it, as the parser does
+        open_p = tag == "p" and not set(inside) & set(INLINES) and r.random() < 0.3
+        return "<%s%s>%s%s" % (tag, self.attrs(), body, "" if open_p else "</%s>" % tag)
+
+    def compound(self, first):
+        r, parts = self.rng, []
+        if r.random() < 0.4:
+            parts.append(r.choice(BLOCKS + INLINES + ["li"]))
+        for c in r.sample(CLASSES, r.choice([0, 1, 1, 2])):
+            parts.append("." + c)
+        if r.random() < 0.1:
+            parts.append("#" + r.choice(IDS))
+        if r.random() < 0.12:
+            parts.append(r.choice(["[data-k]", '[data-k="v1"]', "[data-k~=v3]", "[data-k^=v]"]))
+        if self.unsupported and r.random() < 0.2:
+            parts.append(r.choice([":first-child", ":not(.a)", ":nth-child(2)"]))
+        if not parts:
+            parts.append(r.choice(BLOCKS + INLINES + [".a", ".b"]))
+        return "".join(parts)
+
+    def selector(self):
+        r = self.rng
+        joins = [" ", " > "] + ([" + ", " ~ "] if self.unsupported else [])
+        sel = self.compound(True)
+        for _ in range(r.choice([0, 0, 1, 1, 2])):
+            sel = self.compound(False) + r.choice(joins) + sel
+        return sel
+
+    def sheet(self):
+        r, rules = self.rng, []
+        for _ in range(r.randint(3, 8)):
+            decl = r.choice(HIDE) if r.random() < 0.6 else r.choice(SHOW)
+            if r.random() < 0.1:
+                decl += " !important"
+            rules.append("%s{%s}" % (self.selector(), decl))
+        return "\n".join(rules)
+
+    def html(self):
+        body = "".join(self.element(0) for _ in range(self.rng.randint(3, 6)))
+        return ("<!doctype html><html><head><meta charset=utf-8><style>%s</style></head>"
+                "<body>%s</body></html>" % (self.sheet(), body))
+
+
+def chromium_visible(path, profile):
+    r = subprocess.run(CHROMIUM + ["--user-data-dir=" + profile, "file://" + path],
+                       capture_output=True, timeout=60)
+    m = re.search(rb'<pre id="__vt">(.*?)</pre>', r.stdout, re.S)
+    if not m:
+        raise RuntimeError("chromium printed no probe output for %s: %s" % (path, r.stderr[-300:]))
+    return set(WORD.findall(m.group(1).decode()))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--agentgate", default="build-rel/agentgate")
+    ap.add_argument("--docs", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--unsupported", action="store_true")
+    ap.add_argument("--show", type=int, default=3, help="documents shown in full on a mismatch")
+    a = ap.parse_args()
+    if not shutil.which(CHROMIUM[0]):
+        sys.exit("css_selector_audit: chromium not found")
+    work = tempfile.mkdtemp(prefix="css-audit-")
+    profile = os.path.join(work, "profile")
+    words = lost = kept = bad_docs = shown = 0
+    try:
+        for n in range(a.docs):
+            doc = Doc(random.Random("%d-%d" % (a.seed, n)), a.unsupported).html()
+            path = os.path.join(work, "d%d.html" % n)
+            with open(path, "wb") as f:
+                f.write(doc.encode() + PROBE)
+            seen = chromium_visible(path, profile)
+            out = subprocess.run([a.agentgate, "sanitize", "--mode", "strict"], input=doc.encode(),
+                                 capture_output=True, check=True).stdout.decode()
+            present = set(WORD.findall(out))
+            every = set(WORD.findall(doc))
+            doc_lost, doc_kept = seen - present, (every - seen) & present
+            words += len(every)
+            lost += len(doc_lost)
+            kept += len(doc_kept)
+            if doc_lost or (doc_kept and not a.unsupported):
+                bad_docs += 1
+                if shown < a.show:
+                    shown += 1
+                    print("document %d: lost %s, kept %s\n%s\n" % (n, sorted(doc_lost),
+                                                                   sorted(doc_kept), doc))
+            if (n + 1) % 25 == 0:
+                print("%d/%d documents" % (n + 1, a.docs), file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print("| documents | words | visible words lost | hidden words kept | documents with a "
+          "mismatch |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    print("| %d | %d | %d | %d | %d |" % (a.docs, words, lost, kept, bad_docs))
+    return 1 if bad_docs else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
