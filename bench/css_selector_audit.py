@@ -4,14 +4,15 @@
 Each document is generated from a seed: nested elements (block and inline, some closed
 implicitly by the HTML parser, lists), each with a few classes from a small pool, sometimes an
 id or a data attribute, every text node a word of its own; a <style> of random rules whose
-selectors are compounds of a tag, classes, an id and attribute conditions joined by descendant
-and child combinators, and whose declarations hide (display, visibility, opacity, font size)
-or set the property again; some style attributes too. Chromium renders the document (the
-probe of visible_text_audit.py lists the words a person sees) and `agentgate sanitize` reads it
-in strict mode. A word Chromium shows that strict mode removed is visible text lost; a word
-Chromium hides that strict mode kept is hidden text kept. With --unsupported, selectors also
-use what strict mode does not judge (sibling combinators, :first-child, :not()), to measure how
-much hidden text that leaves.
+selectors are compounds of a tag, classes and an id (and attribute conditions, :first-child
+and :not() on the element itself) joined by descendant and child combinators, and whose
+declarations hide (display, visibility, opacity, font size) or set the property again; some
+style attributes too. Chromium renders the document (the probe of visible_text_audit.py lists
+the words a person sees) and `agentgate sanitize` reads it in strict mode. A word Chromium
+shows that strict mode removed is visible text lost; a word Chromium hides that strict mode
+kept is hidden text kept. With --unsupported, selectors also use what strict mode does not
+judge (sibling combinators, :last-child, :nth-child(), :not() of a list, attribute conditions
+on ancestors), to measure how much hidden text that leaves.
 
 usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
                                    [--show N]
@@ -62,33 +63,44 @@ class Doc:
             out.append('style="%s"' % r.choice(HIDE + SHOW))
         return (" " + " ".join(out)) if out else ""
 
+    def children(self, depth, inside, count):
+        """count siblings at depth; after a <p> left open, the rest are inside it."""
+        out = []
+        for _ in range(count):
+            html, open_p = self.element(depth, inside)
+            out.append(html)
+            if open_p:
+                inside = inside + ("p",)
+        return "".join(out)
+
     def element(self, depth, inside=()):
-        """An element (or a word) at depth, inside the given tags. Markup the HTML parser
-        rebuilds with its adoption agency or reopens as it reconstructs formatting elements (an
-        <a> in an <a>, a block that closes a <p> while a <b> inside it is open) is not
-        generated: strict mode follows the parser's stack, not that reparenting."""
+        """An element (or a word) at depth, inside the given tags, and whether it is a <p> left
+        open. Markup the HTML parser rebuilds with its adoption agency or reopens as it
+        reconstructs formatting elements (an <a> in an <a>, a block that closes a <p> while a
+        <b> inside it is open) is not generated: strict mode follows the parser's stack, not
+        that reparenting."""
         r = self.rng
         if depth > 4 or r.random() < 0.25:
-            return self.word() + " "
+            return self.word() + " ", False
         if r.random() < 0.1 and "p" not in inside:
-            items = "".join("<li%s>%s" % (self.attrs(), self.element(depth + 1, inside + ("li",)))
+            items = "".join("<li%s>%s" % (self.attrs(), self.children(depth + 1, inside + ("li",), 1))
                             for _ in range(r.randint(1, 3)))
-            return "<ul%s>%s</ul>" % (self.attrs(), items)
+            return "<ul%s>%s</ul>" % (self.attrs(), items), False
         inline_only = "p" in inside  # a block would close the <p> and reopen what it holds
         tags = [t for t in INLINES if t not in inside]
         if not inline_only:
             tags += BLOCKS[:3]
         if depth == 0:
             tags = BLOCKS
-        if inline_only and r.random() < 0.1:
+        if not tags or (inline_only and r.random() < 0.1):
             tags = ["span"]
         tag = r.choice(tags)
-        body = self.word() + " " + "".join(self.element(depth + 1, inside + (tag,))
-                                           for _ in range(r.randint(1, 3)))
-        # <p> is left open now and then (outside formatting elements): the next block or the
-        # parent's end tag closes it, as the parser does
+        body = self.word() + " " + self.children(depth + 1, inside + (tag,), r.randint(1, 3))
+        # <p> is left open now and then (outside formatting elements): the parent's end tag
+        # closes it, as the parser does
         open_p = tag == "p" and not set(inside) & set(INLINES) and r.random() < 0.3
-        return "<%s%s>%s%s" % (tag, self.attrs(), body, "" if open_p else "</%s>" % tag)
+        html = "<%s%s>%s%s" % (tag, self.attrs(), body, "" if open_p else "</%s>" % tag)
+        return html, open_p
 
     def compound(self, first):
         r, parts = self.rng, []
@@ -98,10 +110,14 @@ class Doc:
             parts.append("." + c)
         if r.random() < 0.1:
             parts.append("#" + r.choice(IDS))
-        if r.random() < 0.12:
+        if r.random() < 0.12 and (first or self.unsupported):
             parts.append(r.choice(["[data-k]", '[data-k="v1"]', "[data-k~=v3]", "[data-k^=v]"]))
+        if first and r.random() < 0.12:
+            if not parts:  # a bare :not() would match html and body, left alone
+                parts.append(r.choice(BLOCKS + INLINES))
+            parts.append(r.choice([":first-child", ":not(.a)", ":not([data-k])", ":not(p)"]))
         if self.unsupported and r.random() < 0.2:
-            parts.append(r.choice([":first-child", ":not(.a)", ":nth-child(2)"]))
+            parts.append(r.choice([":last-child", ":nth-child(2)", ":not(.a, .b)"]))
         if not parts:
             parts.append(r.choice(BLOCKS + INLINES + [".a", ".b"]))
         return "".join(parts)
@@ -124,7 +140,7 @@ class Doc:
         return "\n".join(rules)
 
     def html(self):
-        body = "".join(self.element(0) for _ in range(self.rng.randint(3, 6)))
+        body = self.children(0, (), self.rng.randint(3, 6))
         return ("<!doctype html><html><head><meta charset=utf-8><style>%s</style></head>"
                 "<body>%s</body></html>" % (self.sheet(), body))
 

@@ -24,6 +24,7 @@
 #define PRELUDE_TOKENS_MAX 96
 #define SELECTOR_CLASSES_MAX 4
 #define SELECTOR_ATTRS_MAX 2
+#define SELECTOR_NOT_MAX 2
 #define NAME_MAX_LEN 64
 #define AT_RULE_NEST_MAX 64 /* at-rule blocks are read by recursion: a stack frame per level */
 
@@ -1312,6 +1313,14 @@ typedef struct attr_cond {
     uint8_t op, icase;
 } attr_cond;
 
+/* A :not() of a hiding rule's subject: one simple selector. */
+typedef enum { NOT_TAG, NOT_ID, NOT_CLASS, NOT_ATTR } not_kind;
+typedef struct not_cond {
+    uint8_t kind;
+    char name[NAME_MAX_LEN]; /* the tag (lower case), id or class */
+    attr_cond attr;          /* NOT_ATTR */
+} not_cond;
+
 typedef struct sheet_rule {
     unsigned flags;        /* the judgement's flags: CSS_HIDES or CSS_SOFT_*, and CSS_SHOW_* */
     uint16_t causes, cancels, important; /* groups (see declarations_causes) */
@@ -1322,6 +1331,9 @@ typedef struct sheet_rule {
     int ncls;
     attr_cond attr[SELECTOR_ATTRS_MAX];
     int nattr;
+    not_cond neg[SELECTOR_NOT_MAX];
+    int nneg;
+    uint8_t first_child; /* :first-child */
     uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
     int nanim;
     uint32_t anc;          /* its ancestor compounds: the sheet's anc[anc .. anc + nanc) */
@@ -1335,11 +1347,13 @@ typedef struct undo_rule {
     uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
     uint32_t spec, order;
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
-    uint8_t ncls, nanc, rooted, nattr;
+    uint8_t ncls, nanc, rooted, nattr, first_child, nneg;
     uint32_t anc;  /* as sheet_rule's */
     uint32_t attr; /* its attribute conditions: the sheet's uattr[attr .. attr + nattr) */
+    uint32_t neg;  /* its :not()s: the sheet's uneg[neg .. neg + nneg) */
 } undo_rule;
 #define UATTR_MAX 1024 /* attribute conditions of a document's undoing rules */
+#define UNEG_MAX 1024  /* and their :not()s */
 
 /* A compound a selector names before its subject (`.a` and `div` in `.a > div p`), its names
  * NUL-terminated in the sheet's anc_text (offset 0: none; the ncls classes one after another).
@@ -1391,6 +1405,8 @@ struct css_sheet {
     size_t nanc, anc_cap, nanc_before_block;
     attr_cond *uattr; /* the undoing rules' attribute conditions (UATTR_MAX) */
     size_t nuattr, uattr_cap, nuattr_before_block;
+    not_cond *uneg;   /* and their :not()s (UNEG_MAX) */
+    size_t nuneg, uneg_cap, nuneg_before_block;
     char *anc_text;
     size_t anc_text_len, anc_text_cap, anc_text_before_block;
 };
@@ -1489,6 +1505,49 @@ static int attr_cond_parse(const prelude *p, int i, int b, attr_cond *c)
     return i < b && p->tok[i].type == CT_RBRACKET ? i : -1;
 }
 
+/* A pseudo-class of a hiding rule's subject from tokens [i, b), i at its ':': :first-child, or
+ * :not() of one simple selector (a tag, #id, .class or [attribute]). The index of its last
+ * token, or -1 for any other (not judged). */
+static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
+{
+    if (i + 1 >= b) return -1;
+    const prelude_token *n = &p->tok[i + 1];
+    char w[16];
+    ascii_lower(w, n->text, sizeof w);
+    if (n->type == CT_IDENT && strcmp(w, "first-child") == 0) {
+        r->first_child = 1;
+        return i + 1;
+    }
+    if (n->type != CT_FUNCTION || strcmp(w, "not") != 0 || r->nneg == SELECTOR_NOT_MAX)
+        return -1;
+    not_cond *c = &r->neg[r->nneg];
+    memset(c, 0, sizeof *c);
+    int k = i + 2;
+    while (k < b && p->tok[k].type == CT_WHITESPACE) k++;
+    if (k >= b || p->tok[k].truncated) return -1;
+    const prelude_token *t = &p->tok[k];
+    if (t->type == CT_IDENT) {
+        c->kind = NOT_TAG;
+        ascii_lower(c->name, t->text, sizeof c->name);
+    } else if (t->type == CT_HASH && t->hash_is_id) {
+        c->kind = NOT_ID;
+        snprintf(c->name, sizeof c->name, "%s", t->text);
+    } else if (t->type == CT_DELIM && t->delim == '.' && k + 1 < b &&
+               p->tok[k + 1].type == CT_IDENT && !p->tok[k + 1].truncated) {
+        c->kind = NOT_CLASS;
+        snprintf(c->name, sizeof c->name, "%s", p->tok[++k].text);
+    } else if (t->type == CT_LBRACKET) {
+        c->kind = NOT_ATTR;
+        if ((k = attr_cond_parse(p, k, b, &c->attr)) < 0) return -1;
+    } else {
+        return -1;
+    }
+    for (k++; k < b && p->tok[k].type == CT_WHITESPACE; k++) continue;
+    if (k >= b || p->tok[k].type != CT_RPAREN) return -1;
+    r->nneg++;
+    return k;
+}
+
 /* One compound selector from tokens [a, b): tag? (#id | .class | [attribute])*; anything else
  * -> 0. An ancestor may be `*` alone, or html or body, and names no attribute (the open
  * elements keep only their ids and classes); a subject may not be html or body (they hide the
@@ -1523,14 +1582,25 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
             r->nattr++;
             parts++;
             i = end;
+        } else if (t->type == CT_COLON && !ancestor) {
+            int end = pseudo_class_parse(p, i, b, r);
+            if (end < 0) return 0;
+            parts++;
+            i = end;
         } else {
-            return 0; /* combinators, pseudo-classes: not judged */
+            return 0; /* combinators, other pseudo-classes: not judged */
         }
     }
     if (!ancestor && r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0))
         return 0;
-    r->spec = (r->id[0] ? 1u << 20 : 0) | (unsigned)(r->ncls + r->nattr) << 10 |
-              (r->tag[0] ? 1u : 0);
+    unsigned ids = r->id[0] ? 1 : 0, classes = (unsigned)(r->ncls + r->nattr + r->first_child),
+             tags = r->tag[0] ? 1 : 0;
+    for (int k = 0; k < r->nneg; k++) { /* :not() counts as its argument */
+        ids += r->neg[k].kind == NOT_ID;
+        classes += r->neg[k].kind == NOT_CLASS || r->neg[k].kind == NOT_ATTR;
+        tags += r->neg[k].kind == NOT_TAG;
+    }
+    r->spec = ids << 20 | classes << 10 | tags;
     return parts > 0 || ancestor;
 }
 
@@ -1736,6 +1806,11 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
             ascii_lower(w, n->text, sizeof w);
             for (size_t k = 0; k < sizeof pseudo_elements / sizeof pseudo_elements[0]; k++)
                 if (n->type == CT_IDENT && strcmp(w, pseudo_elements[k]) == 0) return 0;
+            int end = pseudo_class_parse(p, i, b, r); /* :first-child, :not(): judged */
+            if (end >= 0) {
+                i = end;
+                continue;
+            }
             int nest = 0; /* skip the pseudo-class, with its arguments */
             for (i++; i < b; i++) {
                 if (p->tok[i].type == CT_FUNCTION || p->tok[i].type == CT_LPAREN) nest++;
@@ -1789,6 +1864,26 @@ static uint64_t name_hash(const char *p, size_t n)
     return h ? h : 1;
 }
 
+/* Appends n items of `size` bytes to a pool (*n of them, *cap allocated, at most max): 1 and
+ * where they start in *at, or 0 (none, past the bound or out of memory). */
+static int pool_put(void **pool, size_t *n, size_t *cap, size_t max, size_t size,
+                    const void *items, size_t count, size_t *at)
+{
+    if (count == 0 || count > max - *n) return 0;
+    if (*n + count > *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        while (c < *n + count) c *= 2;
+        void *p = realloc(*pool, c * size);
+        if (!p) return 0;
+        *pool = p;
+        *cap = c;
+    }
+    memcpy((char *)*pool + *n * size, items, count * size);
+    *at = *n;
+    *n += count;
+    return 1;
+}
+
 static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
 {
     if (s->nundo == s->undo_cap) {
@@ -1809,23 +1904,19 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     u->anc = r->anc;
     u->nanc = r->nanc;
     u->rooted = r->rooted;
-    /* past the bound its conditions are left out: it undoes for more elements, as an undoing
-     * rule with conditions not read does */
-    if (r->nattr && (size_t)r->nattr <= UATTR_MAX - s->nuattr) {
-        if (s->nuattr + (size_t)r->nattr > s->uattr_cap) {
-            size_t cap = s->uattr_cap ? s->uattr_cap * 2 : 16;
-            attr_cond *a = realloc(s->uattr, cap * sizeof *a);
-            if (a) {
-                s->uattr = a;
-                s->uattr_cap = cap;
-            }
-        }
-        if (s->nuattr + (size_t)r->nattr <= s->uattr_cap) {
-            memcpy(s->uattr + s->nuattr, r->attr, (size_t)r->nattr * sizeof *r->attr);
-            u->attr = (uint32_t)s->nuattr;
-            u->nattr = (uint8_t)r->nattr;
-            s->nuattr += (size_t)r->nattr;
-        }
+    u->first_child = r->first_child;
+    /* past the bounds its conditions are left out: it undoes for more elements, as an
+     * undoing rule with conditions not read does */
+    size_t at;
+    if (pool_put((void **)&s->uattr, &s->nuattr, &s->uattr_cap, UATTR_MAX, sizeof *r->attr,
+                 r->attr, (size_t)r->nattr, &at)) {
+        u->attr = (uint32_t)at;
+        u->nattr = (uint8_t)r->nattr;
+    }
+    if (pool_put((void **)&s->uneg, &s->nuneg, &s->uneg_cap, UNEG_MAX, sizeof *r->neg, r->neg,
+                 (size_t)r->nneg, &at)) {
+        u->neg = (uint32_t)at;
+        u->nneg = (uint8_t)r->nneg;
     }
     u->spec = r->spec;
     u->order = r->order;
@@ -2164,6 +2255,7 @@ void css_sheet_free(css_sheet *s)
     free(s->past_text);
     free(s->anc);
     free(s->uattr);
+    free(s->uneg);
     free(s->anc_text);
     free(s);
 }
@@ -2175,6 +2267,7 @@ static void sheet_block_begin(css_sheet *s)
     s->nkf_before_block = s->nkf;
     s->nanc_before_block = s->nanc;
     s->nuattr_before_block = s->nuattr;
+    s->nuneg_before_block = s->nuneg;
     s->anc_text_before_block = s->anc_text_len;
     s->block_causes = 0;
 }
@@ -2186,6 +2279,7 @@ static void sheet_block_forget(css_sheet *s)
     s->nkf = s->nkf_before_block;
     s->nanc = s->nanc_before_block;
     s->nuattr = s->nuattr_before_block;
+    s->nuneg = s->nuneg_before_block;
     s->anc_text_len = s->anc_text_before_block;
 }
 
@@ -2361,6 +2455,29 @@ static int attrs_match(const attr_cond *c, int n, const css_elem *el, int unknow
     return 1;
 }
 
+/* Whether the element is what a :not() names. When its attributes are not known, it is for a
+ * hiding rule (which then does not match) and is not for an undoing one (which then does). */
+static int not_names(const not_cond *c, const css_elem *el, const char *tag, size_t tag_len,
+                     const char *id, size_t id_len, const char *cls, size_t cls_len, int hiding)
+{
+    switch ((not_kind)c->kind) {
+    case NOT_TAG: return span_is(tag, tag_len, c->name);
+    case NOT_ID: return id && span_is(id, id_len, c->name);
+    case NOT_CLASS: return cls && class_list_has(cls, cls_len, c->name);
+    case NOT_ATTR: return el->attr ? attrs_match(&c->attr, 1, el, 0) : hiding;
+    }
+    return hiding;
+}
+
+static int nots_name(const not_cond *c, int n, const css_elem *el, const char *tag,
+                     size_t tag_len, const char *id, size_t id_len, const char *cls,
+                     size_t cls_len, int hiding)
+{
+    for (int i = 0; i < n; i++)
+        if (not_names(&c[i], el, tag, tag_len, id, id_len, cls, cls_len, hiding)) return 1;
+    return 0;
+}
+
 static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag, size_t tag_len,
                         const char *id, size_t id_len, const char *cls, size_t cls_len)
 {
@@ -2368,6 +2485,8 @@ static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag
     if (r->id[0] && (!id || !span_is(id, id_len, r->id))) return 0;
     for (int i = 0; i < r->ncls; i++)
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
+    if (r->first_child && el->index != 1) return 0; /* 0: not known */
+    if (nots_name(r->neg, r->nneg, el, tag, tag_len, id, id_len, cls, cls_len, 1)) return 0;
     return attrs_match(r->attr, r->nattr, el, 0);
 }
 
@@ -2457,6 +2576,7 @@ static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem
 {
     if (a->tag && !span_is(e->tag, e->tag_len, s->anc_text + a->tag)) return 0;
     if (a->id && (!e->id || !span_is(e->id, e->id_len, s->anc_text + a->id))) return 0;
+    if (a->ncls == 0) return 1;
     const char *c = s->anc_text + a->cls;
     for (int k = 0; k < a->ncls; k++, c += strlen(c) + 1)
         if (!e->cls || !class_list_has(e->cls, e->cls_len, c)) return 0;
@@ -2509,7 +2629,7 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
 {
-    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL};
+    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0};
     return css_sheet_judge_element(s, &e, NULL, style, with_shows);
 }
 
@@ -2554,7 +2674,10 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
             element_names_hash(&e, tag, tag_len, id, id_len, class_attr, class_len);
             for (size_t i = 0; i < s->nundo; i++) {
                 const undo_rule *u = &s->undo[i];
-                if (undo_matches(u, &e) && attrs_match(s->uattr + u->attr, u->nattr, el, 1) &&
+                if (undo_matches(u, &e) && (!u->nattr || attrs_match(s->uattr + u->attr, u->nattr, el, 1)) &&
+                    (!u->first_child || el->index <= 1) && /* 0: not known, it may be */
+                    (!u->nneg || !nots_name(s->uneg + u->neg, u->nneg, el, tag, tag_len, id,
+                                            id_len, class_attr, class_len, 0)) &&
                     context_matches(s, u->anc, u->nanc, u->rooted, path))
                     cascade_note(&k, 0, u->cancels, u->important, u->shows,
                                  rule_key(0, u->spec, u->order), rule_key(1, u->spec, u->order));
@@ -2688,6 +2811,7 @@ static int anc_may_be_seen(const css_sheet *s, const anc_compound *a, const css_
     const char *t = s->anc_text;
     if (a->tag && !seen_has(w, 't', t + a->tag, strlen(t + a->tag))) return 0;
     if (a->id && !seen_has(w, 'i', t + a->id, strlen(t + a->id))) return 0;
+    if (a->ncls == 0) return 1;
     const char *c = t + a->cls;
     for (int k = 0; k < a->ncls; k++, c += strlen(c) + 1)
         if (!seen_has(w, 'c', c, strlen(c))) return 0;

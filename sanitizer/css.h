@@ -94,6 +94,7 @@ typedef struct css_elem {
     size_t tag_len, id_len, cls_len;
     int (*attr)(const void *ctx, const char *name, const char **value, size_t *len);
     const void *attr_ctx;
+    uint32_t index; /* its place among its parent's element children from 1 (0: not known) */
 } css_elem;
 /* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
  * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,

@@ -64,6 +64,7 @@ typedef struct open_elem {
      * sanitizer's names from offset `names`, for the style rules that name ancestors */
     uint32_t names;
     uint16_t id_len, cls_len;
+    uint32_t children; /* element children started so far (for :first-child) */
 } open_elem;
 
 #define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> CSS_SOFT_SHIFT))
@@ -124,6 +125,10 @@ struct sanitizer {
     size_t names_len, names_cap;
     const tok_attr *tag_id, *tag_class; /* the start tag's, once write_start_tag found them */
     bool tag_names;
+    uint32_t tag_index; /* the start tag's place among its parent's element children (0: not
+                         * known: in the head, or under elements past STACK_MAX) */
+    uint32_t body_children; /* body's (never an open element here): counted once in the body */
+    bool in_body;
     instr_matcher *im;
     instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
@@ -604,6 +609,7 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->soft = s->elem_soft;
     e->names = (uint32_t)s->names_len;
     e->id_len = e->cls_len = NAMES_NONE;
+    e->children = 0;
     if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
         stack_keep_names(s, e, t);
     if (elem_is(e, "p"))
@@ -1279,7 +1285,7 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         css_elem e = {n, ida ? ida->value : NULL, ca ? ca->value : NULL, l < 31 ? l : 31,
                       ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
                       ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0,
-                      token_attr_value, t};
+                      token_attr_value, t, s->tag_index};
         css_path path = {s->depth, open_elem_names, s};
         f = css_sheet_judge_element(s->sheet, &e, &path, st ? &style : NULL, shows);
     }
@@ -1743,6 +1749,32 @@ static inline void ns_reconcile(sanitizer *s)
     s->out.muted = 1;
 }
 
+/* The start tag's place among its parent's element children, after implicit closes. The
+ * body's children are counted from its start tag, or from the first element the head cannot
+ * hold, which opens it; html, head and body are not children of the body. */
+static uint32_t tag_place(sanitizer *s, const html_token *t)
+{
+    if (s->depth_lost)
+        return 0;
+    if (s->depth)
+        return ++s->stack[s->depth - 1].children;
+    bool html = t->ns == NS_HTML;
+    if (html && eq(t->name, t->name_len, "body")) {
+        s->in_body = true;
+        s->body_children = 0;
+        return 0;
+    }
+    if (html && (eq(t->name, t->name_len, "html") || eq(t->name, t->name_len, "head")))
+        return 0;
+    /* what the head holds: its own elements, scripts and templates */
+    bool head = html && ((s->tag_kind & K_HEAD_ONLY) || eq(t->name, t->name_len, "script") ||
+                         eq(t->name, t->name_len, "noscript") ||
+                         eq(t->name, t->name_len, "template"));
+    if (!s->in_body && !head)
+        s->in_body = true;
+    return s->in_body ? ++s->body_children : 0;
+}
+
 static void on_start_tag(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
@@ -1751,6 +1783,7 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     bool skipping = s->skip_depth != 0;
     s->tag_names = false;
     implicit_closes(s, t);
+    s->tag_index = tag_place(s, t);
     /* A removed subtree that this tag closes (an HTML tag: only those close implicitly) may
      * have broken the input out of foreign content where the output stayed in it
      * (`<math><p hidden><dialog>`): the output follows before the tag is written. The input's

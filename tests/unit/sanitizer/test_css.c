@@ -916,10 +916,12 @@ Test(css_cascade, undoing_through_complex_selectors)
 
 /* ---- rules that name ancestors, judged on the open elements (css_path) ------------------- */
 
-/* An element of a test path: "tag#id.c1.c2" split once (ids and classes without '.' or '#'). */
+/* An element of a test path: "tag#id.c1.c2:N" split once (ids and classes without '.', '#'
+ * or ':'; N its place among its siblings, unknown without). */
 typedef struct test_elem {
     char tag[16], id[16], cls[48];
     int has_id, has_cls;
+    unsigned index;
 } test_elem;
 
 typedef struct test_path {
@@ -930,12 +932,14 @@ typedef struct test_path {
 static void test_elem_parse(test_elem *e, const char *spec)
 {
     memset(e, 0, sizeof *e);
-    size_t n = strcspn(spec, "#.");
+    size_t n = strcspn(spec, "#.:");
     snprintf(e->tag, sizeof e->tag, "%.*s", (int)n, spec);
     for (const char *p = spec + n; *p;) {
         char kind = *p++;
-        size_t k = strcspn(p, "#.");
-        if (kind == '#') {
+        size_t k = strcspn(p, "#.:");
+        if (kind == ':') {
+            e->index = (unsigned)atoi(p);
+        } else if (kind == '#') {
             snprintf(e->id, sizeof e->id, "%.*s", (int)k, p);
             e->has_id = 1;
         } else {
@@ -950,7 +954,7 @@ static void test_elem_parse(test_elem *e, const char *spec)
 static css_elem test_elem_view(const test_elem *t)
 {
     css_elem e = {t->tag, t->has_id ? t->id : NULL, t->has_cls ? t->cls : NULL,
-                  strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL};
+                  strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL, t->index};
     return e;
 }
 
@@ -1165,6 +1169,46 @@ Test(css_ancestors, undoing_attribute_conditions)
                             data),
                  0u);
     cr_expect_eq(sheet_flags(".h{display:none} .h[data-x='2']{display:block}", "p", NULL, "h"), 0u);
+}
+
+/* :first-child and :not() of one simple selector on the element a hiding rule names last;
+ * :first-child of an undoing one. A place not known matches no hiding and every undoing. */
+Test(css_ancestors, first_child_and_not)
+{
+    const char *data[] = {"data-x=1", NULL};
+#define A(css, self, want) cr_expect_eq(attr_flags(css, "div", self, data), want, "%s %s", css, self)
+    A("li:first-child{display:none}", "li:1", CSS_HIDES);
+    A("li:first-child{display:none}", "li:2", 0u);
+    A("li:first-child{display:none}", "li", 0u);
+    A(".m :first-child{display:none}", "p:1", 0u); /* the ancestor is div, not .m */
+    A("div > :first-child{display:none}", "p:1", CSS_HIDES);
+    A("p:not(.keep){display:none}", "p.x", CSS_HIDES);
+    A("p:not(.keep){display:none}", "p.keep", 0u);
+    A("p:not( #k ){display:none}", "p#k", 0u);
+    A("p:not(#k){display:none}", "p#j", CSS_HIDES);
+    A(":not(span){display:none}", "span", 0u);
+    A(":not(span){display:none}", "p", CSS_HIDES);
+    A("p:not([data-x]){display:none}", "p", 0u);
+    A("p:not([data-y]){display:none}", "p", CSS_HIDES);
+    A("p:not(.a):not(.b){display:none}", "p.b", 0u);
+    A("p:not(.a):not(.b){display:none}", "p.c", CSS_HIDES);
+    A("p:not(.a, .b){display:none}", "p.c", 0u); /* a list: not judged */
+    A("p:not(.a.b){display:none}", "p.c", 0u);
+    A("p:last-child{display:none}", "p:1", 0u);
+    A("p:hover{display:none}", "p:1", 0u);
+    /* specificity: :first-child as a class, :not() as its argument */
+    A("p:first-child{display:none} p{display:block}", "p.k:1", CSS_HIDES);
+    A("p:first-child{display:none} p.k{display:block}", "p.k:1", 0u); /* same, and later */
+    A("p:not(#z){display:none} p.k.l{display:block}", "p.k.l:3", CSS_HIDES);
+    A(".h{display:none} .h:first-child{display:block}", "p.h:1", 0u);
+    A(".h{display:none} .h:first-child{display:block}", "p.h:2", CSS_HIDES);
+    A(".h{display:none} .h:first-child{display:block}", "p.h", 0u);
+    /* an undoing rule's :not() is judged too */
+    A(".h{opacity:0} .h:not(.a){opacity:1}", "p.h.a", CSS_HIDES);
+    A(".h{opacity:0} .h:not(.a){opacity:1}", "p.h.b", 0u);
+    A(".h{opacity:0} .h:not([data-x]){opacity:1}", "p.h", CSS_HIDES);
+#undef A
+    cr_expect_eq(sheet_flags(".h{opacity:0} .h:not([data-x]){opacity:1}", "p", NULL, "h"), 0u);
 }
 
 /* A sheet keeps at most ANC_MAX ancestor compounds and 64 KiB of their names: past that, a

@@ -233,6 +233,17 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "<style>[data-note]{display:none} p[lang|=fr]{opacity:0}</style><div data-note=1>secret"
            "</div><p lang=fr-CA>secret</p><p lang=en>visible</p>",
            "<style>[data-note]{display:none} p[lang|=fr]{opacity:0}</style><p lang=\"en\">visible</p>");
+    /* :first-child counts element siblings as the parser makes them: the head's elements
+     * and scripts are not the body's, an implicitly closed <li> is a sibling */
+    EXPECT(SANITIZE_STRICT,
+           "<head><script>x</script><style>p:first-child{display:none}</style></head>"
+           "<p>secret</p><p>visible</p>",
+           "<head><style>p:first-child{display:none}</style><p>visible</p>");
+    EXPECT(SANITIZE_STRICT,
+           "<style>li:first-child{display:none} p:not(.k){opacity:0}</style><ul><li>secret<li>one"
+           "</ul><p class=k>two</p><p>secret</p>",
+           "<style>li:first-child{display:none} p:not(.k){opacity:0}</style><ul><li>one</ul>"
+           "<p class=\"k\">two</p>");
     /* every split reads the same ancestors */
     const char *doc = "<style>#m .c > b{display:none}</style><div id=m><p class=\"x c\">one <b>secret"
                       "</b> two</p></div><p class=c><b>three</b></p>";
