@@ -5,14 +5,15 @@ Each document is generated from a seed: nested elements (block and inline, some 
 implicitly by the HTML parser, lists), each with a few classes from a small pool, sometimes an
 id or a data attribute, every text node a word of its own; a <style> of random rules whose
 selectors are compounds of a tag, classes and an id (and attribute conditions, :first-child
-and :not() on the element itself) joined by descendant and child combinators, and whose
-declarations hide (display, visibility, opacity, font size) or set the property again; some
-style attributes too. Chromium renders the document (the probe of visible_text_audit.py lists
-the words a person sees) and `agentgate sanitize` reads it in strict mode. A word Chromium
-shows that strict mode removed is visible text lost; a word Chromium hides that strict mode
-kept is hidden text kept. With --unsupported, selectors also use what strict mode does not
-judge (sibling combinators, :last-child, :nth-child(), :not() of a list, attribute conditions
-on ancestors), to measure how much hidden text that leaves.
+and :not() on the element itself) joined by descendant and child combinators (and a sibling
+combinator before the element), and whose declarations hide (display, visibility, opacity,
+font size) or set the property again; some style attributes too. Chromium renders the
+document (the probe of visible_text_audit.py lists the words a person sees) and `agentgate
+sanitize` reads it in strict mode. A word Chromium shows that strict mode removed is visible
+text lost; a word Chromium hides that strict mode kept is hidden text kept. With
+--unsupported, selectors also use what strict mode does not judge (sibling combinators
+between ancestors, :last-child, :nth-child(), :not() of a list, attribute conditions on
+ancestors), to measure how much hidden text that leaves.
 
 usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
                                    [--show N]
@@ -124,10 +125,11 @@ class Doc:
 
     def selector(self):
         r = self.rng
-        joins = [" ", " > "] + ([" + ", " ~ "] if self.unsupported else [])
         sel = self.compound(True)
-        for _ in range(r.choice([0, 0, 1, 1, 2])):
-            sel = self.compound(False) + r.choice(joins) + sel
+        for k in range(r.choice([0, 0, 1, 1, 2])):
+            # a sibling of the element itself is judged, one of an ancestor is not
+            joins = [" ", " > "] + ([" + ", " ~ "] if k == 0 or self.unsupported else [])
+            sel = self.compound(k == 0 and self.unsupported) + r.choice(joins) + sel
         return sel
 
     def sheet(self):

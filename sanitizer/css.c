@@ -1334,6 +1334,8 @@ typedef struct sheet_rule {
     not_cond neg[SELECTOR_NOT_MAX];
     int nneg;
     uint8_t first_child; /* :first-child */
+    int8_t sib;          /* a sibling before it (`x + it`, `x ~ it`): the sheet's sib[sib]; -1 */
+    uint8_t sib_next;    /* '+': the sibling just before; else any before */
     uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
     int nanim;
     uint32_t anc;          /* its ancestor compounds: the sheet's anc[anc .. anc + nanc) */
@@ -1347,13 +1349,15 @@ typedef struct undo_rule {
     uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
     uint32_t spec, order;
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
-    uint8_t ncls, nanc, rooted, nattr, first_child, nneg;
+    uint8_t ncls, nanc, rooted, nattr, first_child, nneg, sib_next;
+    int8_t sib;    /* as sheet_rule's */
     uint32_t anc;  /* as sheet_rule's */
     uint32_t attr; /* its attribute conditions: the sheet's uattr[attr .. attr + nattr) */
     uint32_t neg;  /* its :not()s: the sheet's uneg[neg .. neg + nneg) */
 } undo_rule;
 #define UATTR_MAX 1024 /* attribute conditions of a document's undoing rules */
 #define UNEG_MAX 1024  /* and their :not()s */
+#define SIBLINGS_MAX 64 /* sibling compounds of a document's rules: one bit each */
 
 /* A compound a selector names before its subject (`.a` and `div` in `.a > div p`), its names
  * NUL-terminated in the sheet's anc_text (offset 0: none; the ncls classes one after another).
@@ -1407,6 +1411,10 @@ struct css_sheet {
     size_t nuattr, uattr_cap, nuattr_before_block;
     not_cond *uneg;   /* and their :not()s (UNEG_MAX) */
     size_t nuneg, uneg_cap, nuneg_before_block;
+    /* compounds a rule names as an element's sibling before it (`.a + .b`: .a), one bit each
+     * in the marks the filter keeps per parent (css_sheet_sibling_marks) */
+    sheet_rule *sib;
+    size_t nsib, nsib_before_block;
     char *anc_text;
     size_t anc_text_len, anc_text_cap, anc_text_before_block;
 };
@@ -1555,6 +1563,7 @@ static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
 static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int ancestor)
 {
     memset(r, 0, sizeof *r);
+    r->sib = -1;
     while (a < b && p->tok[a].type == CT_WHITESPACE) a++;
     while (b > a && p->tok[b - 1].type == CT_WHITESPACE) b--;
     if (a >= b) return 0;
@@ -1605,9 +1614,10 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
 }
 
 /* Splits tokens [a, b) at their top-level combinators into compounds: range[i] for each, and
- * child[i] = 1 when compound i is joined to the next by '>' (else by a descendant
- * combinator). The number of compounds, or -1 for a sibling combinator, an empty compound or
- * more than max. */
+ * child[i] the combinator joining compound i to the next: JOIN_DESCENDANT, JOIN_CHILD ('>'),
+ * JOIN_NEXT ('+') or JOIN_LATER ('~'). The number of compounds, or -1 for an empty compound
+ * or more than max. */
+enum { JOIN_DESCENDANT, JOIN_CHILD, JOIN_NEXT, JOIN_LATER };
 static int selector_split(const prelude *p, int a, int b, int range[][2], uint8_t *child,
                           int max)
 {
@@ -1627,11 +1637,10 @@ static int selector_split(const prelude *p, int a, int b, int range[][2], uint8_
         n++;
         if (!t) break;
         for (; i < b && is_combinator(&p->tok[i]); i++) { /* one combinator, spaces around */
-            if (p->tok[i].type == CT_DELIM && p->tok[i].delim != '>') return -1;
-            if (p->tok[i].type == CT_DELIM) {
-                if (child[n - 1]) return -1; /* "a > > b" */
-                child[n - 1] = 1;
-            }
+            if (p->tok[i].type != CT_DELIM) continue;
+            if (child[n - 1]) return -1; /* "a > > b" */
+            child[n - 1] = p->tok[i].delim == '>' ? JOIN_CHILD
+                           : p->tok[i].delim == '+' ? JOIN_NEXT : JOIN_LATER;
         }
         start = i--;
     }
@@ -1735,13 +1744,43 @@ static int ancestors_parse(css_sheet *s, const prelude *p, int range[][2], const
 
 /* A hiding rule's selector, tokens [a, b): compounds of names (compound_parse) joined by
  * descendant or child combinators; the subject in r, the rest in the pool. */
+/* The compounds before the subject of a split selector: a sibling compound joined to the
+ * subject by '+' or '~' (kept as one of the sheet's sibling compounds, r->sib), and the
+ * ancestors before (of the sibling's parent, which is the subject's). Sibling combinators
+ * anywhere else are not judged (0). */
+static int context_parse(css_sheet *s, const prelude *p, int range[][2], uint8_t *child, int n,
+                         sheet_rule *r)
+{
+    r->sib = -1;
+    int nanc = n - 1; /* compounds before the subject */
+    if (nanc > 0 && child[nanc - 1] >= JOIN_NEXT) {
+        sheet_rule c;
+        if (!s->sib && !(s->sib = malloc(SIBLINGS_MAX * sizeof *s->sib))) return 0;
+        if (s->nsib == SIBLINGS_MAX ||
+            !compound_parse(p, range[nanc - 1][0], range[nanc - 1][1], &c, 0))
+            return 0;
+        r->sib_next = child[nanc - 1] == JOIN_NEXT;
+        nanc--;
+        for (int i = 0; i < nanc; i++)
+            if (child[i] >= JOIN_NEXT) return 0;
+        if (!ancestors_parse(s, p, range, child, nanc, r)) return 0;
+        r->spec += c.spec;
+        r->sib = (int8_t)s->nsib;
+        s->sib[s->nsib++] = c;
+        return 1;
+    }
+    for (int i = 0; i < nanc; i++)
+        if (child[i] >= JOIN_NEXT) return 0;
+    return ancestors_parse(s, p, range, child, nanc, r);
+}
+
 static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
 {
     int range[CSS_ANCESTORS_MAX + 3][2];
     uint8_t child[CSS_ANCESTORS_MAX + 3];
     int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
     if (n <= 0 || !compound_parse(p, range[n - 1][0], range[n - 1][1], r, 0)) return 0;
-    return ancestors_parse(s, p, range, child, n - 1, r);
+    return context_parse(s, p, range, child, n, r);
 }
 
 
@@ -1845,12 +1884,13 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
     if (classes > SPEC_PART_MAX) classes = SPEC_PART_MAX;
     if (tags > SPEC_PART_MAX) tags = SPEC_PART_MAX;
     r->spec = ids << 20 | classes << 10 | tags;
+    r->sib = -1;
     if (subject > a && !state) { /* ancestors that are not about a state: judged on the path */
         int range[CSS_ANCESTORS_MAX + 3][2];
         uint8_t child[CSS_ANCESTORS_MAX + 3];
         uint32_t spec = r->spec;
         int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
-        if (n < 2 || !ancestors_parse(s, p, range, child, n - 1, r)) return 0;
+        if (n < 2 || !context_parse(s, p, range, child, n, r)) return 0;
         r->spec = spec;
     }
     return r->spec != 0;
@@ -1905,6 +1945,8 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     u->nanc = r->nanc;
     u->rooted = r->rooted;
     u->first_child = r->first_child;
+    u->sib = r->sib;
+    u->sib_next = r->sib_next;
     /* past the bounds its conditions are left out: it undoes for more elements, as an
      * undoing rule with conditions not read does */
     size_t at;
@@ -2256,6 +2298,7 @@ void css_sheet_free(css_sheet *s)
     free(s->anc);
     free(s->uattr);
     free(s->uneg);
+    free(s->sib);
     free(s->anc_text);
     free(s);
 }
@@ -2268,6 +2311,7 @@ static void sheet_block_begin(css_sheet *s)
     s->nanc_before_block = s->nanc;
     s->nuattr_before_block = s->nuattr;
     s->nuneg_before_block = s->nuneg;
+    s->nsib_before_block = s->nsib;
     s->anc_text_before_block = s->anc_text_len;
     s->block_causes = 0;
 }
@@ -2280,6 +2324,7 @@ static void sheet_block_forget(css_sheet *s)
     s->nanc = s->nanc_before_block;
     s->nuattr = s->nuattr_before_block;
     s->nuneg = s->nuneg_before_block;
+    s->nsib = s->nsib_before_block;
     s->anc_text_len = s->anc_text_before_block;
 }
 
@@ -2455,6 +2500,14 @@ static int attrs_match(const attr_cond *c, int n, const css_elem *el, int unknow
     return 1;
 }
 
+/* Whether an element before el among its siblings (just before it, when next) matched the
+ * sheet's sibling compound k; when the siblings are not known, unknown_meets. */
+static int sibling_before(const css_elem *el, int k, int next, int unknown_meets)
+{
+    if (!el->siblings_known) return unknown_meets;
+    return (int)(((next ? el->prev_next : el->prev_any) >> k) & 1);
+}
+
 /* Whether the element is what a :not() names. When its attributes are not known, it is for a
  * hiding rule (which then does not match) and is not for an undoing one (which then does). */
 static int not_names(const not_cond *c, const css_elem *el, const char *tag, size_t tag_len,
@@ -2486,6 +2539,7 @@ static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag
     for (int i = 0; i < r->ncls; i++)
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
     if (r->first_child && el->index != 1) return 0; /* 0: not known */
+    if (r->sib >= 0 && !sibling_before(el, r->sib, r->sib_next, 0)) return 0;
     if (nots_name(r->neg, r->nneg, el, tag, tag_len, id, id_len, cls, cls_len, 1)) return 0;
     return attrs_match(r->attr, r->nattr, el, 0);
 }
@@ -2629,7 +2683,7 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
 {
-    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0};
+    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0, 0, 0, 0};
     return css_sheet_judge_element(s, &e, NULL, style, with_shows);
 }
 
@@ -2676,6 +2730,7 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
                 const undo_rule *u = &s->undo[i];
                 if (undo_matches(u, &e) && (!u->nattr || attrs_match(s->uattr + u->attr, u->nattr, el, 1)) &&
                     (!u->first_child || el->index <= 1) && /* 0: not known, it may be */
+                    (u->sib < 0 || sibling_before(el, u->sib, u->sib_next, 1)) &&
                     (!u->nneg || !nots_name(s->uneg + u->neg, u->nneg, el, tag, tag_len, id,
                                             id_len, class_attr, class_len, 0)) &&
                     context_matches(s, u->anc, u->nanc, u->rooted, path))
@@ -2850,6 +2905,23 @@ void css_sheet_truncate(css_sheet *s, size_t n)
         s->past_len = s->past[s->npast].off;
         s->past_last = 0;
     }
+}
+
+size_t css_sheet_sibling_count(const css_sheet *s)
+{
+    return s ? s->nsib : 0;
+}
+
+uint64_t css_sheet_sibling_marks(const css_sheet *s, const css_elem *el)
+{
+    uint64_t m = 0;
+    if (!s) return 0;
+    size_t tag_len = span_len(el->tag, el->tag_len), id_len = span_len(el->id, el->id_len),
+           cls_len = span_len(el->cls, el->cls_len);
+    for (size_t k = 0; k < s->nsib; k++)
+        if (rule_matches(&s->sib[k], el, el->tag, tag_len, el->id, id_len, el->cls, cls_len))
+            m |= (uint64_t)1 << k;
+    return m;
 }
 
 size_t css_sheet_keyframes_count(const css_sheet *s)

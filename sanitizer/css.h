@@ -95,6 +95,10 @@ typedef struct css_elem {
     int (*attr)(const void *ctx, const char *name, const char **value, size_t *len);
     const void *attr_ctx;
     uint32_t index; /* its place among its parent's element children from 1 (0: not known) */
+    /* the marks (css_sheet_sibling_marks) of the siblings before it: of all, and of the one
+     * just before; siblings_known 0 when not kept */
+    uint64_t prev_any, prev_next;
+    int siblings_known;
 } css_elem;
 /* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
  * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,
@@ -145,6 +149,11 @@ void css_sheet_keep_shows(css_sheet *s);
 void css_sheet_truncate(css_sheet *s, size_t n);
 /* Number of hiding rules kept so far (bounded by max_rules). */
 size_t css_sheet_rule_count(const css_sheet *s);
+/* Rules may name a sibling before their element (`.a + .b`, `.a ~ .b`): each such compound
+ * is a bit of the marks an element's siblings leave for the next (css_elem.prev_*). The
+ * number of them so far (up to 64), and the bits of those the element matches. */
+size_t css_sheet_sibling_count(const css_sheet *s);
+uint64_t css_sheet_sibling_marks(const css_sheet *s, const css_elem *e);
 /* Number of @keyframes kept so far: a style attribute's animation may show what it hides. */
 size_t css_sheet_keyframes_count(const css_sheet *s);
 

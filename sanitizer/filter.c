@@ -65,6 +65,7 @@ typedef struct open_elem {
     uint32_t names;
     uint16_t id_len, cls_len;
     uint32_t children; /* element children started so far (for :first-child) */
+    uint64_t sib_any, sib_next; /* their sibling marks: of all, of the last (css.h) */
 } open_elem;
 
 #define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> CSS_SOFT_SHIFT))
@@ -128,7 +129,10 @@ struct sanitizer {
     uint32_t tag_index; /* the start tag's place among its parent's element children (0: not
                          * known: in the head, or under elements past STACK_MAX) */
     uint32_t body_children; /* body's (never an open element here): counted once in the body */
+    uint64_t body_sib_any, body_sib_next;
     bool in_body;
+    uint64_t tag_prev_any, tag_prev_next; /* the start tag's siblings' marks, when known */
+    bool tag_siblings_known;
     instr_matcher *im;
     instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
@@ -610,6 +614,7 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->names = (uint32_t)s->names_len;
     e->id_len = e->cls_len = NAMES_NONE;
     e->children = 0;
+    e->sib_any = e->sib_next = 0;
     if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
         stack_keep_names(s, e, t);
     if (elem_is(e, "p"))
@@ -1221,6 +1226,20 @@ static int token_attr_value(const void *ctx, const char *name, const char **valu
     return 1;
 }
 
+/* The start tag as the sheet's rules see it (css_elem): its names, attributes, place and
+ * siblings' marks. */
+static css_elem elem_view(const sanitizer *s, const html_token *t)
+{
+    const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
+    css_elem e = {t->name, ida ? ida->value : NULL, ca ? ca->value : NULL,
+                  t->name_len < 31 ? t->name_len : 31,
+                  ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
+                  ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0,
+                  token_attr_value, t, s->tag_index, s->tag_prev_any, s->tag_prev_next,
+                  s->tag_siblings_known};
+    return e;
+}
+
 /* css_path's reader of the open elements. */
 static void open_elem_names(const void *ctx, size_t i, css_elem *out)
 {
@@ -1281,11 +1300,7 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
                      (style.nanim && css_sheet_keyframes_count(s->sheet)))) {
         /* the cascade of the sheet's rules and the style attribute: a later or more specific
          * declaration undoes a hiding */
-        const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
-        css_elem e = {n, ida ? ida->value : NULL, ca ? ca->value : NULL, l < 31 ? l : 31,
-                      ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
-                      ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0,
-                      token_attr_value, t, s->tag_index};
+        css_elem e = elem_view(s, t);
         css_path path = {s->depth, open_elem_names, s};
         f = css_sheet_judge_element(s->sheet, &e, &path, st ? &style : NULL, shows);
     }
@@ -1762,6 +1777,7 @@ static uint32_t tag_place(sanitizer *s, const html_token *t)
     if (html && eq(t->name, t->name_len, "body")) {
         s->in_body = true;
         s->body_children = 0;
+        s->body_sib_any = s->body_sib_next = 0;
         return 0;
     }
     if (html && (eq(t->name, t->name_len, "html") || eq(t->name, t->name_len, "head")))
@@ -1775,6 +1791,27 @@ static uint32_t tag_place(sanitizer *s, const html_token *t)
     return s->in_body ? ++s->body_children : 0;
 }
 
+/* The parent's marks of the siblings before this start tag (for rules like `.a + .b`), and
+ * this element's own added to them for the siblings after it. Known wherever its place is. */
+static void sibling_marks_note(sanitizer *s, const html_token *t)
+{
+    s->tag_siblings_known = s->tag_index != 0;
+    s->tag_prev_any = s->tag_prev_next = 0;
+    if (!s->tag_siblings_known)
+        return;
+    uint64_t *any = s->depth ? &s->stack[s->depth - 1].sib_any : &s->body_sib_any;
+    uint64_t *next = s->depth ? &s->stack[s->depth - 1].sib_next : &s->body_sib_next;
+    s->tag_prev_any = *any;
+    s->tag_prev_next = *next;
+    uint64_t m = 0;
+    if (css_sheet_sibling_count(s->sheet)) {
+        css_elem e = elem_view(s, t);
+        m = css_sheet_sibling_marks(s->sheet, &e);
+    }
+    *any |= m;
+    *next = m;
+}
+
 static void on_start_tag(sanitizer *s, const html_token *t)
 {
     const char *n = t->name;
@@ -1784,6 +1821,8 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     s->tag_names = false;
     implicit_closes(s, t);
     s->tag_index = tag_place(s, t);
+    if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
+        sibling_marks_note(s, t);
     /* A removed subtree that this tag closes (an HTML tag: only those close implicitly) may
      * have broken the input out of foreign content where the output stayed in it
      * (`<math><p hidden><dialog>`): the output follows before the tag is written. The input's

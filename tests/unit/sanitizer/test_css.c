@@ -954,7 +954,7 @@ static void test_elem_parse(test_elem *e, const char *spec)
 static css_elem test_elem_view(const test_elem *t)
 {
     css_elem e = {t->tag, t->has_id ? t->id : NULL, t->has_cls ? t->cls : NULL,
-                  strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL, t->index};
+                  strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL, t->index, 0, 0, 0};
     return e;
 }
 
@@ -1033,12 +1033,12 @@ Test(css_ancestors, html_body_and_star)
     cr_expect_eq(path_flags("body.home .b{display:none}", "div", "p.b"), 0u);
 }
 
-/* What is not judged: sibling combinators, pseudo-classes and attribute conditions on an
- * ancestor, more than CSS_ANCESTORS_MAX ancestors, malformed combinators. */
+/* What is not judged: sibling combinators between ancestors, pseudo-classes and attribute
+ * conditions on an ancestor, more than CSS_ANCESTORS_MAX ancestors, malformed combinators. */
 Test(css_ancestors, not_judged)
 {
-    cr_expect_eq(path_flags(".a + .b{display:none}", "div", "p.b"), 0u);
-    cr_expect_eq(path_flags(".a ~ .b{display:none}", "div.a", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a + .b .c{display:none}", "div.a div.b", "p.c"), 0u);
+    cr_expect_eq(path_flags(".a ~ .b > .c{display:none}", "div.a div.b", "p.c"), 0u);
     cr_expect_eq(path_flags(".a:hover .b{display:none}", "div.a", "p.b"), 0u);
     cr_expect_eq(path_flags("[data-x] .b{display:none}", "div", "p.b"), 0u);
     cr_expect_eq(path_flags(".a > > .b{display:none}", "div.a", "p.b"), 0u);
@@ -1209,6 +1209,52 @@ Test(css_ancestors, first_child_and_not)
     A(".h{opacity:0} .h:not([data-x]){opacity:1}", "p.h", CSS_HIDES);
 #undef A
     cr_expect_eq(sheet_flags(".h{opacity:0} .h:not([data-x]){opacity:1}", "p", NULL, "h"), 0u);
+}
+
+/* Sibling compounds: the filter keeps, per parent, the marks its children leave
+ * (css_sheet_sibling_marks); an element is judged with those of the siblings before it. */
+static unsigned sibling_flags(const char *css, const char *const *siblings, const char *self)
+{
+    css_sheet *s = css_sheet_new(0);
+    css_sheet_add(s, css, strlen(css));
+    uint64_t any = 0, next = 0;
+    unsigned index = 1;
+    for (const char *const *p = siblings; *p; p++, index++) {
+        test_elem t;
+        test_elem_parse(&t, *p);
+        css_elem e = test_elem_view(&t);
+        e.index = index;
+        uint64_t m = css_sheet_sibling_marks(s, &e);
+        any |= m;
+        next = m;
+    }
+    test_elem me;
+    test_elem_parse(&me, self);
+    css_elem e = test_elem_view(&me);
+    e.index = index;
+    e.prev_any = any;
+    e.prev_next = next;
+    e.siblings_known = 1;
+    unsigned f = css_sheet_judge_element(s, &e, NULL, NULL, 0);
+    css_sheet_free(s);
+    return f;
+}
+
+Test(css_ancestors, sibling_combinators)
+{
+    const char *ab[] = {"p.a", "i", NULL}, *a[] = {"p.a", NULL}, *none[] = {NULL};
+    cr_expect_eq(sibling_flags(".a + .b{display:none}", a, "p.b"), CSS_HIDES);
+    cr_expect_eq(sibling_flags(".a + .b{display:none}", ab, "p.b"), 0u);
+    cr_expect_eq(sibling_flags(".a ~ .b{display:none}", ab, "p.b"), CSS_HIDES);
+    cr_expect_eq(sibling_flags(".a ~ .b{display:none}", none, "p.b"), 0u);
+    cr_expect_eq(sibling_flags("p.a:first-child + i ~ .b{display:none}", ab, "p.b"), 0u);
+    cr_expect_eq(sibling_flags("i:not(.x) ~ .b{display:none}", ab, "p.b"), CSS_HIDES);
+    /* an undoing rule with a sibling undoes after that sibling only */
+    cr_expect_eq(sibling_flags(".b{display:none} .a + .b{display:block}", a, "p.b"), 0u);
+    cr_expect_eq(sibling_flags(".b{display:none} .a + .b{display:block}", ab, "p.b"), CSS_HIDES);
+    /* siblings not known: a hiding rule does not match, an undoing one does */
+    cr_expect_eq(sheet_flags(".a + .b{display:none}", "p", NULL, "b"), 0u);
+    cr_expect_eq(sheet_flags(".b{display:none} .a ~ .b{display:block}", "p", NULL, "b"), 0u);
 }
 
 /* A sheet keeps at most ANC_MAX ancestor compounds and 64 KiB of their names: past that, a

@@ -244,6 +244,17 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "</ul><p class=k>two</p><p>secret</p>",
            "<style>li:first-child{display:none} p:not(.k){opacity:0}</style><ul><li>one</ul>"
            "<p class=\"k\">two</p>");
+    /* a sibling before the element: just before it (+), or any before it (~); one that is
+     * an ancestor's sibling is not judged */
+    EXPECT(SANITIZE_STRICT,
+           "<style>.a + .b{display:none} h2 ~ p{opacity:0}</style><p class=a>x</p><p class=b>"
+           "secret</p><p class=b>one</p><div><p>two</p><h2>t</h2><i>i</i><p>secret</p></div>",
+           "<style>.a + .b{display:none} h2 ~ p{opacity:0}</style><p class=\"a\">x</p>"
+           "<p class=\"b\">one</p><div><p>two</p><h2>t</h2><i>i</i></div>");
+    PRESENT(SANITIZE_STRICT,
+            "<style>.a + .m .b{display:none}</style><p class=a>x</p><div class=m><i class=b>"
+            "visible</i></div>",
+            "visible");
     /* every split reads the same ancestors */
     const char *doc = "<style>#m .c > b{display:none}</style><div id=m><p class=\"x c\">one <b>secret"
                       "</b> two</p></div><p class=c><b>three</b></p>";
