@@ -1,10 +1,11 @@
 """Strict mode reads style sheets as Chromium does: random documents (bench/css_selector_audit.py
 generates them from fixed seeds: nested elements with classes, ids and data attributes, and
-style rules whose selectors join compounds with descendant and child combinators, with
-attribute conditions on the element itself, hiding or showing again) are rendered by headless
-Chromium directly, which lists the words a person sees, and loaded through agentgate (strict)
-by headless Chromium, whose DOM is what an agent reads. No word a person sees may be missing
-from the agent's DOM, and no word hidden from a person may be in it."""
+style rules whose selectors join compounds with descendant and child combinators and a
+sibling combinator before the element, with attribute conditions, :first-child and :not() on
+the element itself, hiding or showing again) are rendered by headless Chromium directly, which
+lists the words a person sees, and loaded through agentgate (strict) by headless Chromium,
+whose DOM is what an agent reads. No word a person sees may be missing from the agent's DOM,
+and no word hidden from a person may be in it."""
 
 import os
 import random
