@@ -59,6 +59,19 @@ def check(cond, *what):
         raise CheckFailed(" ".join(str(w) for w in what) or "check failed")
 
 
+STRICT_READER_POLICY = """
+version: 1
+private_exceptions:
+  - cidr: 127.0.0.1/32
+agents:
+  - name: reader
+    sanitize: strict
+    allow:
+      - host: pages.test
+        ports: [%(port)d]
+"""
+
+
 def hash_secret(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -335,6 +348,14 @@ class Context:
             argv += ["--proxy-server=" + proxy, "--proxy-bypass-list=<-loopback>"]
         argv += list(extra) + ["--dump-dom", url]
         return self.run(*argv, timeout=timeout)
+
+    def strict_reader(self, origin):
+        """A proxy whose one listener is agent `reader`, allowed to pages.test (the origin, on
+        127.0.0.1) with strict sanitizing. Returns its "host:port" for a browser."""
+        bound = free_port()
+        self.proxy(STRICT_READER_POLICY % {"port": origin.port},
+                   hosts={"pages.test": "127.0.0.1"}, listeners=[("127.0.0.1", bound, "reader")])
+        return "127.0.0.1:%d" % bound
 
     def spawn(self, *argv, **kw):
         p = subprocess.Popen(list(argv), **kw)

@@ -21,18 +21,6 @@ from visible_text_audit import PROBE  # noqa: E402
 
 DOCS = 16
 
-POLICY = """
-version: 1
-private_exceptions:
-  - cidr: 127.0.0.1/32
-agents:
-  - name: reader
-    sanitize: strict
-    allow:
-      - host: pages.test
-        ports: [%(port)d]
-"""
-
 HTML = {"Content-Type": "text/html; charset=utf-8"}
 
 
@@ -44,9 +32,7 @@ def style_rules_hide_what_chromium_hides(t):
         routes["/direct/%d" % n] = (200, HTML, d + PROBE)
         routes["/doc/%d" % n] = (200, HTML, d)
     origin = t.origin(routes)
-    bound = agtest.free_port()
-    t.proxy(POLICY % {"port": origin.port}, hosts={"pages.test": "127.0.0.1"},
-            listeners=[("127.0.0.1", bound, "reader")])
+    proxy = t.strict_reader(origin)
     size = ("--window-size=1280,900",)
     lost, kept, words = {}, {}, 0
     for n, d in enumerate(docs):
@@ -55,7 +41,7 @@ def style_rules_hide_what_chromium_hides(t):
         check(m, "Chromium printed no list of visible words for document %d:" % n, r)
         seen = set(WORD.findall(m.group(1)))
         r = t.chromium("http://pages.test:%d/doc/%d" % (origin.port, n),
-                       proxy="127.0.0.1:%d" % bound, extra=size)
+                       proxy=proxy, extra=size)
         dom = r.stdout.decode("utf-8", "replace")
         check("<body" in dom, "the page did not load through agentgate:", r)
         present = set(WORD.findall(dom))

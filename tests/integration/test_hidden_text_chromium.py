@@ -63,19 +63,6 @@ VISIBLE = [
     '<div class="kids"><div><p>Visible sentence number %d, a grandchild.</p></div></div>',
 ]
 
-POLICY = """
-version: 1
-private_exceptions:
-  - cidr: 127.0.0.1/32
-agents:
-  - name: reader
-    sanitize: strict
-    allow:
-      - host: pages.test
-        ports: [%(port)d]
-"""
-
-
 def page():
     parts = ["<!doctype html><html><head><title>t</title>", STYLE, "</head><body>"]
     hidden, visible = [], []
@@ -100,10 +87,8 @@ def dom_through_proxy(t, body, loaded):
     (strict); `loaded` is a string the page must show."""
     origin = t.origin({"/": (200, {"Content-Type": "text/html; charset=utf-8"}, body),
                        "/favicon.ico": (404, {}, b"")})
-    bound = agtest.free_port()
-    t.proxy(POLICY % {"port": origin.port}, hosts={"pages.test": "127.0.0.1"},
-            listeners=[("127.0.0.1", bound, "reader")])
-    r = t.chromium("http://pages.test:%d/" % origin.port, proxy="127.0.0.1:%d" % bound)
+    proxy = t.strict_reader(origin)
+    r = t.chromium("http://pages.test:%d/" % origin.port, proxy=proxy)
     dom = r.stdout.decode("utf-8", "replace")
     check(loaded in dom, "the page did not load:", r)
     return dom

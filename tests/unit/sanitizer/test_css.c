@@ -964,8 +964,12 @@ static void test_path_get(const void *ctx, size_t i, css_elem *out)
 }
 
 /* The flags of the element `self` inside the open elements `path` ("div.a p", the root
- * first; "" for none) under the sheet `css`. */
-static unsigned path_flags(const char *css, const char *path, const char *self)
+ * first; "" for none) under the sheet `css`, the element's attributes "name=value" pairs
+ * (NULL-terminated; attrs NULL: not known). */
+static int test_attr(const void *ctx, const char *name, const char **value, size_t *len);
+
+static unsigned judge_in(const char *css, const char *path, const char *self,
+                         const char *const *attrs)
 {
     test_path tp = {.n = 0};
     char buf[256];
@@ -975,12 +979,21 @@ static unsigned path_flags(const char *css, const char *path, const char *self)
     test_elem me;
     test_elem_parse(&me, self);
     css_elem e = test_elem_view(&me);
+    if (attrs) {
+        e.attr = test_attr;
+        e.attr_ctx = attrs;
+    }
     css_path p = {tp.n, test_path_get, &tp};
     css_sheet *s = css_sheet_new(0);
     css_sheet_add(s, css, strlen(css));
     unsigned f = css_sheet_judge_element(s, &e, &p, NULL, 0);
     css_sheet_free(s);
     return f;
+}
+
+static unsigned path_flags(const char *css, const char *path, const char *self)
+{
+    return judge_in(css, path, self, NULL);
 }
 
 Test(css_ancestors, descendant_and_child_combinators)
@@ -1096,22 +1109,7 @@ static int test_attr(const void *ctx, const char *name, const char **value, size
 static unsigned attr_flags(const char *css, const char *path, const char *self,
                            const char *const *attrs)
 {
-    test_path tp = {.n = 0};
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save))
-        test_elem_parse(&tp.e[tp.n++], w);
-    test_elem me;
-    test_elem_parse(&me, self);
-    css_elem e = test_elem_view(&me);
-    e.attr = test_attr;
-    e.attr_ctx = attrs;
-    css_path p = {tp.n, test_path_get, &tp};
-    css_sheet *s = css_sheet_new(0);
-    css_sheet_add(s, css, strlen(css));
-    unsigned f = css_sheet_judge_element(s, &e, &p, NULL, 0);
-    css_sheet_free(s);
-    return f;
+    return judge_in(css, path, self, attrs);
 }
 
 /* Attribute conditions on the element a hiding rule names last, as Selectors Level 4 reads
