@@ -51,6 +51,16 @@ typedef struct css_ctx {
     struct decl_state *decls;
 } css_ctx;
 
+static inline int ascii_tolower(int c)
+{
+    return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+static inline int css_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+
 static void ascii_lower(char *dst, const char *src, size_t cap)
 {
     size_t i = 0;
@@ -1334,6 +1344,8 @@ typedef struct sheet_rule {
     not_cond neg[SELECTOR_NOT_MAX];
     int nneg;
     uint8_t first_child; /* :first-child */
+    uint8_t has_nth;     /* :nth-child(an+b) */
+    int32_t nth_a, nth_b;
     int8_t sib;          /* a sibling before it (`x + it`, `x ~ it`): the sheet's sib[sib]; -1 */
     uint8_t sib_next;    /* '+': the sibling just before; else any before */
     uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
@@ -1349,7 +1361,8 @@ typedef struct undo_rule {
     uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
     uint32_t spec, order;
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
-    uint8_t ncls, nanc, rooted, nattr, first_child, nneg, sib_next;
+    uint8_t ncls, nanc, rooted, nattr, first_child, nneg, sib_next, has_nth;
+    int32_t nth_a, nth_b;
     int8_t sib;    /* as sheet_rule's */
     uint32_t anc;  /* as sheet_rule's */
     uint32_t attr; /* its attribute conditions: the sheet's uattr[attr .. attr + nattr) */
@@ -1425,12 +1438,14 @@ typedef struct prelude_token {
     int hash_is_id;
     char text[NAME_MAX_LEN]; /* case kept: ids and classes are case-sensitive */
     int truncated;
+    uint32_t start, end; /* in the block's source */
 } prelude_token;
 
 typedef struct prelude {
     prelude_token tok[PRELUDE_TOKENS_MAX];
     int n;
     int overflow;
+    const unsigned char *src; /* the block's source (an+b arguments are read from it) */
 } prelude;
 
 /* The context's prelude, emptied (tokens past n are never read, so they are not cleared);
@@ -1460,6 +1475,7 @@ static void prelude_push(prelude *p, const css_token *t)
     size_t n = d->truncated ? sizeof d->text - 1 : t->text_len;
     memcpy(d->text, t->text, n);
     d->text[n] = '\0';
+    d->start = (uint32_t)t->start;
 }
 
 static int is_combinator(const prelude_token *t)
@@ -1513,9 +1529,63 @@ static int attr_cond_parse(const prelude *p, int i, int b, attr_cond *c)
     return i < b && p->tok[i].type == CT_RBRACKET ? i : -1;
 }
 
-/* A pseudo-class of a hiding rule's subject from tokens [i, b), i at its ':': :first-child, or
- * :not() of one simple selector (a tag, #id, .class or [attribute]). The index of its last
- * token, or -1 for any other (not judged). */
+/* Digits at *s (at most 6, none is 0 digits): their value, *s moved past them. */
+static int32_t digits_read(const char **s, int *count)
+{
+    int32_t v = 0;
+    *count = 0;
+    while (**s >= '0' && **s <= '9') {
+        if (++*count > 6) return 0;
+        v = v * 10 + (**s - '0');
+        (*s)++;
+    }
+    return v;
+}
+
+/* The an+b of :nth-child() from its argument's source text (n bytes): `odd`, `even`, `b`,
+ * `an`, `an+b` with optional signs, spaces only around the sign before b. 0 when not one. */
+static int nth_read(const char *src, size_t n, int32_t *a, int32_t *b)
+{
+    char t[48];
+    while (n && css_space(*src)) src++, n--;
+    while (n && css_space(src[n - 1])) n--;
+    if (n == 0 || n >= sizeof t) return 0;
+    for (size_t i = 0; i < n; i++) t[i] = (char)ascii_tolower((unsigned char)src[i]);
+    t[n] = '\0';
+    if (strcmp(t, "odd") == 0) return *a = 2, *b = 1, 1;
+    if (strcmp(t, "even") == 0) return *a = 2, *b = 0, 1;
+    const char *s = t;
+    int sign = 1, count;
+    if (*s == '+' || *s == '-') sign = *s++ == '-' ? -1 : 1;
+    int32_t v = digits_read(&s, &count);
+    if (*s != 'n') { /* b alone */
+        if (count == 0 || *s) return 0;
+        return *a = 0, *b = sign * v, 1;
+    }
+    *a = sign * (count ? v : 1);
+    s++;
+    while (css_space(*s)) s++;
+    if (!*s) return *b = 0, 1;
+    if (*s != '+' && *s != '-') return 0;
+    sign = *s++ == '-' ? -1 : 1;
+    while (css_space(*s)) s++;
+    v = digits_read(&s, &count);
+    if (count == 0 || *s) return 0;
+    *b = sign * v;
+    return 1;
+}
+
+/* Whether a place (from 1) is an+b for some n >= 0. */
+static int nth_matches(int32_t a, int32_t b, uint32_t index)
+{
+    int64_t d = (int64_t)index - b;
+    if (a == 0) return d == 0;
+    return d % a == 0 && d / a >= 0;
+}
+
+/* A pseudo-class of a hiding rule's subject from tokens [i, b), i at its ':': :first-child,
+ * :nth-child(an+b), or :not() of one simple selector (a tag, #id, .class or [attribute]). The
+ * index of its last token, or -1 for any other (not judged). */
 static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
 {
     if (i + 1 >= b) return -1;
@@ -1525,6 +1595,18 @@ static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
     if (n->type == CT_IDENT && strcmp(w, "first-child") == 0) {
         r->first_child = 1;
         return i + 1;
+    }
+    if (n->type == CT_FUNCTION && strcmp(w, "nth-child") == 0 && !r->has_nth && p->src) {
+        int k = i + 2;
+        while (k < b && p->tok[k].type != CT_RPAREN) {
+            if (p->tok[k].type == CT_FUNCTION || p->tok[k].type == CT_LPAREN) return -1;
+            k++;
+        }
+        if (k >= b || !nth_read((const char *)p->src + n->end, p->tok[k].start - n->end,
+                                &r->nth_a, &r->nth_b))
+            return -1;
+        r->has_nth = 1;
+        return k;
     }
     if (n->type != CT_FUNCTION || strcmp(w, "not") != 0 || r->nneg == SELECTOR_NOT_MAX)
         return -1;
@@ -1602,7 +1684,8 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
     }
     if (!ancestor && r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0))
         return 0;
-    unsigned ids = r->id[0] ? 1 : 0, classes = (unsigned)(r->ncls + r->nattr + r->first_child),
+    unsigned ids = r->id[0] ? 1 : 0,
+             classes = (unsigned)(r->ncls + r->nattr + r->first_child + r->has_nth),
              tags = r->tag[0] ? 1 : 0;
     for (int k = 0; k < r->nneg; k++) { /* :not() counts as its argument */
         ids += r->neg[k].kind == NOT_ID;
@@ -1945,6 +2028,9 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     u->nanc = r->nanc;
     u->rooted = r->rooted;
     u->first_child = r->first_child;
+    u->has_nth = r->has_nth;
+    u->nth_a = r->nth_a;
+    u->nth_b = r->nth_b;
     u->sib = r->sib;
     u->sib_next = r->sib_next;
     /* past the bounds its conditions are left out: it undoes for more elements, as an
@@ -2152,10 +2238,12 @@ static prelude *ctx_prelude_between(css_ctx *c, size_t start, size_t end)
     css_lexer lx = c->lx;
     css_token t;
     lx.pos = start;
+    if (p) p->src = lx.s;
     while (p) {
         css_lexer_next(&lx, &t);
         if (t.type == CT_EOF || t.start >= end) break;
         prelude_push(p, &t);
+        if (!p->overflow) p->tok[p->n - 1].end = (uint32_t)lx.pos;
     }
     return p;
 }
@@ -2445,11 +2533,6 @@ static int class_list_has(const char *class_attr, size_t len, const char *cls)
     return 0;
 }
 
-static inline int ascii_tolower(int c)
-{
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 static int bytes_eq(const char *a, const char *b, size_t n, int icase)
 {
     if (!icase) return memcmp(a, b, n) == 0;
@@ -2539,6 +2622,7 @@ static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag
     for (int i = 0; i < r->ncls; i++)
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
     if (r->first_child && el->index != 1) return 0; /* 0: not known */
+    if (r->has_nth && (el->index == 0 || !nth_matches(r->nth_a, r->nth_b, el->index))) return 0;
     if (r->sib >= 0 && !sibling_before(el, r->sib, r->sib_next, 0)) return 0;
     if (nots_name(r->neg, r->nneg, el, tag, tag_len, id, id_len, cls, cls_len, 1)) return 0;
     return attrs_match(r->attr, r->nattr, el, 0);
@@ -2730,6 +2814,7 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
                 const undo_rule *u = &s->undo[i];
                 if (undo_matches(u, &e) && (!u->nattr || attrs_match(s->uattr + u->attr, u->nattr, el, 1)) &&
                     (!u->first_child || el->index <= 1) && /* 0: not known, it may be */
+                    (!u->has_nth || el->index == 0 || nth_matches(u->nth_a, u->nth_b, el->index)) &&
                     (u->sib < 0 || sibling_before(el, u->sib, u->sib_next, 1)) &&
                     (!u->nneg || !nots_name(s->uneg + u->neg, u->nneg, el, tag, tag_len, id,
                                             id_len, class_attr, class_len, 0)) &&

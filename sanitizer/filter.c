@@ -1914,21 +1914,30 @@ static void on_end_tag(sanitizer *s, const html_token *t)
         }
         return;
     }
-    if (s->skip_depth) {
-        end_tag_pops(s, t);
-        return;
-    }
     bool breaks_run = t->ns == NS_HTML && (s->tag_kind & K_RUN_BREAK);
-    if (breaks_run)
-        run_end(s);
-    size_t before = s->depth;
-    end_tag_pops(s, t);
-    bool closes = s->depth < before || (t->ns == NS_HTML && (eq(t->name, t->name_len, "p") ||
-                                                             eq(t->name, t->name_len, "br") ||
-                                                             eq(t->name, t->name_len, "body") ||
-                                                             eq(t->name, t->name_len, "html")));
-    if (!closes || (!s->tag_kind && !safe_tag_name(t->name, t->name_len)))
-        return; /* a stray end tag: the browser ignores it, and so does the output */
+    if (s->skip_depth) {
+        size_t hidden = s->skip_depth - 1; /* the removed element's place */
+        end_tag_pops(s, t);
+        /* an end tag that closes written elements around the removed one as well (`</ul>`
+         * after a hidden last <li>) is theirs: written, or what follows would be inside them */
+        if (s->skip_depth || s->depth >= hidden)
+            return;
+        if (breaks_run)
+            run_end(s);
+    } else {
+        if (breaks_run)
+            run_end(s);
+        size_t before = s->depth;
+        end_tag_pops(s, t);
+        bool closes = s->depth < before ||
+                      (t->ns == NS_HTML &&
+                       (eq(t->name, t->name_len, "p") || eq(t->name, t->name_len, "br") ||
+                        eq(t->name, t->name_len, "body") || eq(t->name, t->name_len, "html")));
+        if (!closes)
+            return; /* a stray end tag: the browser ignores it, and so does the output */
+    }
+    if (!s->tag_kind && !safe_tag_name(t->name, t->name_len))
+        return;
     size_t mark;
     emit_markup_begin(s, &mark);
     out_end_tag(&s->out, t->name, t->name_len);

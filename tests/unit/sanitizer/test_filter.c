@@ -187,6 +187,12 @@ Test(filter, hidden_subtrees_strict)
            "<style>.h{display:none}</style>visible");
     EXPECT(SANITIZE_STRICT, "<input type=hidden name=t value=secret>", "<input type=\"hidden\" name=\"t\">");
     EXPECT(SANITIZE_STRICT, "<div hidden><br><img src=x><p>a</p>secret</div>visible", "visible");
+    /* an end tag that closes a removed element and the written ones around it is written:
+     * what follows stays out of the list */
+    EXPECT(SANITIZE_STRICT, "<ul><li>one<li hidden>secret</ul><p>after</p>",
+           "<ul><li>one</ul><p>after</p>");
+    EXPECT(SANITIZE_STRICT, "<div><p>a<span hidden>secret</div><p>after",
+           "<div><p>a</div><p>after");
     /* scripts mode keeps them */
     EXPECT(SANITIZE_SCRIPTS, "<div hidden>kept</div>", "<div hidden=\"\">kept</div>");
 }
