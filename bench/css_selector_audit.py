@@ -4,16 +4,16 @@
 Each document is generated from a seed: nested elements (block and inline, some closed
 implicitly by the HTML parser, lists), each with a few classes from a small pool, sometimes an
 id or a data attribute, every text node a word of its own; a <style> of random rules whose
-selectors are compounds of a tag, classes and an id (and attribute conditions, :first-child
-and :not() on the element itself) joined by descendant and child combinators (and a sibling
-combinator before the element), and whose declarations hide (display, visibility, opacity,
-font size) or set the property again; some style attributes too. Chromium renders the
-document (the probe of visible_text_audit.py lists the words a person sees) and `agentgate
-sanitize` reads it in strict mode. A word Chromium shows that strict mode removed is visible
-text lost; a word Chromium hides that strict mode kept is hidden text kept. With
---unsupported, selectors also use what strict mode does not judge (sibling combinators
-between ancestors, :last-child, :nth-child(), :not() of a list, attribute conditions on
-ancestors), to measure how much hidden text that leaves.
+selectors are compounds of a tag, classes and an id (and attribute conditions, :first-child,
+:nth-child() and :not() on the element itself) joined by descendant and child combinators
+(and a sibling combinator before the element), and whose declarations hide (display,
+visibility, opacity, font size) or set the property again; some style attributes too.
+Chromium renders the document (the probe of visible_text_audit.py lists the words a person
+sees) and `agentgate sanitize` reads it in strict mode. A word Chromium shows that strict mode
+removed is visible text lost; a word Chromium hides that strict mode kept is hidden text
+kept. With --unsupported, selectors also use what strict mode does not judge (sibling
+combinators between ancestors, :last-child, :nth-of-type(), :not() of a list, attribute
+conditions on ancestors), to measure how much hidden text that leaves.
 
 usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
                                    [--show N]
@@ -116,9 +116,10 @@ class Doc:
         if first and r.random() < 0.12:
             if not parts:  # a bare :not() would match html and body, left alone
                 parts.append(r.choice(BLOCKS + INLINES))
-            parts.append(r.choice([":first-child", ":not(.a)", ":not([data-k])", ":not(p)"]))
+            parts.append(r.choice([":first-child", ":not(.a)", ":not([data-k])", ":not(p)",
+                                   ":nth-child(2)", ":nth-child(odd)", ":nth-child(-n+2)"]))
         if self.unsupported and r.random() < 0.2:
-            parts.append(r.choice([":last-child", ":nth-child(2)", ":not(.a, .b)"]))
+            parts.append(r.choice([":last-child", ":nth-of-type(2)", ":not(.a, .b)"]))
         if not parts:
             parts.append(r.choice(BLOCKS + INLINES + [".a", ".b"]))
         return "".join(parts)

@@ -1201,6 +1201,26 @@ Test(css_ancestors, first_child_and_not)
     A(".h{display:none} .h:first-child{display:block}", "p.h:1", 0u);
     A(".h{display:none} .h:first-child{display:block}", "p.h:2", CSS_HIDES);
     A(".h{display:none} .h:first-child{display:block}", "p.h", 0u);
+    /* :nth-child(an+b), read as Selectors 4 reads it */
+    A("li:nth-child(2n+1){display:none}", "li:3", CSS_HIDES);
+    A("li:nth-child(2n+1){display:none}", "li:4", 0u);
+    A("li:nth-child(odd){display:none}", "li:1", CSS_HIDES);
+    A("li:nth-child(EVEN){display:none}", "li:2", CSS_HIDES);
+    A("li:nth-child(even){display:none}", "li:3", 0u);
+    A("li:nth-child(3){display:none}", "li:3", CSS_HIDES);
+    A("li:nth-child(3){display:none}", "li:4", 0u);
+    A("li:nth-child( -n + 2 ){display:none}", "li:2", CSS_HIDES);
+    A("li:nth-child(-n+2){display:none}", "li:3", 0u);
+    A("li:nth-child(n){display:none}", "li:7", CSS_HIDES);
+    A("li:nth-child(+3n - 1){display:none}", "li:5", CSS_HIDES);
+    A("li:nth-child(2n-1){display:none}", "li:1", CSS_HIDES);
+    A("li:nth-child(0n+0){display:none}", "li:1", 0u);
+    A("li:nth-child(2 n){display:none}", "li:2", 0u); /* not an+b: not judged */
+    A("li:nth-child(2n of .x){display:none}", "li:2", 0u);
+    A("li:nth-child(1234567){display:none}", "li:1", 0u);
+    A("li:nth-child(2n){display:none}", "li", 0u); /* place not known */
+    A(".h{display:none} .h:nth-child(2){display:block}", "p.h", 0u);
+    A(".h{display:none} .h:nth-child(2){display:block}", "p.h:3", CSS_HIDES);
     /* an undoing rule's :not() is judged too */
     A(".h{opacity:0} .h:not(.a){opacity:1}", "p.h.a", CSS_HIDES);
     A(".h{opacity:0} .h:not(.a){opacity:1}", "p.h.b", 0u);
