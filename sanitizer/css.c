@@ -1395,7 +1395,7 @@ typedef struct keyframes {
 #define PAST_BYTES_MAX (64 * 1024)
 struct css_sheet {
     sheet_rule *rules; /* rules that hide, hard or soft */
-    size_t n, max;
+    size_t n, max, rules_cap;
     undo_rule *undo;   /* rules that only undo, up to max_undo */
     size_t nundo, undo_cap, max_undo, undo_before_block; /* nundo when the last block began */
     unsigned want;      /* groups whose undoing rules are kept (some kept rule hides by them) */
@@ -2054,6 +2054,21 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     return 0;
 }
 
+/* Room for one more hiding rule, up to max (about 1 KiB each: allocated as they come, most
+ * documents keep none). */
+static int rules_reserve(css_sheet *s)
+{
+    if (s->n < s->rules_cap) return 1;
+    if (s->n >= s->max) return 0;
+    size_t cap = s->rules_cap ? s->rules_cap * 2 : 8;
+    if (cap > s->max) cap = s->max;
+    sheet_rule *r = realloc(s->rules, cap * sizeof *r);
+    if (!r) return 0;
+    s->rules = r;
+    s->rules_cap = cap;
+    return 1;
+}
+
 /* Keeps the rule's selectors: as hiding rules (hides), or as undoing rules for the groups of
  * `cancels`. */
 static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement *j,
@@ -2074,7 +2089,7 @@ static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement 
             for (int k = 0; k < j->nanim; k++) r.anim[k] = j->anim[k];
             if (!hides) {
                 if (undo_push(s, &r, cancels) != 0) s->undo_lost |= cancels;
-            } else if (s->n < s->max) {
+            } else if (rules_reserve(s)) {
                 s->rules[s->n++] = r;
                 s->block_causes |= j->causes;
             }
@@ -2366,14 +2381,7 @@ css_sheet *css_sheet_new(size_t max_rules)
     css_sheet *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->max = max_rules ? max_rules : 256;
-    s->max_undo = 8 * s->max; /* 64 bytes each, allocated as they come */
-    /* rules are written whole before they are read (up to n): nothing to clear, and a sheet
-     * is made for every strict document, most of which never add a rule */
-    s->rules = malloc(s->max * sizeof *s->rules);
-    if (!s->rules) {
-        css_sheet_free(s);
-        return NULL;
-    }
+    s->max_undo = 8 * s->max; /* 96 bytes each, allocated as they come */
     return s;
 }
 
