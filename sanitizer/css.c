@@ -3,9 +3,11 @@
  * a declaration list "hides" when the cascade of its own declarations (last wins, !important
  * beats normal) leaves a property that makes the text invisible to a person, and a style
  * sheet's rules hide an element unless a rule (or its style attribute) that wins over them in
- * the cascade sets a property of the same group again. Selectors are compounds of tag, id and
- * classes, joined by descendant and child combinators, matched against the element and the
- * elements open around it (css_path) as the filter's stack holds them. Danger is judged
+ * the cascade sets a property of the same group again. Selectors are compounds of tag, id,
+ * classes, attribute conditions and a few positional pseudo-classes, joined by descendant and
+ * child combinators (and a sibling one before the element), matched against the element and
+ * the elements open around it (css_path) as the filter's stack holds them; :is() and :where()
+ * lists are read as one selector per item. Danger is judged
  * on tokens: an expression() function, a javascript:/vbscript: URL in url()/image functions,
  * behavior/-moz-binding declarations and @import. What cannot be understood is ignored: an
  * unknown value never counts as hiding, so visible text is not removed on a guess. */
@@ -24,7 +26,7 @@
 #define PRELUDE_TOKENS_MAX 96
 #define SELECTOR_CLASSES_MAX 4
 #define SELECTOR_ATTRS_MAX 2
-#define SELECTOR_NOT_MAX 2
+#define SELECTOR_NOT_MAX 4
 #define NAME_MAX_LEN 64
 #define AT_RULE_NEST_MAX 64 /* at-rule blocks are read by recursion: a stack frame per level */
 
@@ -1323,7 +1325,7 @@ typedef struct attr_cond {
     uint8_t op, icase;
 } attr_cond;
 
-/* A :not() of a hiding rule's subject: one simple selector. */
+/* A :not() of a hiding rule's subject: one simple selector (a list is one per item). */
 typedef enum { NOT_TAG, NOT_ID, NOT_CLASS, NOT_ATTR } not_kind;
 typedef struct not_cond {
     uint8_t kind;
@@ -1346,6 +1348,8 @@ typedef struct sheet_rule {
     uint8_t first_child; /* :first-child */
     uint8_t has_nth;     /* :nth-child(an+b) */
     int32_t nth_a, nth_b;
+    uint8_t has_nth_type; /* :nth-of-type(an+b), :first-of-type */
+    int32_t type_a, type_b;
     int8_t sib;          /* a sibling before it (`x + it`, `x ~ it`): the sheet's sib[sib]; -1 */
     uint8_t sib_next;    /* '+': the sibling just before; else any before */
     uint64_t anim[CSS_ANIM_MAX]; /* animations that may show it again (judgement.anim) */
@@ -1361,8 +1365,8 @@ typedef struct undo_rule {
     uint64_t tag, id, cls[SELECTOR_CLASSES_MAX];
     uint32_t spec, order;
     uint16_t cancels, important, shows; /* shows: CSS_SHOW_* */
-    uint8_t ncls, nanc, rooted, nattr, first_child, nneg, sib_next, has_nth;
-    int32_t nth_a, nth_b;
+    uint8_t ncls, nanc, rooted, nattr, first_child, nneg, sib_next, has_nth, has_nth_type;
+    int32_t nth_a, nth_b, type_a, type_b;
     int8_t sib;    /* as sheet_rule's */
     uint32_t anc;  /* as sheet_rule's */
     uint32_t attr; /* its attribute conditions: the sheet's uattr[attr .. attr + nattr) */
@@ -1404,6 +1408,7 @@ struct css_sheet {
     keyframes kf[KEYFRAMES_MAX];
     size_t nkf, nkf_before_block;
     uint32_t order_base; /* order of the current block's first byte */
+    int counts_types;    /* a kept rule asks for :nth-of-type() */
     /* Earlier blocks, kept (up to PAST_BLOCKS_MAX, PAST_BYTES_MAX bytes) to be read again for
      * the undoing rules of a group first wanted later; blocks past the bound are not. */
     struct past_block { uint32_t off, len, base; } past[PAST_BLOCKS_MAX];
@@ -1583,38 +1588,102 @@ static int nth_matches(int32_t a, int32_t b, uint32_t index)
     return d % a == 0 && d / a >= 0;
 }
 
-/* A pseudo-class of a hiding rule's subject from tokens [i, b), i at its ':': :first-child,
- * :nth-child(an+b), or :not() of one simple selector (a tag, #id, .class or [attribute]). The
- * index of its last token, or -1 for any other (not judged). */
-static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
+/* 1 when t is of the given type and its name, in any case, is one of names[0..n). */
+static int token_named(const prelude_token *t, css_token_type type, const char *const *names,
+                       size_t n)
 {
-    if (i + 1 >= b) return -1;
-    const prelude_token *n = &p->tok[i + 1];
     char w[16];
-    ascii_lower(w, n->text, sizeof w);
-    if (n->type == CT_IDENT && strcmp(w, "first-child") == 0) {
-        r->first_child = 1;
-        return i + 1;
+    if (t->type != type) return 0;
+    ascii_lower(w, t->text, sizeof w);
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(w, names[k]) == 0) return 1;
+    return 0;
+}
+
+/* The token closing the function, parenthesis or bracket opened at i (b when none does). */
+static int block_close(const prelude *p, int i, int b)
+{
+    int depth = 0;
+    for (; i < b; i++) {
+        css_token_type t = p->tok[i].type;
+        if (t == CT_FUNCTION || t == CT_LPAREN || t == CT_LBRACKET) depth++;
+        else if ((t == CT_RPAREN || t == CT_RBRACKET) && --depth == 0) return i;
     }
-    if (n->type == CT_FUNCTION && strcmp(w, "nth-child") == 0 && !r->has_nth && p->src) {
-        int k = i + 2;
-        while (k < b && p->tok[k].type != CT_RPAREN) {
-            if (p->tok[k].type == CT_FUNCTION || p->tok[k].type == CT_LPAREN) return -1;
-            k++;
+    return b;
+}
+
+typedef struct spec_parts {
+    unsigned ids, classes, tags;
+} spec_parts;
+
+static uint32_t spec_pack(spec_parts c)
+{
+    return (c.ids < SPEC_PART_MAX ? c.ids : SPEC_PART_MAX) << 20 |
+           (c.classes < SPEC_PART_MAX ? c.classes : SPEC_PART_MAX) << 10 |
+           (c.tags < SPEC_PART_MAX ? c.tags : SPEC_PART_MAX);
+}
+
+static uint32_t selector_list_spec(const prelude *p, int a, int b, int nest);
+
+/* Adds the specificity of the pseudo-class or pseudo-element at the colon i to c; returns the
+ * index of its last token. :not(), :is() and :has() count as the most specific selector of
+ * their argument and :where() as nothing (Selectors 4, section 17); any other pseudo-class
+ * counts as a class, a pseudo-element (and the four legacy ones written with one colon) as a
+ * type. */
+static int pseudo_spec(const prelude *p, int i, int b, spec_parts *c, int nest)
+{
+    static const char *const legacy_elements[] = {"before", "after", "first-line",
+                                                  "first-letter"};
+    static const char *const by_argument[] = {"not", "is", "matches", "has", "-webkit-any"};
+    static const char *const nothing[] = {"where"};
+    int element = i + 1 < b && p->tok[i + 1].type == CT_COLON;
+    if (element) i++;
+    if (i + 1 >= b) return i;
+    const prelude_token *n = &p->tok[i + 1];
+    element |= token_named(n, CT_IDENT, legacy_elements, 4);
+    int end = n->type == CT_FUNCTION ? block_close(p, i + 1, b) : i + 1;
+    if (element) {
+        c->tags++;
+    } else if (nest < 8 && token_named(n, CT_FUNCTION, by_argument, 5)) {
+        uint32_t s = selector_list_spec(p, i + 2, end, nest + 1);
+        c->ids += s >> 20;
+        c->classes += (s >> 10) & SPEC_PART_MAX;
+        c->tags += s & SPEC_PART_MAX;
+    } else if (!token_named(n, CT_FUNCTION, nothing, 1)) {
+        c->classes++;
+    }
+    return end;
+}
+
+/* The specificity (ids << 20 | classes << 10 | tags) of the selector list in tokens [a, b):
+ * the largest of its selectors', each counting all its compounds. */
+static uint32_t selector_list_spec(const prelude *p, int a, int b, int nest)
+{
+    uint32_t best = 0;
+    spec_parts c = {0, 0, 0};
+    for (int i = a; i <= b; i++) {
+        if (i == b || p->tok[i].type == CT_COMMA) {
+            uint32_t s = spec_pack(c);
+            if (s > best) best = s;
+            c = (spec_parts){0, 0, 0};
+            continue;
         }
-        if (k >= b || !nth_read((const char *)p->src + n->end, p->tok[k].start - n->end,
-                                &r->nth_a, &r->nth_b))
-            return -1;
-        r->has_nth = 1;
-        return k;
+        const prelude_token *t = &p->tok[i];
+        if (t->type == CT_HASH && t->hash_is_id) c.ids++;
+        else if (t->type == CT_DELIM && t->delim == '.') c.classes++, i++;
+        else if (t->type == CT_LBRACKET) c.classes++, i = block_close(p, i, b);
+        else if (t->type == CT_IDENT) c.tags++;
+        else if (t->type == CT_COLON) i = pseudo_spec(p, i, b, &c, nest);
+        else if (t->type == CT_FUNCTION || t->type == CT_LPAREN) i = block_close(p, i, b);
     }
-    if (n->type != CT_FUNCTION || strcmp(w, "not") != 0 || r->nneg == SELECTOR_NOT_MAX)
-        return -1;
-    not_cond *c = &r->neg[r->nneg];
+    return best;
+}
+
+/* One simple selector of a :not() argument at token k (type, #id, .class or [attribute]) into
+ * c: the index of its last token, or -1 when it is not one. */
+static int not_item_parse(const prelude *p, int k, int b, not_cond *c)
+{
     memset(c, 0, sizeof *c);
-    int k = i + 2;
-    while (k < b && p->tok[k].type == CT_WHITESPACE) k++;
-    if (k >= b || p->tok[k].truncated) return -1;
     const prelude_token *t = &p->tok[k];
     if (t->type == CT_IDENT) {
         c->kind = NOT_TAG;
@@ -1628,14 +1697,75 @@ static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
         snprintf(c->name, sizeof c->name, "%s", p->tok[++k].text);
     } else if (t->type == CT_LBRACKET) {
         c->kind = NOT_ATTR;
-        if ((k = attr_cond_parse(p, k, b, &c->attr)) < 0) return -1;
+        k = attr_cond_parse(p, k, b, &c->attr);
     } else {
         return -1;
     }
-    for (k++; k < b && p->tok[k].type == CT_WHITESPACE; k++) continue;
-    if (k >= b || p->tok[k].type != CT_RPAREN) return -1;
-    r->nneg++;
     return k;
+}
+
+/* The an+b argument of the :nth-child() or :nth-of-type() at the colon i, read from its
+ * source text: the index of its ')', or -1 when it is not one read here (`of S`). */
+static int nth_argument(const prelude *p, int i, int b, int32_t *a, int32_t *nb)
+{
+    int k = i + 2;
+    if (!p->src) return -1;
+    while (k < b && p->tok[k].type != CT_RPAREN) {
+        if (p->tok[k].type == CT_FUNCTION || p->tok[k].type == CT_LPAREN) return -1;
+        k++;
+    }
+    const prelude_token *n = &p->tok[i + 1];
+    if (k >= b || !nth_read((const char *)p->src + n->end, p->tok[k].start - n->end, a, nb))
+        return -1;
+    return k;
+}
+
+/* A pseudo-class of a hiding rule's subject from tokens [i, b), i at its ':': :first-child,
+ * :nth-child(an+b), :first-of-type, :nth-of-type(an+b), or :not() of simple selectors (a
+ * tag, #id, .class or [attribute]). The index of its last token, or -1 for any other (not
+ * judged). */
+static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
+{
+    if (i + 1 >= b) return -1;
+    const prelude_token *n = &p->tok[i + 1];
+    char w[16];
+    ascii_lower(w, n->text, sizeof w);
+    if (n->type == CT_IDENT && strcmp(w, "first-child") == 0) {
+        r->first_child = 1;
+        return i + 1;
+    }
+    if (n->type == CT_IDENT && strcmp(w, "first-of-type") == 0 && !r->has_nth_type) {
+        r->has_nth_type = 1;
+        r->type_a = 0;
+        r->type_b = 1;
+        return i + 1;
+    }
+    if (n->type == CT_FUNCTION && strcmp(w, "nth-child") == 0 && !r->has_nth) {
+        int k = nth_argument(p, i, b, &r->nth_a, &r->nth_b);
+        r->has_nth = k >= 0;
+        return k;
+    }
+    if (n->type == CT_FUNCTION && strcmp(w, "nth-of-type") == 0 && !r->has_nth_type) {
+        int k = nth_argument(p, i, b, &r->type_a, &r->type_b);
+        r->has_nth_type = k >= 0;
+        return k;
+    }
+    if (n->type != CT_FUNCTION || strcmp(w, "not") != 0) return -1;
+    /* :not(A, B) is :not(A):not(B): each item one condition, up to SELECTOR_NOT_MAX in all */
+    int first = r->nneg, k = i + 2;
+    for (;;) {
+        while (k < b && p->tok[k].type == CT_WHITESPACE) k++;
+        if (k >= b || p->tok[k].truncated || r->nneg == SELECTOR_NOT_MAX ||
+            (k = not_item_parse(p, k, b, &r->neg[r->nneg])) < 0)
+            break;
+        r->nneg++;
+        for (k++; k < b && p->tok[k].type == CT_WHITESPACE; k++) continue;
+        if (k < b && p->tok[k].type == CT_RPAREN) return k;
+        if (k >= b || p->tok[k].type != CT_COMMA) break;
+        k++;
+    }
+    r->nneg = first;
+    return -1;
 }
 
 /* One compound selector from tokens [a, b): tag? (#id | .class | [attribute])*; anything else
@@ -1684,15 +1814,7 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
     }
     if (!ancestor && r->tag[0] && (strcmp(r->tag, "html") == 0 || strcmp(r->tag, "body") == 0))
         return 0;
-    unsigned ids = r->id[0] ? 1 : 0,
-             classes = (unsigned)(r->ncls + r->nattr + r->first_child + r->has_nth),
-             tags = r->tag[0] ? 1 : 0;
-    for (int k = 0; k < r->nneg; k++) { /* :not() counts as its argument */
-        ids += r->neg[k].kind == NOT_ID;
-        classes += r->neg[k].kind == NOT_CLASS || r->neg[k].kind == NOT_ATTR;
-        tags += r->neg[k].kind == NOT_TAG;
-    }
-    r->spec = ids << 20 | classes << 10 | tags;
+    r->spec = selector_list_spec(p, a, b, 0);
     return parts > 0 || ancestor;
 }
 
@@ -1866,18 +1988,12 @@ static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_r
     return context_parse(s, p, range, child, n, r);
 }
 
-
 /* A pseudo-class a person's action or the page's state turns on. */
 static int state_pseudo_class(const prelude_token *t)
 {
     static const char *const names[] = {"hover", "focus", "focus-within", "focus-visible",
                                          "active", "checked", "target", "open", "popover-open"};
-    char w[16];
-    if (t->type != CT_IDENT) return 0;
-    ascii_lower(w, t->text, sizeof w);
-    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++)
-        if (strcmp(w, names[k]) == 0) return 1;
-    return 0;
+    return token_named(t, CT_IDENT, names, sizeof names / sizeof names[0]);
 }
 
 /* The element an undoing rule's selector (tokens [a, b)) applies to, as a compound that may
@@ -1888,14 +2004,13 @@ static int state_pseudo_class(const prelude_token *t)
  * element's does. Other complex selectors (`.navbar-expand .offcanvas`, `nav > .menu`) keep
  * their compounds before the last as ancestors, judged on the open elements like a hiding
  * rule's, when those are compounds of names joined by descendant or child combinators; any
- * other is not judged. The specificity counts the whole selector. 0 for a pseudo-element
- * (which does not show its element) or what cannot be read. */
+ * other is not judged. The specificity counts the whole selector (`*` and :where() count
+ * nothing). 0 for a pseudo-element (which does not show its element) or what cannot be read. */
 static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
 {
     static const char *const pseudo_elements[] = {"before", "after", "first-line",
                                                   "first-letter", "marker", "placeholder",
                                                   "selection", "backdrop"};
-    unsigned ids = 0, classes = 0, tags = 0;
     int depth = 0, subject = a, prev_colon = 0, state = 0;
     while (a < b && p->tok[a].type == CT_WHITESPACE) a++;
     while (b > a && p->tok[b - 1].type == CT_WHITESPACE) b--;
@@ -1908,12 +2023,6 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
         if (depth > 1 || (depth == 1 && t->type != CT_FUNCTION && t->type != CT_LBRACKET &&
                           t->type != CT_LPAREN))
             continue;
-        if (t->type == CT_HASH && t->hash_is_id) ids++;
-        else if (t->type == CT_LBRACKET || t->type == CT_FUNCTION ||
-                 (t->type == CT_IDENT && prev_colon))
-            classes++;
-        else if (t->type == CT_DELIM && t->delim == '.') classes++, i++;
-        else if (t->type == CT_IDENT) tags++;
         if (t->type == CT_COLON && prev_colon) return 0; /* a pseudo-element: "::" */
         if (prev_colon && state_pseudo_class(t)) state = 1;
         prev_colon = t->type == CT_COLON;
@@ -1963,10 +2072,7 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
             return 0;
         }
     }
-    if (ids > SPEC_PART_MAX) ids = SPEC_PART_MAX;
-    if (classes > SPEC_PART_MAX) classes = SPEC_PART_MAX;
-    if (tags > SPEC_PART_MAX) tags = SPEC_PART_MAX;
-    r->spec = ids << 20 | classes << 10 | tags;
+    r->spec = selector_list_spec(p, a, b, 0);
     r->sib = -1;
     if (subject > a && !state) { /* ancestors that are not about a state: judged on the path */
         int range[CSS_ANCESTORS_MAX + 3][2];
@@ -1976,7 +2082,7 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
         if (n < 2 || !context_parse(s, p, range, child, n, r)) return 0;
         r->spec = spec;
     }
-    return r->spec != 0;
+    return 1;
 }
 
 /* FNV-1a, never 0 (0 stands for "no such part"). */
@@ -2029,6 +2135,10 @@ static int undo_push(css_sheet *s, const sheet_rule *r, unsigned cancels)
     u->rooted = r->rooted;
     u->first_child = r->first_child;
     u->has_nth = r->has_nth;
+    u->has_nth_type = r->has_nth_type;
+    u->type_a = r->type_a;
+    u->type_b = r->type_b;
+    s->counts_types |= r->has_nth_type;
     u->nth_a = r->nth_a;
     u->nth_b = r->nth_b;
     u->sib = r->sib;
@@ -2069,31 +2179,150 @@ static int rules_reserve(css_sheet *s)
     return 1;
 }
 
+/* Keeps one selector, tokens [a, b): as a hiding rule (hides), or as an undoing rule for the
+ * groups of `cancels`. spec, when not UINT32_MAX, is its specificity (that of the selector it
+ * was expanded from). */
+static void sheet_add_selector(css_sheet *s, const prelude *p, int a, int b, const judgement *j,
+                               uint32_t order, int hides, unsigned cancels, uint32_t spec)
+{
+    sheet_rule r;
+    if (!(hides ? hiding_selector(s, p, a, b, &r) : subject_selector(s, p, a, b, &r))) return;
+    if (spec != UINT32_MAX) r.spec = spec;
+    r.flags = j->flags;
+    r.causes = (uint16_t)j->causes;
+    r.cancels = (uint16_t)j->cancels;
+    r.important = (uint16_t)j->important;
+    r.order = order;
+    r.nanim = j->nanim;
+    for (int k = 0; k < j->nanim; k++) r.anim[k] = j->anim[k];
+    if (!hides) {
+        if (undo_push(s, &r, cancels) != 0) s->undo_lost |= cancels;
+    } else if (rules_reserve(s)) {
+        s->rules[s->n++] = r;
+        s->block_causes |= j->causes;
+        s->counts_types |= r.has_nth_type;
+    }
+}
+
+static int is_list_function(const prelude_token *t)
+{
+    static const char *const names[] = {"is", "where", "matches", "-webkit-any"};
+    return token_named(t, CT_FUNCTION, names, sizeof names / sizeof names[0]);
+}
+
+/* The first :is() or :where() in tokens [a, b) that can stand for one compound per item: its
+ * function token's index (its ')' in *close, its items' bounds in item[]: *n of them, at most
+ * IS_ITEMS_MAX), or -1. Each item must be a compound (no combinator inside, no :is()). */
+#define IS_ITEMS_MAX 8
+static int is_list_find(const prelude *p, int a, int b, int *close, int item[][2], int *n)
+{
+    for (int f = a; f < b; f++) {
+        if (p->tok[f].type == CT_LBRACKET) {
+            f = block_close(p, f, b);
+            continue;
+        }
+        if (p->tok[f].type == CT_COLON && f + 1 < b && p->tok[f + 1].type == CT_FUNCTION &&
+            !is_list_function(&p->tok[f + 1]))
+            f = block_close(p, f + 1, b);
+        if (!(p->tok[f].type == CT_COLON && f + 1 < b && is_list_function(&p->tok[f + 1])))
+            continue;
+        int end = block_close(p, f + 1, b), k = f + 2, ok = end < b;
+        *n = 0;
+        while (ok && k <= end) {
+            int i0 = k, depth = 0;
+            while (k < end && (depth > 0 || p->tok[k].type != CT_COMMA)) {
+                css_token_type t = p->tok[k].type;
+                if (t == CT_FUNCTION || t == CT_LPAREN || t == CT_LBRACKET) depth++;
+                else if ((t == CT_RPAREN || t == CT_RBRACKET) && depth > 0) depth--;
+                k++;
+            }
+            int i1 = k;
+            while (i0 < i1 && p->tok[i0].type == CT_WHITESPACE) i0++;
+            while (i1 > i0 && p->tok[i1 - 1].type == CT_WHITESPACE) i1--;
+            for (int q = i0, d = 0; q < i1 && ok; q++) { /* a compound, no :is() in it */
+                css_token_type t = p->tok[q].type;
+                ok = !(d == 0 && is_combinator(&p->tok[q])) && !is_list_function(&p->tok[q]);
+                if (t == CT_FUNCTION || t == CT_LPAREN || t == CT_LBRACKET) d++;
+                else if ((t == CT_RPAREN || t == CT_RBRACKET) && d > 0) d--;
+            }
+            ok = ok && i0 < i1 && *n < IS_ITEMS_MAX;
+            if (ok) {
+                item[*n][0] = i0;
+                item[(*n)++][1] = i1;
+            }
+            k++; /* past the comma, or the ')' */
+        }
+        if (!ok || *n == 0) return -1;
+        *close = end;
+        return f;
+    }
+    return -1;
+}
+
+/* Keeps the selector [a, b); one with :is(A, B) or :where(A, B) in it as one selector per item
+ * (two such lists expanded, the third left as it is), each with the whole selector's
+ * specificity (spec; UINT32_MAX: compute it). */
+#define IS_LISTS_MAX 2
+static void sheet_add_complex(css_sheet *s, const prelude *p, int a, int b, const judgement *j,
+                              uint32_t order, int hides, unsigned cancels, uint32_t spec,
+                              int lists)
+{
+    int item[IS_ITEMS_MAX][2], n = 0, close = 0;
+    int f = lists < IS_LISTS_MAX ? is_list_find(p, a, b, &close, item, &n) : -1;
+    if (f < 0) {
+        sheet_add_selector(s, p, a, b, j, order, hides, cancels, spec);
+        return;
+    }
+    prelude *q = malloc(sizeof *q); /* about 10 KiB: for the few selectors that need it */
+    if (!q) return;
+    if (spec == UINT32_MAX) spec = selector_list_spec(p, a, b, 0);
+    for (int k = 0; k < n; k++) {
+        q->n = 0;
+        q->overflow = 0;
+        q->src = p->src;
+        /* the item takes the function's place; a type selector it starts with goes to the
+         * start of the compound (`.t:is(h1, h2)` is `h1.t` or `h2.t`) */
+        int cs = f, i0 = item[k][0];
+        while (cs > a && !is_combinator(&p->tok[cs - 1])) cs--;
+        const prelude_token *first = &p->tok[i0], *own = &p->tok[cs];
+        int star = first->type == CT_DELIM && first->delim == '*';
+        int own_star = own->type == CT_DELIM && own->delim == '*';
+        int from = cs + (own_star && first->type == CT_IDENT); /* `*:is(p)` is `p` */
+        if (star) {
+            i0++; /* `.t:is(*)` is `.t` */
+        } else if (first->type == CT_IDENT && own->type == CT_IDENT && cs < f) {
+            char x[NAME_MAX_LEN], y[NAME_MAX_LEN];
+            ascii_lower(x, first->text, sizeof x);
+            ascii_lower(y, own->text, sizeof y);
+            if (strcmp(x, y) != 0) continue; /* `div:is(span)` matches nothing */
+            i0++;                            /* `div:is(div)` is `div` */
+        }
+        int typed = i0 < item[k][1] && p->tok[i0].type == CT_IDENT && i0 == item[k][0];
+        for (int t = a; t < cs; t++) q->tok[q->n++] = p->tok[t];
+        if (typed) q->tok[q->n++] = p->tok[i0++];
+        for (int t = from; t < f; t++) q->tok[q->n++] = p->tok[t];
+        for (int t = i0; t < item[k][1]; t++) q->tok[q->n++] = p->tok[t];
+        for (int t = close + 1; t < b; t++) q->tok[q->n++] = p->tok[t];
+        sheet_add_complex(s, q, 0, q->n, j, order, hides, cancels, spec, lists + 1);
+    }
+    free(q);
+}
+
 /* Keeps the rule's selectors: as hiding rules (hides), or as undoing rules for the groups of
  * `cancels`. */
 static void sheet_add_selectors(css_sheet *s, const prelude *p, const judgement *j,
                                 uint32_t order, int hides, unsigned cancels)
 {
     if (p->overflow) return;
-    int start = 0;
-    for (int i = 0; i <= p->n; i++) {
-        if (i < p->n && p->tok[i].type != CT_COMMA) continue;
-        sheet_rule r;
-        if (hides ? hiding_selector(s, p, start, i, &r) : subject_selector(s, p, start, i, &r)) {
-            r.flags = j->flags;
-            r.causes = (uint16_t)j->causes;
-            r.cancels = (uint16_t)j->cancels;
-            r.important = (uint16_t)j->important;
-            r.order = order;
-            r.nanim = j->nanim;
-            for (int k = 0; k < j->nanim; k++) r.anim[k] = j->anim[k];
-            if (!hides) {
-                if (undo_push(s, &r, cancels) != 0) s->undo_lost |= cancels;
-            } else if (rules_reserve(s)) {
-                s->rules[s->n++] = r;
-                s->block_causes |= j->causes;
-            }
+    int start = 0, depth = 0;
+    for (int i = 0; i <= p->n; i++) { /* the list's commas, not those of :is(.a, .b) */
+        if (i < p->n) {
+            css_token_type t = p->tok[i].type;
+            if (t == CT_FUNCTION || t == CT_LPAREN || t == CT_LBRACKET) depth++;
+            else if ((t == CT_RPAREN || t == CT_RBRACKET) && depth > 0) depth--;
+            if (t != CT_COMMA || depth > 0) continue;
         }
+        sheet_add_complex(s, p, start, i, j, order, hides, cancels, UINT32_MAX, 0);
         start = i + 1;
     }
 }
@@ -2291,9 +2520,11 @@ static void parse_qualified_rule(css_ctx *c, css_token *t, int hide_ok, css_shee
             unsigned cancels = hides ? 0 : j.cancels & want;
             if ((hides && c->keep_hiding) || cancels) {
                 prelude *p = ctx_prelude_between(c, prelude_start, prelude_end);
+                /* order counts from 1: a rule of specificity 0 (`*`, :where()) at the
+                 * sheet's first byte must still have a cascade key above "none" */
                 if (p)
-                    sheet_add_selectors(s, p, &j, s->order_base + (uint32_t)prelude_start, hides,
-                                        cancels);
+                    sheet_add_selectors(s, p, &j, s->order_base + (uint32_t)prelude_start + 1,
+                                        hides, cancels);
             }
             break;
         }
@@ -2631,6 +2862,9 @@ static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
     if (r->first_child && el->index != 1) return 0; /* 0: not known */
     if (r->has_nth && (el->index == 0 || !nth_matches(r->nth_a, r->nth_b, el->index))) return 0;
+    if (r->has_nth_type &&
+        (el->type_index == 0 || !nth_matches(r->type_a, r->type_b, el->type_index)))
+        return 0;
     if (r->sib >= 0 && !sibling_before(el, r->sib, r->sib_next, 0)) return 0;
     if (nots_name(r->neg, r->nneg, el, tag, tag_len, id, id_len, cls, cls_len, 1)) return 0;
     return attrs_match(r->attr, r->nattr, el, 0);
@@ -2775,7 +3009,7 @@ unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
 {
-    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0, 0, 0, 0};
+    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0, 0, 0, 0, 0};
     return css_sheet_judge_element(s, &e, NULL, style, with_shows);
 }
 
@@ -2823,6 +3057,8 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
                 if (undo_matches(u, &e) && (!u->nattr || attrs_match(s->uattr + u->attr, u->nattr, el, 1)) &&
                     (!u->first_child || el->index <= 1) && /* 0: not known, it may be */
                     (!u->has_nth || el->index == 0 || nth_matches(u->nth_a, u->nth_b, el->index)) &&
+                    (!u->has_nth_type || el->type_index == 0 ||
+                     nth_matches(u->type_a, u->type_b, el->type_index)) &&
                     (u->sib < 0 || sibling_before(el, u->sib, u->sib_next, 1)) &&
                     (!u->nneg || !nots_name(s->uneg + u->neg, u->nneg, el, tag, tag_len, id,
                                             id_len, class_attr, class_len, 0)) &&
@@ -2998,6 +3234,11 @@ void css_sheet_truncate(css_sheet *s, size_t n)
         s->past_len = s->past[s->npast].off;
         s->past_last = 0;
     }
+}
+
+int css_sheet_counts_types(const css_sheet *s)
+{
+    return s ? s->counts_types : 0;
 }
 
 size_t css_sheet_sibling_count(const css_sheet *s)

@@ -60,9 +60,11 @@ unsigned css_sheet_text_flags(const char *css, size_t len);
 typedef struct css_sheet css_sheet;
 css_sheet *css_sheet_new(size_t max_rules);
 void css_sheet_free(css_sheet *s);
-/* Parses a style block and keeps the rules whose declarations hide (tag, .class, #id and their
- * compounds, joined by descendant and child combinators, up to CSS_ANCESTORS_MAX compounds
- * before the last; anything else is ignored). */
+/* Parses a style block and keeps the rules whose declarations hide (tag, .class, #id,
+ * attribute conditions, :first-child, :nth-child(), :first-of-type, :nth-of-type(), :not() of
+ * simple selectors and their compounds, :is()/:where() of compounds, joined by descendant and
+ * child combinators, up to CSS_ANCESTORS_MAX compounds before the last, or by a sibling
+ * combinator before the last; anything else is ignored). */
 #define CSS_ANCESTORS_MAX 4
 void css_sheet_add(css_sheet *s, const char *css, size_t len);
 /* Both in one parse: returns css_sheet_text_flags() of the block and, unless it is dangerous
@@ -99,6 +101,8 @@ typedef struct css_elem {
      * just before; siblings_known 0 when not kept */
     uint64_t prev_any, prev_next;
     int siblings_known;
+    uint32_t type_index; /* its place among its parent's children of its type from 1 (0: not
+                          * known; see css_sheet_counts_types) */
 } css_elem;
 /* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
  * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,
@@ -154,6 +158,9 @@ size_t css_sheet_rule_count(const css_sheet *s);
  * number of them so far (up to 64), and the bits of those the element matches. */
 size_t css_sheet_sibling_count(const css_sheet *s);
 uint64_t css_sheet_sibling_marks(const css_sheet *s, const css_elem *e);
+/* 1 once a kept rule names :nth-of-type() or :first-of-type: the caller then counts each
+ * element's place among its siblings of its type (css_elem.type_index) from there on. */
+int css_sheet_counts_types(const css_sheet *s);
 /* Number of @keyframes kept so far: a style attribute's animation may show what it hides. */
 size_t css_sheet_keyframes_count(const css_sheet *s);
 

@@ -27,6 +27,9 @@
 #define DEFAULT_MAX_STREAM (256 * 1024)
 #define STACK_MAX 512
 #define NAMES_MAX (32 * 1024) /* bytes of the open elements' ids and classes (strict) */
+#define TYPES_MAX 2048          /* children's tags counted for :nth-of-type(), all parents */
+#define TYPES_PER_PARENT_MAX 32 /* distinct tags counted among one element's children */
+#define TYPES_UNKNOWN UINT32_MAX
 #define NAMES_NONE UINT16_MAX
 #define ID_KEPT_MAX 127       /* an id or class value is judged by its first bytes */
 #define CLASS_KEPT_MAX 511
@@ -66,7 +69,16 @@ typedef struct open_elem {
     uint16_t id_len, cls_len;
     uint32_t children; /* element children started so far (for :first-child) */
     uint64_t sib_any, sib_next; /* their sibling marks: of all, of the last (css.h) */
+    uint32_t types; /* its children's tags and counts: the sanitizer's types from here (to
+                       the top: its children are closed when one more starts); TYPES_UNKNOWN
+                       when it was open before counting began */
 } open_elem;
+
+/* One tag among an element's children, and how many of them have started (:nth-of-type()). */
+typedef struct type_count {
+    uint64_t hash; /* of the tag name */
+    uint32_t n;
+} type_count;
 
 #define SOFT_OF(flags) ((uint8_t)(((flags) & CSS_SOFT_HIDES) >> CSS_SOFT_SHIFT))
 #define SHOW_OF(flags) ((uint8_t)(((flags) & CSS_SHOWS) >> CSS_SHOW_SHIFT))
@@ -133,6 +145,13 @@ struct sanitizer {
     bool in_body;
     uint64_t tag_prev_any, tag_prev_next; /* the start tag's siblings' marks, when known */
     bool tag_siblings_known;
+    /* strict, from the first rule that names :nth-of-type(): each open element's children
+     * counted by tag (open_elem.types), the body's from types[0] while nothing is open */
+    bool counting_types, body_types_known;
+    type_count *types;
+    size_t types_len, types_cap;
+    uint32_t tag_type_index; /* the start tag's place among its siblings of its type (0: not
+                              * known) */
     instr_matcher *im;
     instr_matcher *attr_im; /* for attribute values agents read (alt, title, ...) */
     uint64_t run_off; /* run bytes held (the matcher has seen all but `unfed`) */
@@ -615,6 +634,7 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->id_len = e->cls_len = NAMES_NONE;
     e->children = 0;
     e->sib_any = e->sib_next = 0;
+    e->types = s->counting_types ? (uint32_t)s->types_len : TYPES_UNKNOWN;
     if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
         stack_keep_names(s, e, t);
     if (elem_is(e, "p"))
@@ -631,6 +651,11 @@ static void stack_pop_to(sanitizer *s, size_t index)
             s->open_p--;
     if (index < s->depth)
         s->names_len = s->stack[index].names;
+    for (size_t i = index; i < s->depth; i++) /* the first known list starts lowest */
+        if (s->stack[i].types != TYPES_UNKNOWN) {
+            s->types_len = s->stack[i].types;
+            break;
+        }
     s->depth = index;
     if (s->skip_depth && s->depth < s->skip_depth)
         s->skip_depth = 0;
@@ -1236,7 +1261,7 @@ static css_elem elem_view(const sanitizer *s, const html_token *t)
                   ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
                   ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0,
                   token_attr_value, t, s->tag_index, s->tag_prev_any, s->tag_prev_next,
-                  s->tag_siblings_known};
+                  s->tag_siblings_known, s->tag_type_index};
     return e;
 }
 
@@ -1777,6 +1802,8 @@ static uint32_t tag_place(sanitizer *s, const html_token *t)
     if (html && eq(t->name, t->name_len, "body")) {
         s->in_body = true;
         s->body_children = 0;
+        s->types_len = 0;
+        s->body_types_known = s->counting_types;
         s->body_sib_any = s->body_sib_next = 0;
         return 0;
     }
@@ -1789,6 +1816,46 @@ static uint32_t tag_place(sanitizer *s, const html_token *t)
     if (!s->in_body && !head)
         s->in_body = true;
     return s->in_body ? ++s->body_children : 0;
+}
+
+/* Counting by tag begins: the lists of elements already open (and of the body, once it has
+ * children) are not complete, so their children's places by type stay unknown. */
+static void types_begin(sanitizer *s)
+{
+    s->counting_types = true;
+    for (size_t i = 0; i < s->depth; i++)
+        s->stack[i].types = TYPES_UNKNOWN;
+    s->body_types_known = s->depth == 0 && s->body_children == 0;
+    s->types_len = 0;
+}
+
+/* The start tag's place among its parent's children of the same tag, after tag_place: 0 when
+ * not known (not counting, its place unknown, its parent's list incomplete or full). */
+static uint32_t tag_type_place(sanitizer *s, const html_token *t)
+{
+    if (!s->counting_types || s->tag_index == 0)
+        return 0;
+    uint32_t start = s->depth ? s->stack[s->depth - 1].types : 0;
+    if (start == TYPES_UNKNOWN || (!s->depth && !s->body_types_known))
+        return 0;
+    uint64_t h = 0xCBF29CE484222325ull; /* FNV-1a */
+    for (size_t i = 0; i < t->name_len; i++)
+        h = (h ^ (unsigned char)t->name[i]) * 0x100000001B3ull;
+    for (size_t i = start; i < s->types_len; i++)
+        if (s->types[i].hash == h)
+            return ++s->types[i].n;
+    if (s->types_len - start >= TYPES_PER_PARENT_MAX || s->types_len >= TYPES_MAX)
+        return 0;
+    if (s->types_len == s->types_cap) {
+        size_t cap = s->types_cap ? s->types_cap * 2 : 64;
+        type_count *nt = realloc(s->types, cap * sizeof *nt);
+        if (!nt)
+            return 0;
+        s->types = nt;
+        s->types_cap = cap;
+    }
+    s->types[s->types_len++] = (type_count){h, 1};
+    return 1;
 }
 
 /* The parent's marks of the siblings before this start tag (for rules like `.a + .b`), and
@@ -1820,7 +1887,11 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     bool skipping = s->skip_depth != 0;
     s->tag_names = false;
     implicit_closes(s, t);
+    bool strict = s->opt.mode == SANITIZE_STRICT;
+    if (strict && !s->counting_types && css_sheet_counts_types(s->sheet))
+        types_begin(s); /* before tag_place: the body's first child may be this one */
     s->tag_index = tag_place(s, t);
+    s->tag_type_index = strict ? tag_type_place(s, t) : 0;
     if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
         sibling_marks_note(s, t);
     /* A removed subtree that this tag closes (an HTML tag: only those close implicitly) may
@@ -2055,7 +2126,7 @@ static void update_memory(sanitizer *s)
 {
     size_t m = sizeof *s + tokenizer_memory_peak(s->tok) + s->out.cap + s->style_cap +
                s->pend_cap + s->segs_cap * sizeof(pend_seg) + s->scratch_cap + s->unfed_cap +
-               s->names_cap +
+               s->names_cap + s->types_cap * sizeof *s->types +
                (s->im ? instr_holdback_bytes(s->im) * 2 : 0);
     if (m > s->rep.peak_memory)
         s->rep.peak_memory = m;
@@ -2134,6 +2205,7 @@ void sanitizer_free(sanitizer *s)
     free(s->pend);
     free(s->unfed);
     free(s->names);
+    free(s->types);
     free(s->segs);
     free(s->scratch);
     free(s);

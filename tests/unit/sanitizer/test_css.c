@@ -678,6 +678,67 @@ Test(css_cascade, framework_utilities_undo_in_wider_windows)
                  CSS_HIDES);
 }
 
+/* An undoing rule's functional pseudo-classes count as Selectors 4 counts them: :not(), :is()
+ * and :has() as their most specific argument, :where() as nothing (`.x:not(p)` was counted
+ * as two classes, and so beat a later `div.x` that hides). */
+Test(css_cascade, functional_pseudo_class_specificity)
+{
+    cr_expect_eq(sheet_flags(".x:not(p){display:block} div.x{display:none}", "div", NULL, "x"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags(".x:not(.z){display:block} div.x{display:none}", "div", NULL, "x"),
+                 0u);
+    cr_expect_eq(sheet_flags(":is(#m){display:block} .x{display:none}", "div", "m", "x"), 0u);
+    cr_expect_eq(sheet_flags(":is(.x, #zz){display:block} .x{display:none}", "div", "m", "x"),
+                 0u); /* the list's most specific selector counts, matched or not */
+    cr_expect_eq(sheet_flags(":where(#m){display:block} .x{display:none}", "div", "m", "x"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags(".x{display:none} :where(.x){display:block}", "div", NULL, "x"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags(".x{display:none} :where(.x){display:block!important}", "div", NULL,
+                             "x"),
+                 0u);
+    cr_expect_eq(sheet_flags(":not(#q).x{display:block} div.x.x{display:none}", "div", NULL, "x"),
+                 0u);
+    cr_expect_eq(sheet_flags(".x:nth-child(n){display:block} div.x.x{display:none}", "div", NULL,
+                             "x"),
+                 CSS_HIDES);
+    /* `*` counts nothing, and still undoes with !important */
+    cr_expect_eq(sheet_flags(".x{display:none} *{display:block}", "div", NULL, "x"), CSS_HIDES);
+    cr_expect_eq(sheet_flags(".x{display:none} *{display:block!important}", "div", NULL, "x"),
+                 0u);
+}
+
+/* :is() and :where() of compounds: one selector per item, with the whole selector's
+ * specificity (the list's most specific item for :is(), nothing for :where()). */
+Test(css_cascade, is_and_where_lists)
+{
+    cr_expect_eq(sheet_flags(":is(.a, .c){display:none}", "div", NULL, "c"), CSS_HIDES);
+    cr_expect_eq(sheet_flags(":is(.a, .c){display:none}", "div", NULL, "b"), 0u);
+    cr_expect_eq(sheet_flags(":where(.q, #m){display:none}", "div", "m", NULL), CSS_HIDES);
+    cr_expect_eq(sheet_flags(".c:is(p, div){display:none}", "div", NULL, "c"), CSS_HIDES);
+    cr_expect_eq(sheet_flags(".c:is(p, span){display:none}", "div", NULL, "c"), 0u);
+    cr_expect_eq(sheet_flags("div:is(p){display:none}", "div", NULL, NULL), 0u);
+    cr_expect_eq(sheet_flags("div.c:is(div, span){display:none}", "div", NULL, "c"), CSS_HIDES);
+    cr_expect_eq(sheet_flags("*:is(div).c{display:none}", "div", NULL, "c"), CSS_HIDES);
+    cr_expect_eq(sheet_flags(".c:is(*){display:none}", "div", NULL, "c"), CSS_HIDES);
+    /* an item with a combinator is not judged: the rule hides nothing */
+    cr_expect_eq(sheet_flags(":is(.a .b, .c){display:none}", "div", NULL, "c"), 0u);
+    /* an undoing :where() counts nothing; it names its elements, not every element */
+    cr_expect_eq(sheet_flags(".a{display:none} :where(.c){display:block!important}", "div", NULL,
+                             "a"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags(".a{display:none} :where(.a){display:block!important}", "div", NULL,
+                             "a"),
+                 0u);
+    cr_expect_eq(sheet_flags(".a{display:none} :is(#z, .a){display:block}", "div", NULL, "a"),
+                 0u);
+    /* the first rule of a sheet with specificity 0 still counts */
+    cr_expect_eq(sheet_flags(":where(.a){display:none}", "div", NULL, "a"), CSS_HIDES);
+    /* nine items: past the bound, not judged */
+    cr_expect_eq(sheet_flags(":is(.a,.b,.c,.d,.e,.f,.g,.h,.i){display:none}", "div", NULL, "a"),
+                 0u);
+}
+
 Test(css_cascade, order_and_specificity)
 {
     cr_expect_eq(sheet_flags(".hidden{display:none} .block{display:block}", "p", NULL,
@@ -916,12 +977,13 @@ Test(css_cascade, undoing_through_complex_selectors)
 
 /* ---- rules that name ancestors, judged on the open elements (css_path) ------------------- */
 
-/* An element of a test path: "tag#id.c1.c2:N" split once (ids and classes without '.', '#'
- * or ':'; N its place among its siblings, unknown without). */
+/* An element of a test path: "tag#id.c1.c2:N/T" split once (ids and classes without '.',
+ * '#', ':' or '/'; N its place among its siblings and T among those of its type, unknown
+ * without). */
 typedef struct test_elem {
     char tag[16], id[16], cls[48];
     int has_id, has_cls;
-    unsigned index;
+    unsigned index, type_index;
 } test_elem;
 
 typedef struct test_path {
@@ -932,13 +994,15 @@ typedef struct test_path {
 static void test_elem_parse(test_elem *e, const char *spec)
 {
     memset(e, 0, sizeof *e);
-    size_t n = strcspn(spec, "#.:");
+    size_t n = strcspn(spec, "#.:/");
     snprintf(e->tag, sizeof e->tag, "%.*s", (int)n, spec);
     for (const char *p = spec + n; *p;) {
         char kind = *p++;
-        size_t k = strcspn(p, "#.:");
+        size_t k = strcspn(p, "#.:/");
         if (kind == ':') {
             e->index = (unsigned)atoi(p);
+        } else if (kind == '/') {
+            e->type_index = (unsigned)atoi(p);
         } else if (kind == '#') {
             snprintf(e->id, sizeof e->id, "%.*s", (int)k, p);
             e->has_id = 1;
@@ -954,7 +1018,8 @@ static void test_elem_parse(test_elem *e, const char *spec)
 static css_elem test_elem_view(const test_elem *t)
 {
     css_elem e = {t->tag, t->has_id ? t->id : NULL, t->has_cls ? t->cls : NULL,
-                  strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL, t->index, 0, 0, 0};
+                  strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL, t->index, 0, 0, 0,
+                  t->type_index};
     return e;
 }
 
@@ -1190,7 +1255,13 @@ Test(css_ancestors, first_child_and_not)
     A("p:not([data-y]){display:none}", "p", CSS_HIDES);
     A("p:not(.a):not(.b){display:none}", "p.b", 0u);
     A("p:not(.a):not(.b){display:none}", "p.c", CSS_HIDES);
-    A("p:not(.a, .b){display:none}", "p.c", 0u); /* a list: not judged */
+    A("p:not(.a, .b){display:none}", "p.c", CSS_HIDES); /* a list: :not(.a):not(.b) */
+    A("p:not(.a, .b){display:none}", "p.b", 0u);
+    A("p:not(.a,#i){display:none}", "p#i", 0u);
+    A("p:not(.a, .b, .c, .d, .e){display:none}", "p.z", 0u); /* past the bound: not judged */
+    /* a list counts as its most specific item, not their sum */
+    A("p:not(.a, .b){display:none} p.k{display:block}", "p.k", 0u);
+    A("p:not(.a, #b){display:none} p.k.l{display:block}", "p.k.l", CSS_HIDES);
     A("p:not(.a.b){display:none}", "p.c", 0u);
     A("p:last-child{display:none}", "p:1", 0u);
     A("p:hover{display:none}", "p:1", 0u);
@@ -1221,6 +1292,19 @@ Test(css_ancestors, first_child_and_not)
     A("li:nth-child(2n){display:none}", "li", 0u); /* place not known */
     A(".h{display:none} .h:nth-child(2){display:block}", "p.h", 0u);
     A(".h{display:none} .h:nth-child(2){display:block}", "p.h:3", CSS_HIDES);
+    /* :first-of-type and :nth-of-type(an+b), by the place among siblings of the same tag */
+    A("p:first-of-type{display:none}", "p:3/1", CSS_HIDES);
+    A("p:first-of-type{display:none}", "p:3/2", 0u);
+    A("p:nth-of-type(2n){display:none}", "p:3/2", CSS_HIDES);
+    A("p:nth-of-type(2n){display:none}", "p:2/3", 0u);
+    A("p:nth-of-type(2n){display:none}", "p:2", 0u); /* place by type not known */
+    A("p:nth-of-type(2n of .x){display:none}", "p:2/2", 0u);
+    A(".h{display:none} .h:first-of-type{display:block}", "p.h:2/1", 0u);
+    A(".h{display:none} .h:first-of-type{display:block}", "p.h:2/2", CSS_HIDES);
+    A(".h{display:none} .h:first-of-type{display:block}", "p.h:2", 0u); /* may undo */
+    /* a class for specificity: beats an earlier rule with one class and a tag less */
+    A("p.h:nth-of-type(1){display:none} p.h.k{display:block}", "p.h.k:1/1", 0u);
+    A("p.h.k{display:block} p.h:nth-of-type(1){display:none}", "p.h.k:1/1", CSS_HIDES);
     /* an undoing rule's :not() is judged too */
     A(".h{opacity:0} .h:not(.a){opacity:1}", "p.h.a", CSS_HIDES);
     A(".h{opacity:0} .h:not(.a){opacity:1}", "p.h.b", 0u);

@@ -250,6 +250,18 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "</ul><p class=k>two</p><p>secret</p>",
            "<style>li:first-child{display:none} p:not(.k){opacity:0}</style><ul><li>one</ul>"
            "<p class=\"k\">two</p>");
+    /* :first-of-type and :nth-of-type() count the siblings of the element's tag, as the
+     * parser makes them (the implicitly closed <p>s are siblings; the inner div's are not) */
+    EXPECT(SANITIZE_STRICT,
+           "<style>p:nth-of-type(2){display:none} div:first-of-type{opacity:0}</style>"
+           "<section><p>one<span>s</span><p>secret<div>secret<p>three</div><p>four</section>"
+           "<div>secret</div><div>five</div>",
+           "<style>p:nth-of-type(2){display:none} div:first-of-type{opacity:0}</style>"
+           "<section><p>one<span>s</span><p>four</section><div>five</div>");
+    /* a rule seen after an element opened: its children's places by type are not known */
+    PRESENT(SANITIZE_STRICT,
+            "<div><p>x</p><style>p:nth-of-type(2){display:none}</style><p>visible</p></div>",
+            "visible");
     /* a sibling before the element: just before it (+), or any before it (~); one that is
      * an ancestor's sibling is not judged */
     EXPECT(SANITIZE_STRICT,
@@ -261,9 +273,10 @@ Test(filter, hidden_by_rules_that_name_ancestors)
             "<style>.a + .m .b{display:none}</style><p class=a>x</p><div class=m><i class=b>"
             "visible</i></div>",
             "visible");
-    /* every split reads the same ancestors */
-    const char *doc = "<style>#m .c > b{display:none}</style><div id=m><p class=\"x c\">one <b>secret"
-                      "</b> two</p></div><p class=c><b>three</b></p>";
+    /* every split reads the same ancestors and places */
+    const char *doc = "<style>#m .c > b{display:none} i:nth-of-type(2){opacity:0}</style><div "
+                      "id=m><p class=\"x c\">one <b>secret</b> two</p></div><p class=c><b>three"
+                      "</b><i>i</i><b>b</b><i>secret</i></p>";
     char *whole = run(SANITIZE_STRICT, doc);
     cr_expect_null(strstr(whole, "secret"), "%s", whole);
     cr_expect_not_null(strstr(whole, "three"), "%s", whole);
