@@ -5,15 +5,16 @@ Each document is generated from a seed: nested elements (block and inline, some 
 implicitly by the HTML parser, lists), each with a few classes from a small pool, sometimes an
 id or a data attribute, every text node a word of its own; a <style> of random rules whose
 selectors are compounds of a tag, classes and an id (and attribute conditions, :first-child,
-:nth-child() and :not() on the element itself) joined by descendant and child combinators
+:nth-child(), :nth-of-type() and :not() of one or two simple selectors on the element
+itself, :is() and :where() of compounds anywhere) joined by descendant and child combinators
 (and a sibling combinator before the element), and whose declarations hide (display,
 visibility, opacity, font size) or set the property again; some style attributes too.
 Chromium renders the document (the probe of visible_text_audit.py lists the words a person
 sees) and `agentgate sanitize` reads it in strict mode. A word Chromium shows that strict mode
 removed is visible text lost; a word Chromium hides that strict mode kept is hidden text
 kept. With --unsupported, selectors also use what strict mode does not judge (sibling
-combinators between ancestors, :last-child, :nth-of-type(), :not() of a list, attribute
-conditions on ancestors), to measure how much hidden text that leaves.
+combinators between ancestors, :last-child, :last-of-type, :not() of a complex selector,
+attribute conditions on ancestors), to measure how much hidden text that leaves.
 
 usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
                                    [--show N]
@@ -117,9 +118,14 @@ class Doc:
             if not parts:  # a bare :not() would match html and body, left alone
                 parts.append(r.choice(BLOCKS + INLINES))
             parts.append(r.choice([":first-child", ":not(.a)", ":not([data-k])", ":not(p)",
-                                   ":nth-child(2)", ":nth-child(odd)", ":nth-child(-n+2)"]))
+                                   ":nth-child(2)", ":nth-child(odd)", ":nth-child(-n+2)",
+                                   ":not(.a, .b)", ":not(p, #i1)", ":first-of-type",
+                                   ":nth-of-type(2)", ":nth-of-type(odd)"]))
+        if r.random() < 0.08:  # a list of compounds: one selector per item
+            parts.append(r.choice([":is(.a, .c)", ":where(.b, #i2)", ":is(div, span)",
+                                   ":where(p, .d)", ":is(.a.b, li)"]))
         if self.unsupported and r.random() < 0.2:
-            parts.append(r.choice([":last-child", ":nth-of-type(2)", ":not(.a, .b)"]))
+            parts.append(r.choice([":last-child", ":last-of-type", ":not(.a .b)"]))
         if not parts:
             parts.append(r.choice(BLOCKS + INLINES + [".a", ".b"]))
         return "".join(parts)
