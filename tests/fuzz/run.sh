@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds the fuzz targets with clang (libFuzzer + ASan/UBSan) and runs the sanitizer's for
-# SECONDS (default 60) on a seed corpus made from the shared XSS payloads and html5lib inputs,
+# SECONDS (default 60) on a seed corpus made from the shared XSS payloads and html5lib inputs
+# and from style-sheet documents of bench/css_selector_audit.py,
 # then the proxy's message framing and ClientHello reader (fuzz_http.c) for half as long on
 # seeds from seeds_http.py.
 # AG_SANITIZER_VERIFY makes the filter abort when a tag it writes would land in another
@@ -18,10 +19,16 @@ SEEDS="$BUILD/fuzz-seeds"
 WORK="$BUILD/fuzz-corpus"
 mkdir -p "$SEEDS" "$WORK"
 if [ -d "$CORPORA/xss" ] && [ -z "$(ls -A "$SEEDS")" ]; then
-  python3 - "$CORPORA" "$SEEDS" <<'PY'
-import glob, json, os, sys
+  python3 - "$CORPORA" "$SEEDS" "$SRC/bench" <<'PY'
+import glob, json, os, random, sys
 corpora, out = sys.argv[1], sys.argv[2]
+sys.path.insert(0, sys.argv[3])
+from css_selector_audit import Doc  # style sheets with the selectors strict mode judges
 n = 0
+for k in range(64):  # strict mode (0), pieces of 1 to 64 bytes
+    with open(os.path.join(out, "s%05d" % n), "wb") as fh:
+        fh.write(bytes([(k % 16) << 2]) + Doc(random.Random("fuzz-%d" % k), k % 2 == 1).html().encode())
+    n += 1
 for f in sorted(glob.glob(os.path.join(corpora, "xss", "*-payloads.json")) +
                 glob.glob(os.path.join(corpora, "xss", "payloadsallthethings-xss.json"))):
     for p in json.load(open(f, encoding="utf-8")):
