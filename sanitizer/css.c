@@ -4,9 +4,9 @@
  * beats normal) leaves a property that makes the text invisible to a person, and a style
  * sheet's rules hide an element unless a rule (or its style attribute) that wins over them in
  * the cascade sets a property of the same group again. Selectors are compounds of tag, id,
- * classes, attribute conditions and a few positional pseudo-classes, joined by descendant and
- * child combinators (and a sibling one before the element), matched against the element and
- * the elements open around it (css_path) as the filter's stack holds them; :is() and :where()
+ * classes, attribute conditions and a few positional pseudo-classes, joined by descendant,
+ * child and sibling combinators, matched against the element and the elements open around it
+ * (css_path) as the filter's stack holds them; :is() and :where()
  * lists are read as one selector per item. Danger is judged
  * on tokens: an expression() function, a javascript:/vbscript: URL in url()/image functions,
  * behavior/-moz-binding declarations and @import. What cannot be understood is ignored: an
@@ -1382,8 +1382,10 @@ typedef struct undo_rule {
 typedef struct anc_compound {
     uint32_t tag, id, cls;
     uint8_t ncls, child;
+    uint16_t cond; /* its other conditions: the sheet's anc_cond[cond - 1]; 0: none */
 } anc_compound;
 #define ANC_MAX 4096             /* ancestor compounds a document's rules keep */
+#define ANC_COND_MAX 64          /* of them with conditions beyond names (1 KiB or so each) */
 #define ANC_TEXT_MAX (64 * 1024) /* bytes of their names */
 
 /* An @keyframes: the groups its last frame sets to values that do not hide, and the CSS_SHOW_*
@@ -1425,6 +1427,10 @@ struct css_sheet {
      * block began: a dropped block's go with its rules */
     anc_compound *anc;
     size_t nanc, anc_cap, nanc_before_block;
+    /* the conditions of ancestor compounds that have more than names (`li:first-child`,
+     * `div:not(.x)`, `[data-k]`, `h2 ~ div`), as compounds of their own */
+    struct sheet_rule *anc_cond;
+    size_t nanc_cond, nanc_cond_before_block;
     attr_cond *uattr; /* the undoing rules' attribute conditions (UATTR_MAX) */
     size_t nuattr, uattr_cap, nuattr_before_block;
     not_cond *uneg;   /* and their :not()s (UNEG_MAX) */
@@ -1768,10 +1774,10 @@ static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
     return -1;
 }
 
-/* One compound selector from tokens [a, b): tag? (#id | .class | [attribute])*; anything else
- * -> 0. An ancestor may be `*` alone, or html or body, and names no attribute (the open
- * elements keep only their ids and classes); a subject may not be html or body (they hide the
- * whole page from a person too: such rules are left alone). */
+/* One compound selector from tokens [a, b): tag? (#id | .class | [attribute] | pseudo-class)*
+ * with the pseudo-classes pseudo_class_parse reads; anything else -> 0. An ancestor may be `*`
+ * alone, or html or body; a subject may not be html or body (they hide the whole page from a
+ * person too: such rules are left alone). */
 static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int ancestor)
 {
     memset(r, 0, sizeof *r);
@@ -1797,13 +1803,13 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
             snprintf(r->cls[r->ncls++], sizeof r->cls[0], "%s", p->tok[i + 1].text);
             parts++;
             i++;
-        } else if (t->type == CT_LBRACKET && !ancestor && r->nattr < SELECTOR_ATTRS_MAX) {
+        } else if (t->type == CT_LBRACKET && r->nattr < SELECTOR_ATTRS_MAX) {
             int end = attr_cond_parse(p, i, b, &r->attr[r->nattr]);
             if (end < 0) return 0;
             r->nattr++;
             parts++;
             i = end;
-        } else if (t->type == CT_COLON && !ancestor) {
+        } else if (t->type == CT_COLON) {
             int end = pseudo_class_parse(p, i, b, r);
             if (end < 0) return 0;
             parts++;
@@ -1852,9 +1858,10 @@ static int selector_split(const prelude *p, int a, int b, int range[][2], uint8_
     return n;
 }
 
-static int compound_is_tag(const sheet_rule *c, const char *tag)
+/* Whether a compound asks more of an element than its names. */
+static int compound_has_conditions(const sheet_rule *c)
 {
-    return !c->id[0] && c->ncls == 0 && strcmp(c->tag, tag) == 0;
+    return c->nattr || c->nneg || c->first_child || c->has_nth || c->has_nth_type || c->sib >= 0;
 }
 
 /* Appends a name to the sheet's anc_text: its offset, 0 when past the bound. */
@@ -1887,6 +1894,7 @@ static int anc_store(css_sheet *s, const sheet_rule *c, const uint8_t *child, in
     *count = (uint8_t)n;
     if (n == 0) return 1;
     if ((size_t)n > ANC_MAX - s->nanc) return 0;
+    size_t cond0 = s->nanc_cond; /* a rule not kept leaves no conditions behind */
     if (s->nanc + (size_t)n > s->anc_cap) {
         size_t cap = s->anc_cap ? s->anc_cap * 2 : 64;
         while (cap < s->nanc + (size_t)n) cap *= 2;
@@ -1901,82 +1909,132 @@ static int anc_store(css_sheet *s, const sheet_rule *c, const uint8_t *child, in
         a->child = child[i];
         if ((c[i].tag[0] && !(a->tag = anc_text_put(s, c[i].tag))) ||
             (c[i].id[0] && !(a->id = anc_text_put(s, c[i].id))))
-            return 0;
+            goto fail;
         for (int k = 0; k < c[i].ncls; k++) {
             uint32_t off = anc_text_put(s, c[i].cls[k]);
-            if (!off) return 0;
+            if (!off) goto fail;
             if (k == 0) a->cls = off;
         }
         a->ncls = (uint8_t)c[i].ncls;
+        if (compound_has_conditions(&c[i])) {
+            if (s->nanc_cond == ANC_COND_MAX) goto fail;
+            if (!s->anc_cond && !(s->anc_cond = malloc(ANC_COND_MAX * sizeof *s->anc_cond)))
+                goto fail;
+            s->anc_cond[s->nanc_cond++] = c[i];
+            a->cond = (uint16_t)s->nanc_cond;
+            s->counts_types |= c[i].has_nth_type;
+        }
     }
     s->nanc += (size_t)n;
     return 1;
+fail:
+    s->nanc_cond = cond0;
+    return 0;
+}
+
+/* A sibling compound (`.a` in `.a + .b`, `.a ~ .b`) kept as one of the sheet's, whose marks the
+ * filter keeps per parent: its index, or -1 past the bound or for one that names no element a
+ * person sees among siblings (html, head, body). */
+static int sibling_keep(css_sheet *s, const sheet_rule *c)
+{
+    if (c->sib >= 0 || strcmp(c->tag, "html") == 0 || strcmp(c->tag, "head") == 0 ||
+        strcmp(c->tag, "body") == 0)
+        return -1; /* a chain of siblings (`a + b + c`) is not judged either */
+    if (!s->sib && !(s->sib = malloc(SIBLINGS_MAX * sizeof *s->sib))) return -1;
+    if (s->nsib == SIBLINGS_MAX) return -1;
+    s->counts_types |= c->has_nth_type; /* its marks need places by type */
+    s->sib[s->nsib] = *c;
+    return (int)s->nsib++;
 }
 
 /* The compounds before a selector's subject, tokens [range[0][0], range[n-1][1]) split as
- * selector_split gave them: kept in the pool for r, their specificity added to r's. Leading
- * `html`, `body` and `*` joined to the rest by a descendant combinator (and `html > body`) are
- * left out: every element a person sees is inside html and body, which the sanitizer does not
- * keep open (a `body.home` is not matched: it never is an open element); `body > x` keeps x
- * to the top (r->rooted). 0 when one is not a compound of names, `html > x` names no element a
- * person sees, or more than CSS_ANCESTORS_MAX are left. */
-static int ancestors_parse(css_sheet *s, const prelude *p, int range[][2], const uint8_t *child,
-                           int n, sheet_rule *r)
+ * selector_split gave them: kept in the pool for r, their specificity added to r's. A compound
+ * joined to the next by '+' or '~' becomes that one's condition (`h2 ~ div p`: a div after an
+ * h2). Leading `html`, `body` and `*` joined to the rest by a descendant combinator (and
+ * `html > body`) are left out: every element a person sees is inside html and body, which the
+ * sanitizer does not keep open; `body > x` keeps x to the top (r->rooted). Conditions on html
+ * or body (`body.home`) are not known: a hiding rule with them is not judged, an undoing one
+ * reads them as met. 0 when one is not a compound compound_parse reads, `html > x` names no
+ * element a person sees, or more than CSS_ANCESTORS_MAX are left. */
+static int ancestors_read(css_sheet *s, const prelude *p, int range[][2], const uint8_t *child,
+                          int n, sheet_rule *r, int hiding)
 {
     sheet_rule c[CSS_ANCESTORS_MAX + 2];
+    uint8_t join[CSS_ANCESTORS_MAX + 2];
     if (n > CSS_ANCESTORS_MAX + 2) return 0;
     uint32_t spec = 0;
+    int m = 0;
     for (int i = 0; i < n; i++) {
-        if (!compound_parse(p, range[i][0], range[i][1], &c[i], 1)) return 0;
-        spec += c[i].spec;
+        if (!compound_parse(p, range[i][0], range[i][1], &c[m], 1)) return 0;
+        spec += c[m].spec;
+        join[m] = child[i];
+        if (m > 0 && join[m - 1] >= JOIN_NEXT) { /* the one before is this one's sibling */
+            int k = sibling_keep(s, &c[m - 1]);
+            if (k < 0) return 0;
+            c[m].sib = (int8_t)k;
+            c[m].sib_next = join[m - 1] == JOIN_NEXT;
+            c[m - 1] = c[m];
+            join[m - 1] = join[m];
+            continue;
+        }
+        m++;
     }
+    if (m > 0 && join[m - 1] >= JOIN_NEXT) return 0; /* the subject's sibling: context_parse */
     int first = 0;
     r->rooted = 0;
-    for (; first < n && !r->rooted; first++) {
-        const sheet_rule *k = &c[first];
-        int html = compound_is_tag(k, "html"), body = compound_is_tag(k, "body");
-        int any = !k->tag[0] && !k->id[0] && k->ncls == 0;
+    for (; first < m && !r->rooted; first++) {
+        sheet_rule *k = &c[first];
+        int html = strcmp(k->tag, "html") == 0, body = strcmp(k->tag, "body") == 0;
+        int any = !k->tag[0] && !k->id[0] && k->ncls == 0 && !compound_has_conditions(k);
         if (!html && !body && !any) break;
-        if (!child[first]) continue;
-        if (html && first + 1 < n && compound_is_tag(&c[first + 1], "body")) continue;
+        if ((html || body) && (k->id[0] || k->ncls || compound_has_conditions(k)) && hiding)
+            return 0;
+        if (!join[first]) continue;
+        if (html && first + 1 < m && strcmp(c[first + 1].tag, "body") == 0) continue;
         if (!body) return 0;
         r->rooted = 1;
     }
-    if (n - first > CSS_ANCESTORS_MAX) return 0;
+    if (m - first > CSS_ANCESTORS_MAX) return 0;
     r->spec += spec;
-    return anc_store(s, c + first, child + first, n - first, &r->anc, &r->nanc);
+    return anc_store(s, c + first, join + first, m - first, &r->anc, &r->nanc);
 }
 
-/* A hiding rule's selector, tokens [a, b): compounds of names (compound_parse) joined by
- * descendant or child combinators; the subject in r, the rest in the pool. */
+static int ancestors_parse(css_sheet *s, const prelude *p, int range[][2], const uint8_t *child,
+                           int n, sheet_rule *r, int hiding)
+{
+    size_t nsib = s->nsib; /* a rule not kept leaves no sibling compounds behind */
+    if (ancestors_read(s, p, range, child, n, r, hiding)) return 1;
+    s->nsib = nsib;
+    return 0;
+}
+
 /* The compounds before the subject of a split selector: a sibling compound joined to the
  * subject by '+' or '~' (kept as one of the sheet's sibling compounds, r->sib), and the
- * ancestors before (of the sibling's parent, which is the subject's). Sibling combinators
- * anywhere else are not judged (0). */
+ * ancestors before (of the sibling's parent, which is the subject's), as ancestors_parse reads
+ * them. 0 when they are not judged. */
 static int context_parse(css_sheet *s, const prelude *p, int range[][2], uint8_t *child, int n,
-                         sheet_rule *r)
+                         sheet_rule *r, int hiding)
 {
     r->sib = -1;
     int nanc = n - 1; /* compounds before the subject */
     if (nanc > 0 && child[nanc - 1] >= JOIN_NEXT) {
         sheet_rule c;
-        if (!s->sib && !(s->sib = malloc(SIBLINGS_MAX * sizeof *s->sib))) return 0;
-        if (s->nsib == SIBLINGS_MAX ||
-            !compound_parse(p, range[nanc - 1][0], range[nanc - 1][1], &c, 0))
-            return 0;
-        r->sib_next = child[nanc - 1] == JOIN_NEXT;
+        size_t nsib = s->nsib;
+        if (!compound_parse(p, range[nanc - 1][0], range[nanc - 1][1], &c, 0)) return 0;
+        int sib_next = child[nanc - 1] == JOIN_NEXT;
         nanc--;
-        for (int i = 0; i < nanc; i++)
-            if (child[i] >= JOIN_NEXT) return 0;
-        if (!ancestors_parse(s, p, range, child, nanc, r)) return 0;
+        if (!ancestors_parse(s, p, range, child, nanc, r, hiding)) return 0;
+        int k = sibling_keep(s, &c);
+        if (k < 0) {
+            s->nsib = nsib;
+            return 0;
+        }
         r->spec += c.spec;
-        r->sib = (int8_t)s->nsib;
-        s->sib[s->nsib++] = c;
+        r->sib = (int8_t)k;
+        r->sib_next = (uint8_t)sib_next;
         return 1;
     }
-    for (int i = 0; i < nanc; i++)
-        if (child[i] >= JOIN_NEXT) return 0;
-    return ancestors_parse(s, p, range, child, nanc, r);
+    return ancestors_parse(s, p, range, child, nanc, r, hiding);
 }
 
 static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
@@ -1985,7 +2043,7 @@ static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_r
     uint8_t child[CSS_ANCESTORS_MAX + 3];
     int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
     if (n <= 0 || !compound_parse(p, range[n - 1][0], range[n - 1][1], r, 0)) return 0;
-    return context_parse(s, p, range, child, n, r);
+    return context_parse(s, p, range, child, n, r, 1);
 }
 
 /* A pseudo-class a person's action or the page's state turns on. */
@@ -2003,8 +2061,8 @@ static int state_pseudo_class(const prelude_token *t)
  * `.menu:hover .sub`): content a person's action shows counts as shown, as a closed details
  * element's does. Other complex selectors (`.navbar-expand .offcanvas`, `nav > .menu`) keep
  * their compounds before the last as ancestors, judged on the open elements like a hiding
- * rule's, when those are compounds of names joined by descendant or child combinators; any
- * other is not judged. The specificity counts the whole selector (`*` and :where() count
+ * rule's, when those are compounds the hiding rules judge; when they are not, they are left
+ * out as a state's are (the rule undoes for every element its last compound names). The specificity counts the whole selector (`*` and :where() count
  * nothing). 0 for a pseudo-element (which does not show its element) or what cannot be read. */
 static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
 {
@@ -2079,7 +2137,15 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
         uint8_t child[CSS_ANCESTORS_MAX + 3];
         uint32_t spec = r->spec;
         int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
-        if (n < 2 || !context_parse(s, p, range, child, n, r)) return 0;
+        if (n < 2 || !context_parse(s, p, range, child, n, r, 0)) {
+            /* compounds before the subject that are not judged: it undoes for every element
+             * its subject names (an undoing missed would lose visible text) */
+            r->anc = 0;
+            r->nanc = 0;
+            r->rooted = 0;
+            r->sib = -1;
+            r->sib_next = 0;
+        }
         r->spec = spec;
     }
     return 1;
@@ -2623,6 +2689,7 @@ void css_sheet_free(css_sheet *s)
     free(s->undo);
     free(s->past_text);
     free(s->anc);
+    free(s->anc_cond);
     free(s->uattr);
     free(s->uneg);
     free(s->sib);
@@ -2636,6 +2703,7 @@ static void sheet_block_begin(css_sheet *s)
     s->undo_before_block = s->nundo;
     s->nkf_before_block = s->nkf;
     s->nanc_before_block = s->nanc;
+    s->nanc_cond_before_block = s->nanc_cond;
     s->nuattr_before_block = s->nuattr;
     s->nuneg_before_block = s->nuneg;
     s->nsib_before_block = s->nsib;
@@ -2649,6 +2717,7 @@ static void sheet_block_forget(css_sheet *s)
     s->nundo = s->undo_before_block;
     s->nkf = s->nkf_before_block;
     s->nanc = s->nanc_before_block;
+    s->nanc_cond = s->nanc_cond_before_block;
     s->nuattr = s->nuattr_before_block;
     s->nuneg = s->nuneg_before_block;
     s->nsib = s->nsib_before_block;
@@ -2826,7 +2895,8 @@ static int attrs_match(const attr_cond *c, int n, const css_elem *el, int unknow
  * sheet's sibling compound k; when the siblings are not known, unknown_meets. */
 static int sibling_before(const css_elem *el, int k, int next, int unknown_meets)
 {
-    if (!el->siblings_known) return unknown_meets;
+    if (!el->siblings_known || (((next ? el->prev_next_unknown : el->prev_any_unknown) >> k) & 1))
+        return unknown_meets;
     return (int)(((next ? el->prev_next : el->prev_any) >> k) & 1);
 }
 
@@ -2952,15 +3022,35 @@ static void cascade_animations(cascade *k, const css_sheet *s, const uint64_t *a
             }
 }
 
-static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem *e)
+/* An open element's place, as a condition asks for it: what is not known (0) meets an undoing
+ * rule's condition and not a hiding rule's. */
+static int place_meets(uint32_t index, int32_t a, int32_t b, int hiding)
+{
+    return index ? nth_matches(a, b, index) : !hiding;
+}
+
+/* The conditions of an ancestor compound beyond its names. The open elements' attributes are
+ * not kept: a condition on them is not known (see attrs_match). */
+static int anc_conditions_meet(const sheet_rule *c, const css_elem *e, int hiding)
+{
+    if (c->first_child && !place_meets(e->index, 0, 1, hiding)) return 0;
+    if (c->has_nth && !place_meets(e->index, c->nth_a, c->nth_b, hiding)) return 0;
+    if (c->has_nth_type && !place_meets(e->type_index, c->type_a, c->type_b, hiding)) return 0;
+    if (c->sib >= 0 && !sibling_before(e, c->sib, c->sib_next, !hiding)) return 0;
+    if (nots_name(c->neg, c->nneg, e, e->tag, e->tag_len, e->id, e->id_len, e->cls, e->cls_len,
+                  hiding))
+        return 0;
+    return attrs_match(c->attr, c->nattr, e, !hiding);
+}
+
+static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem *e, int hiding)
 {
     if (a->tag && !span_is(e->tag, e->tag_len, s->anc_text + a->tag)) return 0;
     if (a->id && (!e->id || !span_is(e->id, e->id_len, s->anc_text + a->id))) return 0;
-    if (a->ncls == 0) return 1;
     const char *c = s->anc_text + a->cls;
     for (int k = 0; k < a->ncls; k++, c += strlen(c) + 1)
         if (!e->cls || !class_list_has(e->cls, e->cls_len, c)) return 0;
-    return 1;
+    return !a->cond || anc_conditions_meet(&s->anc_cond[a->cond - 1], e, hiding);
 }
 
 /* Whether the compounds anc[first .. first + n) match the open elements of path, the last
@@ -2968,7 +3058,7 @@ static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem
  * with that one at path element p; a child combinator asks the element just above p, a
  * descendant one any element above it: one pass per compound, O(n x depth). */
 static int ancestors_match(const css_sheet *s, uint32_t first, uint8_t n, int rooted,
-                           const css_path *path)
+                           const css_path *path, int hiding)
 {
     uint8_t ok[CSS_PATH_MAX];
     if (!path || path->n == 0 || path->n > CSS_PATH_MAX || n == 0) return 0;
@@ -2983,7 +3073,7 @@ static int ancestors_match(const css_sheet *s, uint32_t first, uint8_t n, int ro
             ok[p] = 0;
             if (reach) {
                 path->get(path->ctx, p, &e);
-                ok[p] = (uint8_t)anc_matches(s, a, &e);
+                ok[p] = (uint8_t)anc_matches(s, a, &e, hiding);
                 found |= ok[p];
             }
             if (i > 0) {
@@ -2997,19 +3087,20 @@ static int ancestors_match(const css_sheet *s, uint32_t first, uint8_t n, int ro
     return 1; /* some element matched the last compound, and all of them are above */
 }
 
-/* A rule's ancestors, where it names some (rooted: the element is a child of body). */
+/* A rule's ancestors, where it names some (rooted: the element is a child of body); hiding:
+ * whether it is a hiding rule's (see anc_conditions_meet). */
 static int context_matches(const css_sheet *s, uint32_t anc, uint8_t nanc, int rooted,
-                           const css_path *path)
+                           const css_path *path, int hiding)
 {
     if (nanc == 0) return !rooted || (path && path->n == 0);
-    return ancestors_match(s, anc, nanc, rooted, path);
+    return ancestors_match(s, anc, nanc, rooted, path, hiding);
 }
 
 unsigned css_sheet_element_flags(const css_sheet *s, const char *tag, size_t tag_len,
                                  const char *id, size_t id_len, const char *class_attr,
                                  size_t class_len, const css_style *style, int with_shows)
 {
-    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0, 0, 0, 0, 0};
+    css_elem e = {tag, id, class_attr, tag_len, id_len, class_len, NULL, NULL, 0, 0, 0, 0, 0, 0, 0};
     return css_sheet_judge_element(s, &e, NULL, style, with_shows);
 }
 
@@ -3041,7 +3132,7 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
         for (size_t i = 0; i < s->n; i++) {
             const sheet_rule *r = &s->rules[i];
             if (!rule_matches(r, el, tag, tag_len, id, id_len, class_attr, class_len) ||
-                !context_matches(s, r->anc, r->nanc, r->rooted, path))
+                !context_matches(s, r->anc, r->nanc, r->rooted, path, 1))
                 continue;
             cascade_note(&k, r->causes, r->cancels, r->important, r->flags & CSS_SHOWS,
                          rule_key(0, r->spec, r->order), rule_key(1, r->spec, r->order));
@@ -3062,7 +3153,7 @@ unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *el, const c
                     (u->sib < 0 || sibling_before(el, u->sib, u->sib_next, 1)) &&
                     (!u->nneg || !nots_name(s->uneg + u->neg, u->nneg, el, tag, tag_len, id,
                                             id_len, class_attr, class_len, 0)) &&
-                    context_matches(s, u->anc, u->nanc, u->rooted, path))
+                    context_matches(s, u->anc, u->nanc, u->rooted, path, 0))
                     cascade_note(&k, 0, u->cancels, u->important, u->shows,
                                  rule_key(0, u->spec, u->order), rule_key(1, u->spec, u->order));
             }

@@ -63,8 +63,8 @@ void css_sheet_free(css_sheet *s);
 /* Parses a style block and keeps the rules whose declarations hide (tag, .class, #id,
  * attribute conditions, :first-child, :nth-child(), :first-of-type, :nth-of-type(), :not() of
  * simple selectors and their compounds, :is()/:where() of compounds, joined by descendant and
- * child combinators, up to CSS_ANCESTORS_MAX compounds before the last, or by a sibling
- * combinator before the last; anything else is ignored). */
+ * child combinators, up to CSS_ANCESTORS_MAX compounds before the last, and by sibling
+ * combinators (no two in a row); anything else is ignored). */
 #define CSS_ANCESTORS_MAX 4
 void css_sheet_add(css_sheet *s, const char *css, size_t len);
 /* Both in one parse: returns css_sheet_text_flags() of the block and, unless it is dangerous
@@ -103,6 +103,10 @@ typedef struct css_elem {
     int siblings_known;
     uint32_t type_index; /* its place among its parent's children of its type from 1 (0: not
                           * known; see css_sheet_counts_types) */
+    /* bits of prev_any and prev_next that are not known (sibling compounds the sheet did not
+     * have yet when a sibling before began): a hiding rule does not match on them, an undoing
+     * one does */
+    uint64_t prev_any_unknown, prev_next_unknown;
 } css_elem;
 /* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
  * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,

@@ -69,6 +69,16 @@ typedef struct open_elem {
     uint16_t id_len, cls_len;
     uint32_t children; /* element children started so far (for :first-child) */
     uint64_t sib_any, sib_next; /* their sibling marks: of all, of the last (css.h) */
+    /* strict: its own place among its siblings, by type, and the marks of the siblings before
+     * it, for the style rules that put conditions on ancestors (`li:first-child a`,
+     * `h2 ~ div p`); 0 and siblings_known 0 where not known */
+    uint32_t index, type_index;
+    uint64_t prev_any, prev_next;
+    uint8_t siblings_known;
+    uint8_t prev_any_n, prev_next_n; /* bits of prev_any/prev_next known: those under n */
+    /* the sheet's sibling compounds when its first and its last child began: its children's
+     * marks are complete for those (a later sheet's compounds were not asked of the first) */
+    uint8_t sib_first_n, sib_last_n;
     uint32_t types; /* its children's tags and counts: the sanitizer's types from here (to
                        the top: its children are closed when one more starts); TYPES_UNKNOWN
                        when it was open before counting began */
@@ -142,8 +152,10 @@ struct sanitizer {
                          * known: in the head, or under elements past STACK_MAX) */
     uint32_t body_children; /* body's (never an open element here): counted once in the body */
     uint64_t body_sib_any, body_sib_next;
+    uint8_t body_sib_first_n, body_sib_last_n; /* as open_elem's */
     bool in_body;
     uint64_t tag_prev_any, tag_prev_next; /* the start tag's siblings' marks, when known */
+    uint8_t tag_prev_any_n, tag_prev_next_n; /* their bits known: those under n */
     bool tag_siblings_known;
     /* strict, from the first rule that names :nth-of-type(): each open element's children
      * counted by tag (open_elem.types), the body's from types[0] while nothing is open */
@@ -634,6 +646,14 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->id_len = e->cls_len = NAMES_NONE;
     e->children = 0;
     e->sib_any = e->sib_next = 0;
+    bool judged = s->opt.mode == SANITIZE_STRICT && !s->skip_depth;
+    e->index = judged ? s->tag_index : 0;
+    e->type_index = judged ? s->tag_type_index : 0;
+    e->siblings_known = judged && s->tag_siblings_known;
+    e->prev_any = e->siblings_known ? s->tag_prev_any : 0;
+    e->prev_next = e->siblings_known ? s->tag_prev_next : 0;
+    e->prev_any_n = s->tag_prev_any_n;
+    e->prev_next_n = s->tag_prev_next_n;
     e->types = s->counting_types ? (uint32_t)s->types_len : TYPES_UNKNOWN;
     if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
         stack_keep_names(s, e, t);
@@ -1253,6 +1273,12 @@ static int token_attr_value(const void *ctx, const char *name, const char **valu
 
 /* The start tag as the sheet's rules see it (css_elem): its names, attributes, place and
  * siblings' marks. */
+/* The mark bits from n up (n of the sheet's sibling compounds known: 64 or more, all). */
+static uint64_t bits_from(unsigned n)
+{
+    return n >= 64 ? 0 : ~(uint64_t)0 << n;
+}
+
 static css_elem elem_view(const sanitizer *s, const html_token *t)
 {
     const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
@@ -1261,7 +1287,8 @@ static css_elem elem_view(const sanitizer *s, const html_token *t)
                   ida ? (ida->value_len < ID_KEPT_MAX ? ida->value_len : ID_KEPT_MAX) : 0,
                   ca ? (ca->value_len < CLASS_KEPT_MAX ? ca->value_len : CLASS_KEPT_MAX) : 0,
                   token_attr_value, t, s->tag_index, s->tag_prev_any, s->tag_prev_next,
-                  s->tag_siblings_known, s->tag_type_index};
+                  s->tag_siblings_known, s->tag_type_index, bits_from(s->tag_prev_any_n),
+                  bits_from(s->tag_prev_next_n)};
     return e;
 }
 
@@ -1274,6 +1301,15 @@ static void open_elem_names(const void *ctx, size_t i, css_elem *out)
     out->tag_len = e->len == 0xff ? 0 : e->len; /* a name too long to keep matches no tag */
     out->id = out->cls = NULL;
     out->id_len = out->cls_len = 0;
+    out->attr = NULL; /* not kept: conditions on them are not known */
+    out->attr_ctx = NULL;
+    out->index = e->index;
+    out->type_index = e->type_index;
+    out->prev_any = e->prev_any;
+    out->prev_next = e->prev_next;
+    out->siblings_known = e->siblings_known;
+    out->prev_any_unknown = bits_from(e->prev_any_n);
+    out->prev_next_unknown = bits_from(e->prev_next_n);
     /* values are read up to a NUL byte, as the element's own are (css_sheet_judge_element);
      * empty ones were not stored (names may still be NULL) */
     const char *at = s->names ? s->names + e->names : "";
@@ -1864,12 +1900,27 @@ static void sibling_marks_note(sanitizer *s, const html_token *t)
 {
     s->tag_siblings_known = s->tag_index != 0;
     s->tag_prev_any = s->tag_prev_next = 0;
+    s->tag_prev_any_n = s->tag_prev_next_n = 64;
     if (!s->tag_siblings_known)
         return;
-    uint64_t *any = s->depth ? &s->stack[s->depth - 1].sib_any : &s->body_sib_any;
-    uint64_t *next = s->depth ? &s->stack[s->depth - 1].sib_next : &s->body_sib_next;
+    open_elem *parent = s->depth ? &s->stack[s->depth - 1] : NULL;
+    uint64_t *any = parent ? &parent->sib_any : &s->body_sib_any;
+    uint64_t *next = parent ? &parent->sib_next : &s->body_sib_next;
+    uint8_t *first_n = parent ? &parent->sib_first_n : &s->body_sib_first_n;
+    uint8_t *last_n = parent ? &parent->sib_last_n : &s->body_sib_last_n;
     s->tag_prev_any = *any;
     s->tag_prev_next = *next;
+    /* a sibling before began when the sheet had fewer sibling compounds: its marks lack the
+     * later ones' bits, which are then not known (a rule added since matches on that doubt
+     * when it undoes, and not when it hides) */
+    uint8_t n = (uint8_t)css_sheet_sibling_count(s->sheet);
+    if (s->tag_index > 1) {
+        s->tag_prev_any_n = *first_n;
+        s->tag_prev_next_n = *last_n;
+    } else {
+        *first_n = n;
+    }
+    *last_n = n;
     uint64_t m = 0;
     if (css_sheet_sibling_count(s->sheet)) {
         css_elem e = elem_view(s, t);

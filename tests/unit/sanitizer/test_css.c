@@ -1019,7 +1019,7 @@ static css_elem test_elem_view(const test_elem *t)
 {
     css_elem e = {t->tag, t->has_id ? t->id : NULL, t->has_cls ? t->cls : NULL,
                   strlen(t->tag), strlen(t->id), strlen(t->cls), NULL, NULL, t->index, 0, 0, 0,
-                  t->type_index};
+                  t->type_index, 0, 0};
     return e;
 }
 
@@ -1111,14 +1111,17 @@ Test(css_ancestors, html_body_and_star)
     cr_expect_eq(path_flags("body.home .b{display:none}", "div", "p.b"), 0u);
 }
 
-/* What is not judged: sibling combinators between ancestors, pseudo-classes and attribute
- * conditions on an ancestor, more than CSS_ANCESTORS_MAX ancestors, malformed combinators. */
+/* What does not hide: a sibling an ancestor's marks do not know of, attribute conditions on an
+ * ancestor (its attributes are not kept), state pseudo-classes, more than CSS_ANCESTORS_MAX
+ * ancestors, malformed combinators. */
 Test(css_ancestors, not_judged)
 {
     cr_expect_eq(path_flags(".a + .b .c{display:none}", "div.a div.b", "p.c"), 0u);
     cr_expect_eq(path_flags(".a ~ .b > .c{display:none}", "div.a div.b", "p.c"), 0u);
     cr_expect_eq(path_flags(".a:hover .b{display:none}", "div.a", "p.b"), 0u);
     cr_expect_eq(path_flags("[data-x] .b{display:none}", "div", "p.b"), 0u);
+    cr_expect_eq(path_flags("div:last-child .b{display:none}", "div:3", "p.b"), 0u);
+    cr_expect_eq(path_flags(".a + .b + .c .d{display:none}", "div.c", "p.d"), 0u);
     cr_expect_eq(path_flags(".a > > .b{display:none}", "div.a", "p.b"), 0u);
     cr_expect_eq(path_flags("> .b{display:none}", "div.a", "p.b"), 0u);
     cr_expect_eq(path_flags(".a .b .c .d .e{display:none}", "i.a i.b i.c i.d", "p.e"), CSS_HIDES);
@@ -1340,6 +1343,46 @@ static unsigned sibling_flags(const char *css, const char *const *siblings, cons
     unsigned f = css_sheet_judge_element(s, &e, NULL, NULL, 0);
     css_sheet_free(s);
     return f;
+}
+
+/* Positional pseudo-classes and :not() on an ancestor are judged on its place among its
+ * siblings as the filter keeps it: a place not known (0) is a match for an undoing rule and not
+ * for a hiding one. */
+Test(css_ancestors, conditions_on_ancestors)
+{
+    const char *first = "li:first-child a{display:none}";
+    cr_expect_eq(path_flags(first, "ul li:1", "a"), CSS_HIDES);
+    cr_expect_eq(path_flags(first, "ul li:2", "a"), 0u);
+    cr_expect_eq(path_flags(first, "ul li", "a"), 0u); /* place not known */
+    cr_expect_eq(path_flags("div:nth-child(2n) > p{display:none}", "div:4", "p"), CSS_HIDES);
+    cr_expect_eq(path_flags("div:nth-child(2n) > p{display:none}", "div:3", "p"), 0u);
+    cr_expect_eq(path_flags("section:nth-of-type(2) p{opacity:0}", "section:5/2 div", "p"),
+                 CSS_HIDES);
+    cr_expect_eq(path_flags("section:nth-of-type(2) p{opacity:0}", "section:2/1 div", "p"), 0u);
+    cr_expect_eq(path_flags("div:not(.z) > p{display:none}", "div.y", "p"), CSS_HIDES);
+    cr_expect_eq(path_flags("div:not(.z) > p{display:none}", "div.z", "p"), 0u);
+    cr_expect_eq(path_flags("div:not([data-x]) > p{display:none}", "div", "p"), 0u);
+    /* undoing: only where the conditions are met, or not known */
+    const char *undo = ".k{display:none} li:first-child .k{display:block}";
+    cr_expect_eq(path_flags(undo, "ul li:1", "b.k"), 0u);
+    cr_expect_eq(path_flags(undo, "ul li:2", "b.k"), CSS_HIDES);
+    cr_expect_eq(path_flags(undo, "ul li", "b.k"), 0u);
+    cr_expect_eq(path_flags(".k{display:none} [data-x] .k{display:block}", "div", "b.k"), 0u);
+    cr_expect_eq(path_flags(".k{display:none} div:not([data-x]) .k{display:block}", "div",
+                            "b.k"),
+                 0u);
+    cr_expect_eq(path_flags(".k{display:none} body.home .k{display:block}", "div", "b.k"), 0u);
+    /* what an undoing rule's ancestors ask that is not judged is left out: it undoes */
+    cr_expect_eq(path_flags(".k{display:none} div:last-child .k{display:block}", "div:1",
+                            "b.k"),
+                 0u);
+    /* the specificity counts the ancestors' pseudo-classes */
+    cr_expect_eq(path_flags("li:first-child .k{display:none} li .k.x{display:block}", "ul li:1",
+                            "b.k.x"),
+                 0u);
+    cr_expect_eq(path_flags("li:first-child .k{display:none} li .k{display:block}", "ul li:1",
+                            "b.k"),
+                 CSS_HIDES);
 }
 
 Test(css_ancestors, sibling_combinators)
