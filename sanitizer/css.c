@@ -1431,6 +1431,7 @@ struct css_sheet {
      * `div:not(.x)`, `[data-k]`, `h2 ~ div`), as compounds of their own */
     struct sheet_rule *anc_cond;
     size_t nanc_cond, nanc_cond_before_block;
+    int anc_attrs; /* some rule puts an attribute condition on an ancestor */
     attr_cond *uattr; /* the undoing rules' attribute conditions (UATTR_MAX) */
     size_t nuattr, uattr_cap, nuattr_before_block;
     not_cond *uneg;   /* and their :not()s (UNEG_MAX) */
@@ -1923,6 +1924,8 @@ static int anc_store(css_sheet *s, const sheet_rule *c, const uint8_t *child, in
             s->anc_cond[s->nanc_cond++] = c[i];
             a->cond = (uint16_t)s->nanc_cond;
             s->counts_types |= c[i].has_nth_type;
+            s->anc_attrs |= c[i].nattr > 0;
+            for (int k = 0; k < c[i].nneg; k++) s->anc_attrs |= c[i].neg[k].kind == NOT_ATTR;
         }
     }
     s->nanc += (size_t)n;
@@ -3029,8 +3032,8 @@ static int place_meets(uint32_t index, int32_t a, int32_t b, int hiding)
     return index ? nth_matches(a, b, index) : !hiding;
 }
 
-/* The conditions of an ancestor compound beyond its names. The open elements' attributes are
- * not kept: a condition on them is not known (see attrs_match). */
+/* The conditions of an ancestor compound beyond its names. An open element's attributes may
+ * not be known (attr NULL): a condition on them is then met or not as attrs_match says. */
 static int anc_conditions_meet(const sheet_rule *c, const css_elem *e, int hiding)
 {
     if (c->first_child && !place_meets(e->index, 0, 1, hiding)) return 0;
@@ -3330,6 +3333,11 @@ void css_sheet_truncate(css_sheet *s, size_t n)
 int css_sheet_counts_types(const css_sheet *s)
 {
     return s ? s->counts_types : 0;
+}
+
+int css_sheet_asks_ancestor_attrs(const css_sheet *s)
+{
+    return s ? s->anc_attrs : 0;
 }
 
 size_t css_sheet_sibling_count(const css_sheet *s)

@@ -165,6 +165,9 @@ uint64_t css_sheet_sibling_marks(const css_sheet *s, const css_elem *e);
 /* 1 once a kept rule names :nth-of-type() or :first-of-type: the caller then counts each
  * element's place among its siblings of its type (css_elem.type_index) from there on. */
 int css_sheet_counts_types(const css_sheet *s);
+/* 1 once a kept rule puts an attribute condition on an ancestor (`[data-x] p`): the caller then
+ * keeps the attributes of the elements it opens from there on (css_elem.attr of the path). */
+int css_sheet_asks_ancestor_attrs(const css_sheet *s);
 /* Number of @keyframes kept so far: a style attribute's animation may show what it hides. */
 size_t css_sheet_keyframes_count(const css_sheet *s);
 

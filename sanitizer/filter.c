@@ -30,6 +30,9 @@
 #define TYPES_MAX 2048          /* children's tags counted for :nth-of-type(), all parents */
 #define TYPES_PER_PARENT_MAX 32 /* distinct tags counted among one element's children */
 #define TYPES_UNKNOWN UINT32_MAX
+#define ATTRS_MAX (64 * 1024)  /* bytes of the open elements' attributes (strict, on demand) */
+#define ATTRS_ELEM_MAX 2048    /* of one element's: past it, its attributes are not known */
+#define ATTRS_NONE UINT16_MAX
 #define NAMES_NONE UINT16_MAX
 #define ID_KEPT_MAX 127       /* an id or class value is judged by its first bytes */
 #define CLASS_KEPT_MAX 511
@@ -76,6 +79,10 @@ typedef struct open_elem {
     uint64_t prev_any, prev_next;
     uint8_t siblings_known;
     uint8_t prev_any_n, prev_next_n; /* bits of prev_any/prev_next known: those under n */
+    /* strict, once a rule asks for an ancestor's attributes: its own, as attrs_keep writes them
+     * in the sanitizer's attrs from offset `attrs` (ATTRS_NONE: not known) */
+    uint32_t attrs;
+    uint16_t attrs_len;
     /* the sheet's sibling compounds when its first and its last child began: its children's
      * marks are complete for those (a later sheet's compounds were not asked of the first) */
     uint8_t sib_first_n, sib_last_n;
@@ -146,6 +153,9 @@ struct sanitizer {
     css_seen seen; /* elements written (strict): a late sheet must not hide them */
     char *names;   /* the open elements' ids and classes, a stack like theirs (open_elem) */
     size_t names_len, names_cap;
+    char *attrs;   /* and their attributes, once the sheet asks for them (keeping_attrs) */
+    size_t attrs_len, attrs_cap;
+    bool keeping_attrs;
     const tok_attr *tag_id, *tag_class; /* the start tag's, once write_start_tag found them */
     bool tag_names;
     uint32_t tag_index; /* the start tag's place among its parent's element children (0: not
@@ -628,6 +638,38 @@ static void stack_keep_names(sanitizer *s, open_elem *e, const html_token *t)
         e->id_len = NAMES_NONE, s->names_len = e->names;
 }
 
+/* Keeps the element's attributes for the style rules that put conditions on ancestors: a
+ * block of a 16-bit length, then per attribute its name's length (8 bits), its name, its
+ * value's length (16 bits) and its value. Past ATTRS_ELEM_MAX or ATTRS_MAX, none is known. */
+static void stack_keep_attrs(sanitizer *s, open_elem *e, const html_token *t)
+{
+    size_t need = 2;
+    for (size_t i = 0; i < t->nattrs; i++) {
+        if (t->attrs[i].name_len > UINT8_MAX)
+            return;
+        need += 3 + t->attrs[i].name_len + t->attrs[i].value_len;
+    }
+    if (need > ATTRS_ELEM_MAX || need > ATTRS_MAX - s->attrs_len ||
+        !bytes_reserve(&s->attrs, &s->attrs_cap, s->attrs_len + need, 4096))
+        return;
+    unsigned char *w = (unsigned char *)s->attrs + s->attrs_len;
+    w[0] = (unsigned char)(need & 0xff);
+    w[1] = (unsigned char)(need >> 8);
+    w += 2;
+    for (size_t i = 0; i < t->nattrs; i++) {
+        const tok_attr *a = &t->attrs[i];
+        *w++ = (unsigned char)a->name_len;
+        memcpy(w, a->name, a->name_len);
+        w += a->name_len;
+        *w++ = (unsigned char)(a->value_len & 0xff);
+        *w++ = (unsigned char)(a->value_len >> 8);
+        memcpy(w, a->value, a->value_len);
+        w += a->value_len;
+    }
+    e->attrs_len = (uint16_t)need;
+    s->attrs_len += need;
+}
+
 static void stack_push(sanitizer *s, const html_token *t)
 {
     if (s->depth == STACK_MAX) {
@@ -655,8 +697,13 @@ static void stack_push(sanitizer *s, const html_token *t)
     e->prev_any_n = s->tag_prev_any_n;
     e->prev_next_n = s->tag_prev_next_n;
     e->types = s->counting_types ? (uint32_t)s->types_len : TYPES_UNKNOWN;
-    if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
+    e->attrs = (uint32_t)s->attrs_len;
+    e->attrs_len = ATTRS_NONE;
+    if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth) {
         stack_keep_names(s, e, t);
+        if (s->keeping_attrs)
+            stack_keep_attrs(s, e, t);
+    }
     if (elem_is(e, "p"))
         s->open_p++;
 }
@@ -669,8 +716,10 @@ static void stack_pop_to(sanitizer *s, size_t index)
     for (size_t i = index; i < s->depth; i++)
         if (elem_is(&s->stack[i], "p"))
             s->open_p--;
-    if (index < s->depth)
+    if (index < s->depth) {
         s->names_len = s->stack[index].names;
+        s->attrs_len = s->stack[index].attrs;
+    }
     for (size_t i = index; i < s->depth; i++) /* the first known list starts lowest */
         if (s->stack[i].types != TYPES_UNKNOWN) {
             s->types_len = s->stack[i].types;
@@ -1271,14 +1320,14 @@ static int token_attr_value(const void *ctx, const char *name, const char **valu
     return 1;
 }
 
-/* The start tag as the sheet's rules see it (css_elem): its names, attributes, place and
- * siblings' marks. */
 /* The mark bits from n up (n of the sheet's sibling compounds known: 64 or more, all). */
 static uint64_t bits_from(unsigned n)
 {
     return n >= 64 ? 0 : ~(uint64_t)0 << n;
 }
 
+/* The start tag as the sheet's rules see it (css_elem): its names, attributes, place and
+ * siblings' marks. */
 static css_elem elem_view(const sanitizer *s, const html_token *t)
 {
     const tok_attr *ida = attr_get(t, "id"), *ca = attr_get(t, "class");
@@ -1292,6 +1341,24 @@ static css_elem elem_view(const sanitizer *s, const html_token *t)
     return e;
 }
 
+/* css_elem.attr of an open element whose attributes were kept: ctx is its block
+ * (stack_keep_attrs); the first attribute of the name counts, as for a start tag. */
+static int kept_attr_value(const void *ctx, const char *name, const char **value, size_t *len)
+{
+    const unsigned char *b = ctx;
+    size_t n = (size_t)b[0] | (size_t)b[1] << 8, at = 2, nl = strlen(name);
+    while (at < n) {
+        size_t l = b[at], vl = (size_t)b[at + 1 + l] | (size_t)b[at + 2 + l] << 8;
+        if (l == nl && memcmp(b + at + 1, name, l) == 0) {
+            *value = (const char *)b + at + 3 + l;
+            *len = vl;
+            return 1;
+        }
+        at += 3 + l + vl;
+    }
+    return 0;
+}
+
 /* css_path's reader of the open elements. */
 static void open_elem_names(const void *ctx, size_t i, css_elem *out)
 {
@@ -1303,6 +1370,10 @@ static void open_elem_names(const void *ctx, size_t i, css_elem *out)
     out->id_len = out->cls_len = 0;
     out->attr = NULL; /* not kept: conditions on them are not known */
     out->attr_ctx = NULL;
+    if (e->attrs_len != ATTRS_NONE) {
+        out->attr = kept_attr_value;
+        out->attr_ctx = s->attrs + e->attrs;
+    }
     out->index = e->index;
     out->type_index = e->type_index;
     out->prev_any = e->prev_any;
@@ -1941,6 +2012,8 @@ static void on_start_tag(sanitizer *s, const html_token *t)
     bool strict = s->opt.mode == SANITIZE_STRICT;
     if (strict && !s->counting_types && css_sheet_counts_types(s->sheet))
         types_begin(s); /* before tag_place: the body's first child may be this one */
+    if (strict && !s->keeping_attrs && css_sheet_asks_ancestor_attrs(s->sheet))
+        s->keeping_attrs = true; /* the elements open before keep none */
     s->tag_index = tag_place(s, t);
     s->tag_type_index = strict ? tag_type_place(s, t) : 0;
     if (s->opt.mode == SANITIZE_STRICT && !s->skip_depth)
@@ -2177,7 +2250,7 @@ static void update_memory(sanitizer *s)
 {
     size_t m = sizeof *s + tokenizer_memory_peak(s->tok) + s->out.cap + s->style_cap +
                s->pend_cap + s->segs_cap * sizeof(pend_seg) + s->scratch_cap + s->unfed_cap +
-               s->names_cap + s->types_cap * sizeof *s->types +
+               s->names_cap + s->attrs_cap + s->types_cap * sizeof *s->types +
                (s->im ? instr_holdback_bytes(s->im) * 2 : 0);
     if (m > s->rep.peak_memory)
         s->rep.peak_memory = m;
@@ -2256,6 +2329,7 @@ void sanitizer_free(sanitizer *s)
     free(s->pend);
     free(s->unfed);
     free(s->names);
+    free(s->attrs);
     free(s->types);
     free(s->segs);
     free(s->scratch);

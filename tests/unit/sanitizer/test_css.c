@@ -1112,7 +1112,7 @@ Test(css_ancestors, html_body_and_star)
 }
 
 /* What does not hide: a sibling an ancestor's marks do not know of, attribute conditions on an
- * ancestor (its attributes are not kept), state pseudo-classes, more than CSS_ANCESTORS_MAX
+ * ancestor whose attributes are not known, state pseudo-classes, more than CSS_ANCESTORS_MAX
  * ancestors, malformed combinators. */
 Test(css_ancestors, not_judged)
 {

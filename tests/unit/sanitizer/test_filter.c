@@ -280,22 +280,28 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "</p><div class=b></div>",
            "<style>.b:nth-of-type(2) ~ p{display:none}</style><ul></ul><ul class=\"b\"></ul>"
            "<div class=\"b\"></div>");
-    /* conditions on ancestors: places, :not(), siblings; attributes of open elements are not
-     * kept, so a hiding rule that asks for them hides nothing and an undoing one undoes */
+    /* conditions on ancestors: places, :not(), siblings, attributes */
     EXPECT(SANITIZE_STRICT,
            "<style>li:first-child b{display:none} div:not(.z) > i{opacity:0} h2 ~ div u"
-           "{display:none} [data-k] s{display:none}</style><ul><li><b>secret</b><li><b>one</b>"
+           "{display:none} [data-k=v] s{display:none}</style><ul><li><b>secret</b><li><b>one</b>"
            "</ul><div class=z><i>two</i></div><div><i>secret</i><u>three</u></div><h2>t</h2>"
-           "<div><u>secret</u></div><div data-k><s>four</s></div>",
+           "<div><u>secret</u></div><div data-k=v><p><s>secret</s></div><p data-k=w><s>four</s>",
            "<style>li:first-child b{display:none} div:not(.z) > i{opacity:0} h2 ~ div u"
-           "{display:none} [data-k] s{display:none}</style><ul><li><li><b>one</b></ul>"
+           "{display:none} [data-k=v] s{display:none}</style><ul><li><li><b>one</b></ul>"
            "<div class=\"z\"><i>two</i></div><div><u>three</u></div><h2>t</h2><div></div>"
-           "<div data-k=\"\"><s>four</s></div>");
+           "<div data-k=\"v\"><p></div><p data-k=\"w\"><s>four</s>");
     EXPECT(SANITIZE_STRICT,
            "<style>.k{display:none} [data-x] .k, p:nth-child(2) .k, body.home .k{display:block}"
            "</style><div data-x><b class=k>one</b></div><p><b class=k>two</b></p>",
            "<style>.k{display:none} [data-x] .k, p:nth-child(2) .k, body.home .k{display:block}"
            "</style><div data-x=\"\"><b class=\"k\">one</b></div><p><b class=\"k\">two</b></p>");
+    /* an element opened before the rule that asks for its attributes did not keep them: on
+     * that doubt a hiding rule does not match and an undoing one does */
+    EXPECT(SANITIZE_STRICT,
+           "<div data-h><style>[data-h] b{display:none} .k{display:none} div:not([data-h]) .k"
+           "{display:block}</style><b>one</b><i class=k>two</i></div>",
+           "<div data-h=\"\"><style>[data-h] b{display:none} .k{display:none} div:not([data-h]) .k"
+           "{display:block}</style><b>one</b><i class=\"k\">two</i></div>");
     /* an undoing rule with a sibling compound a style block adds after a sibling began: that
      * sibling's marks do not say, and the rule undoes (Chromium shows the text) */
     EXPECT(SANITIZE_STRICT,
