@@ -5,16 +5,16 @@ Each document is generated from a seed: nested elements (block and inline, some 
 implicitly by the HTML parser, lists), each with a few classes from a small pool, sometimes an
 id or a data attribute, every text node a word of its own; a <style> of random rules whose
 selectors are compounds of a tag, classes and an id (and attribute conditions, :first-child,
-:nth-child(), :nth-of-type() and :not() of one or two simple selectors on the element
-itself, :is() and :where() of compounds anywhere) joined by descendant and child combinators
-(and a sibling combinator before the element), and whose declarations hide (display,
+:nth-child(), :nth-of-type() and :not() of one or two simple selectors, :is() and :where() of
+compounds, anywhere) joined by descendant, child and sibling combinators (no two sibling ones
+in a row), and whose declarations hide (display,
 visibility, opacity, font size) or set the property again; some style attributes too.
 Chromium renders the document (the probe of visible_text_audit.py lists the words a person
 sees) and `agentgate sanitize` reads it in strict mode. A word Chromium shows that strict mode
 removed is visible text lost; a word Chromium hides that strict mode kept is hidden text
-kept. With --unsupported, selectors also use what strict mode does not judge (sibling
-combinators between ancestors, :last-child, :last-of-type, :not() of a complex selector,
-attribute conditions on ancestors), to measure how much hidden text that leaves.
+kept. With --unsupported, selectors also use what strict mode does not judge (chains of
+sibling combinators, :last-child, :last-of-type, :not() of a complex selector), to measure
+how much hidden text that leaves.
 
 usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
                                    [--show N]
@@ -112,9 +112,9 @@ class Doc:
             parts.append("." + c)
         if r.random() < 0.1:
             parts.append("#" + r.choice(IDS))
-        if r.random() < 0.12 and (first or self.unsupported):
+        if r.random() < 0.12:
             parts.append(r.choice(["[data-k]", '[data-k="v1"]', "[data-k~=v3]", "[data-k^=v]"]))
-        if first and r.random() < 0.12:
+        if r.random() < 0.12:
             if not parts:  # a bare :not() would match html and body, left alone
                 parts.append(r.choice(BLOCKS + INLINES))
             parts.append(r.choice([":first-child", ":not(.a)", ":not([data-k])", ":not(p)",
@@ -133,10 +133,13 @@ class Doc:
     def selector(self):
         r = self.rng
         sel = self.compound(True)
+        sibling = False
         for k in range(r.choice([0, 0, 1, 1, 2])):
-            # a sibling of the element itself is judged, one of an ancestor is not
-            joins = [" ", " > "] + ([" + ", " ~ "] if k == 0 or self.unsupported else [])
-            sel = self.compound(k == 0 and self.unsupported) + r.choice(joins) + sel
+            # a sibling of the element or of an ancestor is judged, a chain of them is not
+            joins = [" ", " > "] + ([" + ", " ~ "] if not sibling or self.unsupported else [])
+            join = r.choice(joins)
+            sibling = join in (" + ", " ~ ")
+            sel = self.compound(False) + join + sel
         return sel
 
     def sheet(self):
