@@ -3075,6 +3075,10 @@ static int ancestors_match(const css_sheet *s, uint32_t first, uint8_t n, int ro
             int reach = i == 0 ? !rooted || p == 0 : s->anc[first + i - 1].child ? prev : any;
             ok[p] = 0;
             if (reach) {
+                if (path->budget && (*path->budget)-- == 0) {
+                    *path->budget = 0;
+                    return !hiding; /* not judged: see css_path */
+                }
                 path->get(path->ctx, p, &e);
                 ok[p] = (uint8_t)anc_matches(s, a, &e, hiding);
                 found |= ok[p];

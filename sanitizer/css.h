@@ -110,12 +110,16 @@ typedef struct css_elem {
 } css_elem;
 /* The elements open around the one judged, the root first: n of them (at most CSS_PATH_MAX),
  * read one at a time through get(ctx, i, out). Rules whose selectors name ancestors (`.a .b`,
- * `div > p`) are judged on it; without a path they match nothing. */
+ * `div > p`) are judged on it; without a path they match nothing. budget, when not NULL, is
+ * how many more open elements the caller lets them be compared with (each comparison takes one):
+ * once it is spent, a rule's ancestors are not judged (a hiding rule does not match, an undoing
+ * one does), so a page of many rules and deep nesting costs time in proportion to its size. */
 #define CSS_PATH_MAX 512
 typedef struct css_path {
     size_t n;
     void (*get)(const void *ctx, size_t i, css_elem *out);
     const void *ctx;
+    uint64_t *budget;
 } css_path;
 /* As css_sheet_element_flags, for an element inside path (NULL: none known). */
 unsigned css_sheet_judge_element(const css_sheet *s, const css_elem *e, const css_path *path,

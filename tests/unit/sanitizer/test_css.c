@@ -1048,7 +1048,7 @@ static unsigned judge_in(const char *css, const char *path, const char *self,
         e.attr = test_attr;
         e.attr_ctx = attrs;
     }
-    css_path p = {tp.n, test_path_get, &tp};
+    css_path p = {tp.n, test_path_get, &tp, NULL};
     css_sheet *s = css_sheet_new(0);
     css_sheet_add(s, css, strlen(css));
     unsigned f = css_sheet_judge_element(s, &e, &p, NULL, 0);
@@ -1385,6 +1385,35 @@ Test(css_ancestors, conditions_on_ancestors)
                  CSS_HIDES);
 }
 
+/* Past the caller's budget of comparisons, ancestors are not judged: a hiding rule does not
+ * match and an undoing one does; each open element compared takes one. */
+Test(css_ancestors, budget)
+{
+    test_path tp = {.n = 0};
+    test_elem_parse(&tp.e[tp.n++], "div.a");
+    test_elem_parse(&tp.e[tp.n++], "span");
+    test_elem me;
+    test_elem_parse(&me, "p.b");
+    css_elem e = test_elem_view(&me);
+    uint64_t budget = 2;
+    css_path p = {tp.n, test_path_get, &tp, &budget};
+    css_sheet *s = css_sheet_new(0);
+    const char *css = ".a .b{display:none}";
+    css_sheet_add(s, css, strlen(css));
+    cr_expect_eq(css_sheet_judge_element(s, &e, &p, NULL, 0), CSS_HIDES);
+    cr_expect_eq(budget, 0u);
+    cr_expect_eq(css_sheet_judge_element(s, &e, &p, NULL, 0), 0u);
+    css_sheet_free(s);
+    s = css_sheet_new(0);
+    css = ".b{display:none} .z .b{display:block}";
+    css_sheet_add(s, css, strlen(css));
+    budget = 5;
+    cr_expect_eq(css_sheet_judge_element(s, &e, &p, NULL, 0), CSS_HIDES);
+    budget = 0;
+    cr_expect_eq(css_sheet_judge_element(s, &e, &p, NULL, 0), 0u);
+    css_sheet_free(s);
+}
+
 Test(css_ancestors, sibling_combinators)
 {
     const char *ab[] = {"p.a", "i", NULL}, *a[] = {"p.a", NULL}, *none[] = {NULL};
@@ -1421,7 +1450,7 @@ Test(css_ancestors, bounded_pool)
     test_elem_parse(&a, "div.a");
     test_elem_parse(&me, "p.b");
     test_path tp = {.e = {a}, .n = 1};
-    css_path p = {1, test_path_get, &tp};
+    css_path p = {1, test_path_get, &tp, NULL};
     css_elem e = test_elem_view(&me);
     cr_expect_eq(css_sheet_judge_element(s, &e, &p, NULL, 0), CSS_HIDES);
     cr_expect_lt(css_sheet_rule_count(s), 1201u); /* the names' bound came first */
