@@ -1937,12 +1937,14 @@ fail:
 
 /* A sibling compound (`.a` in `.a + .b`, `.a ~ .b`) kept as one of the sheet's, whose marks the
  * filter keeps per parent: its index, or -1 past the bound or for one that names no element a
- * person sees among siblings (html, head, body). */
-static int sibling_keep(css_sheet *s, const sheet_rule *c)
+ * person sees among siblings (html, head, body). One with a sibling of its own (a chain,
+ * `a + b + c`) is kept for a hiding rule only: its mark is set only where the siblings before
+ * are known, which would keep an undoing rule from matching on a doubt. */
+static int sibling_keep(css_sheet *s, const sheet_rule *c, int hiding)
 {
-    if (c->sib >= 0 || strcmp(c->tag, "html") == 0 || strcmp(c->tag, "head") == 0 ||
-        strcmp(c->tag, "body") == 0)
-        return -1; /* a chain of siblings (`a + b + c`) is not judged either */
+    if ((c->sib >= 0 && !hiding) || strcmp(c->tag, "html") == 0 ||
+        strcmp(c->tag, "head") == 0 || strcmp(c->tag, "body") == 0)
+        return -1;
     if (!s->sib && !(s->sib = malloc(SIBLINGS_MAX * sizeof *s->sib))) return -1;
     if (s->nsib == SIBLINGS_MAX) return -1;
     s->counts_types |= c->has_nth_type; /* its marks need places by type */
@@ -1953,7 +1955,8 @@ static int sibling_keep(css_sheet *s, const sheet_rule *c)
 /* The compounds before a selector's subject, tokens [range[0][0], range[n-1][1]) split as
  * selector_split gave them: kept in the pool for r, their specificity added to r's. A compound
  * joined to the next by '+' or '~' becomes that one's condition (`h2 ~ div p`: a div after an
- * h2). Leading `html`, `body` and `*` joined to the rest by a descendant combinator (and
+ * h2; the last one the subject's, r->sib). Leading `html`, `body` and `*` joined to the rest by
+ * a descendant combinator (and
  * `html > body`) are left out: every element a person sees is inside html and body, which the
  * sanitizer does not keep open; `body > x` keeps x to the top (r->rooted). Conditions on html
  * or body (`body.home`) are not known: a hiding rule with them is not judged, an undoing one
@@ -1972,7 +1975,7 @@ static int ancestors_read(css_sheet *s, const prelude *p, int range[][2], const 
         spec += c[m].spec;
         join[m] = child[i];
         if (m > 0 && join[m - 1] >= JOIN_NEXT) { /* the one before is this one's sibling */
-            int k = sibling_keep(s, &c[m - 1]);
+            int k = sibling_keep(s, &c[m - 1], hiding);
             if (k < 0) return 0;
             c[m].sib = (int8_t)k;
             c[m].sib_next = join[m - 1] == JOIN_NEXT;
@@ -1982,7 +1985,13 @@ static int ancestors_read(css_sheet *s, const prelude *p, int range[][2], const 
         }
         m++;
     }
-    if (m > 0 && join[m - 1] >= JOIN_NEXT) return 0; /* the subject's sibling: context_parse */
+    if (m > 0 && join[m - 1] >= JOIN_NEXT) { /* the last is the subject's sibling */
+        int k = sibling_keep(s, &c[m - 1], hiding);
+        if (k < 0) return 0;
+        r->sib = (int8_t)k;
+        r->sib_next = join[m - 1] == JOIN_NEXT;
+        m--;
+    }
     int first = 0;
     r->rooted = 0;
     for (; first < m && !r->rooted; first++) {
@@ -2011,33 +2020,14 @@ static int ancestors_parse(css_sheet *s, const prelude *p, int range[][2], const
     return 0;
 }
 
-/* The compounds before the subject of a split selector: a sibling compound joined to the
- * subject by '+' or '~' (kept as one of the sheet's sibling compounds, r->sib), and the
- * ancestors before (of the sibling's parent, which is the subject's), as ancestors_parse reads
- * them. 0 when they are not judged. */
+/* The compounds before the subject of a split selector, as ancestors_parse reads them: the
+ * subject's sibling before it (`.a + .b`, kept as one of the sheet's sibling compounds,
+ * r->sib) and its ancestors. 0 when they are not judged. */
 static int context_parse(css_sheet *s, const prelude *p, int range[][2], uint8_t *child, int n,
                          sheet_rule *r, int hiding)
 {
     r->sib = -1;
-    int nanc = n - 1; /* compounds before the subject */
-    if (nanc > 0 && child[nanc - 1] >= JOIN_NEXT) {
-        sheet_rule c;
-        size_t nsib = s->nsib;
-        if (!compound_parse(p, range[nanc - 1][0], range[nanc - 1][1], &c, 0)) return 0;
-        int sib_next = child[nanc - 1] == JOIN_NEXT;
-        nanc--;
-        if (!ancestors_parse(s, p, range, child, nanc, r, hiding)) return 0;
-        int k = sibling_keep(s, &c);
-        if (k < 0) {
-            s->nsib = nsib;
-            return 0;
-        }
-        r->spec += c.spec;
-        r->sib = (int8_t)k;
-        r->sib_next = (uint8_t)sib_next;
-        return 1;
-    }
-    return ancestors_parse(s, p, range, child, nanc, r, hiding);
+    return ancestors_parse(s, p, range, child, n - 1, r, hiding);
 }
 
 static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)

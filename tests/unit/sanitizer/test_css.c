@@ -1122,6 +1122,7 @@ Test(css_ancestors, not_judged)
     cr_expect_eq(path_flags("[data-x] .b{display:none}", "div", "p.b"), 0u);
     cr_expect_eq(path_flags("div:last-child .b{display:none}", "div:3", "p.b"), 0u);
     cr_expect_eq(path_flags(".a + .b + .c .d{display:none}", "div.c", "p.d"), 0u);
+    cr_expect_eq(path_flags("html + .b{display:none}", "", "p.b"), 0u);
     cr_expect_eq(path_flags(".a > > .b{display:none}", "div.a", "p.b"), 0u);
     cr_expect_eq(path_flags("> .b{display:none}", "div.a", "p.b"), 0u);
     cr_expect_eq(path_flags(".a .b .c .d .e{display:none}", "i.a i.b i.c i.d", "p.e"), CSS_HIDES);
@@ -1329,6 +1330,9 @@ static unsigned sibling_flags(const char *css, const char *const *siblings, cons
         test_elem_parse(&t, *p);
         css_elem e = test_elem_view(&t);
         e.index = index;
+        e.prev_any = any; /* as the filter sees each sibling: a chain asks for them */
+        e.prev_next = next;
+        e.siblings_known = 1;
         uint64_t m = css_sheet_sibling_marks(s, &e);
         any |= m;
         next = m;
@@ -1421,7 +1425,12 @@ Test(css_ancestors, sibling_combinators)
     cr_expect_eq(sibling_flags(".a + .b{display:none}", ab, "p.b"), 0u);
     cr_expect_eq(sibling_flags(".a ~ .b{display:none}", ab, "p.b"), CSS_HIDES);
     cr_expect_eq(sibling_flags(".a ~ .b{display:none}", none, "p.b"), 0u);
-    cr_expect_eq(sibling_flags("p.a:first-child + i ~ .b{display:none}", ab, "p.b"), 0u);
+    /* a chain: judged for hiding rules; an undoing one with a chain undoes for every element */
+    cr_expect_eq(sibling_flags("p.a:first-child + i ~ .b{display:none}", ab, "p.b"), CSS_HIDES);
+    cr_expect_eq(sibling_flags(".x + i ~ .b{display:none}", ab, "p.b"), 0u);
+    cr_expect_eq(sibling_flags("* + .b{display:none}", a, "p.b"), CSS_HIDES);
+    cr_expect_eq(sibling_flags("* + .b{display:none}", none, "p.b"), 0u);
+    cr_expect_eq(sibling_flags(".b{display:none} .x + i ~ .b{display:block}", ab, "p.b"), 0u);
     cr_expect_eq(sibling_flags("i:not(.x) ~ .b{display:none}", ab, "p.b"), CSS_HIDES);
     /* an undoing rule with a sibling undoes after that sibling only */
     cr_expect_eq(sibling_flags(".b{display:none} .a + .b{display:block}", a, "p.b"), 0u);

@@ -274,6 +274,12 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "secret</i></div><div class=m><i class=b>visible</i></div>",
            "<style>.a + .m .b{display:none}</style><p class=\"a\">x</p><div class=\"m\"></div>"
            "<div class=\"m\"><i class=\"b\">visible</i></div>");
+    /* a chain of siblings (judged for hiding rules), and `*` as a sibling */
+    EXPECT(SANITIZE_STRICT,
+           "<style>h2 + p ~ .n{display:none} * + i{opacity:0}</style><p>a</p><b class=n>one</b>"
+           "<h2>t</h2><p>b</p><b class=n>secret</b><div><i>two</i><i>secret</i></div>",
+           "<style>h2 + p ~ .n{display:none} * + i{opacity:0}</style><p>a</p><b class=\"n\">one"
+           "</b><h2>t</h2><p>b</p><div><i>two</i></div>");
     /* a sibling compound that asks for a place by type: counting by tag begins for it */
     EXPECT(SANITIZE_STRICT,
            "<style>.b:nth-of-type(2) ~ p{display:none}</style><ul></ul><ul class=b></ul><p>secret"
