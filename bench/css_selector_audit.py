@@ -12,9 +12,9 @@ visibility, opacity, font size) or set the property again; some style attributes
 Chromium renders the document (the probe of visible_text_audit.py lists the words a person
 sees) and `agentgate sanitize` reads it in strict mode. A word Chromium shows that strict mode
 removed is visible text lost; a word Chromium hides that strict mode kept is hidden text
-kept. With --unsupported, selectors also use what strict mode does not judge (chains of
-sibling combinators, :last-child, :last-of-type, :not() of a complex selector), to measure
-how much hidden text that leaves.
+kept. With --unsupported, selectors also use what strict mode does not judge (:last-child,
+:last-of-type, :not() of a complex selector, and chains of sibling combinators in undoing
+rules), to measure how much hidden text that leaves.
 
 usage: bench/css_selector_audit.py [--agentgate PATH] [--docs N] [--seed S] [--unsupported]
                                    [--show N]

@@ -64,7 +64,7 @@ void css_sheet_free(css_sheet *s);
  * attribute conditions, :first-child, :nth-child(), :first-of-type, :nth-of-type(), :not() of
  * simple selectors and their compounds, :is()/:where() of compounds, joined by descendant and
  * child combinators, up to CSS_ANCESTORS_MAX compounds before the last, and by sibling
- * combinators (no two in a row); anything else is ignored). */
+ * combinators (a chain of them in hiding rules only); anything else is ignored). */
 #define CSS_ANCESTORS_MAX 4
 void css_sheet_add(css_sheet *s, const char *css, size_t len);
 /* Both in one parse: returns css_sheet_text_flags() of the block and, unless it is dangerous
