@@ -1775,6 +1775,14 @@ static int pseudo_class_parse(const prelude *p, int i, int b, sheet_rule *r)
     return -1;
 }
 
+/* Whether an id selector can join the compound: its first, or the same again (`#m#m`, written
+ * to raise the specificity, and what :is(#m) gives after #m). A second, other id matches no
+ * element: the compound is then not read. */
+static int same_or_first_id(const sheet_rule *r, const prelude_token *t)
+{
+    return !r->id[0] || strcmp(r->id, t->text) == 0;
+}
+
 /* One compound selector from tokens [a, b): tag? (#id | .class | [attribute] | pseudo-class)*
  * with the pseudo-classes pseudo_class_parse reads; anything else -> 0. An ancestor may be `*`
  * alone, or html or body; a subject may not be html or body (they hide the whole page from a
@@ -1795,7 +1803,7 @@ static int compound_parse(const prelude *p, int a, int b, sheet_rule *r, int anc
             parts++;
         } else if (i == a && t->type == CT_DELIM && t->delim == '*') {
             continue;
-        } else if (t->type == CT_HASH && t->hash_is_id && !r->id[0]) {
+        } else if (t->type == CT_HASH && t->hash_is_id && same_or_first_id(r, t)) {
             snprintf(r->id, sizeof r->id, "%s", t->text);
             parts++;
         } else if (t->type == CT_DELIM && t->delim == '.' && i + 1 < b &&
@@ -2112,7 +2120,7 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
             }
         } else if (i == subject && t->type == CT_IDENT) {
             ascii_lower(r->tag, t->text, sizeof r->tag);
-        } else if (t->type == CT_HASH && t->hash_is_id && !r->id[0]) {
+        } else if (t->type == CT_HASH && t->hash_is_id && same_or_first_id(r, t)) {
             snprintf(r->id, sizeof r->id, "%s", t->text);
         } else if (t->type == CT_DELIM && t->delim == '.' && i + 1 < b &&
                    p->tok[i + 1].type == CT_IDENT && !p->tok[i + 1].truncated) {

@@ -68,7 +68,8 @@ def style_rules_hide_what_chromium_hides(t):
 
 
 # Which of two rules wins, by specificity as Selectors 4 counts functional pseudo-classes:
-# :not(), :is() and :has() as their most specific argument, :where() as nothing. Each rule
+# :not(), :is() and :has() as their most specific argument, :where() as nothing; an id
+# written twice counts twice. Each rule
 # pair names its own class; the element of case N carries class kN and id kN.
 CASCADE = [
     ".k1:not(p){visibility:visible} div.k1{visibility:hidden}",
@@ -87,6 +88,8 @@ CASCADE = [
     ".k14{display:none} :is(#zz, .k14){display:block}",
     ":is(.q, .k15) > :where(b, i){display:none}",
     ".k16{display:none} :where(.k99){display:block !important}",
+    ".k17{display:none} #k17#k17{display:block}",
+    "#k18#k18{visibility:hidden} div.k18{visibility:visible}",
 ]
 
 

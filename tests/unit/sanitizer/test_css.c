@@ -651,6 +651,18 @@ static unsigned sheet_flags(const char *css, const char *tag, const char *id, co
     return f;
 }
 
+/* The same id twice (`#m#m`, written to win the cascade, or what `#m:is(#m)` gives) is that
+ * id, with twice its specificity; two different ids match nothing. */
+Test(css_cascade, repeated_id)
+{
+    cr_expect_eq(sheet_flags("#m#m{display:none}", "p", "m", NULL), CSS_HIDES);
+    cr_expect_eq(sheet_flags("#m#n{display:none}", "p", "m", NULL), 0u);
+    cr_expect_eq(sheet_flags(".x{display:none} #m#m{display:block}", "p", "m", "x"), 0u);
+    cr_expect_eq(sheet_flags("#m#m{display:none} #m.x.y{display:block}", "p", "m", "x y"),
+                 CSS_HIDES);
+    cr_expect_eq(sheet_flags("#m:is(.q, #m){opacity:0}", "p", "m", NULL), CSS_HIDES);
+}
+
 Test(css_cascade, framework_utilities_undo_in_wider_windows)
 {
     /* Tailwind's `hidden md:flex`: visible from 768px on, so kept */
