@@ -1441,6 +1441,8 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         css_elem e = elem_view(s, t);
         css_path path = {s->depth, open_elem_names, s, &s->anc_budget};
         f = css_sheet_judge_element(s->sheet, &e, &path, st ? &style : NULL, shows);
+        if (s->anc_budget == 0)
+            s->rep.css_bound_reached = 1;
     }
     if (f & CSS_HIDES)
         return CSS_HIDES;
@@ -2376,6 +2378,8 @@ char *sanitizer_report_json(const sanitizer_report *r)
     json_object_set_new(root, "peak_memory", json_integer((json_int_t)r->peak_memory));
     if (r->error[0])
         json_object_set_new(root, "error", json_string(r->error));
+    if (r->css_bound_reached)
+        json_object_set_new(root, "css_bound_reached", json_true());
     const struct sanitizer_report_detail *d = r->detail;
     if (d) {
         json_t *names = json_object();

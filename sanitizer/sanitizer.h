@@ -48,6 +48,9 @@ typedef struct sanitizer_report {
     uint64_t counts[SAN_CAT_COUNT];
     uint64_t bytes_in, bytes_out;
     size_t peak_memory;
+    /* strict: the stream spent its bound on comparing style rules' ancestors with open
+     * elements; from then on those were not judged (hiding rules with ancestors hid less) */
+    int css_bound_reached;
     char error[256];   /* non-empty when the stream was cut short (decode error, oversize...) */
     /* Removed tag/attribute names, rule ids and span excerpts: see sanitizer_report_json(). */
     struct sanitizer_report_detail *detail;

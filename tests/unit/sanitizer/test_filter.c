@@ -659,3 +659,32 @@ Test(filter, oversize_token_is_dropped_and_reported)
     free(b.p);
     free(doc);
 }
+
+/* A page built to make every element compare many rules' ancestors with many open elements:
+ * past the stream's bound those are no longer judged, and the report says so. An ordinary
+ * page does not come near it. */
+Test(filter, style_ancestors_bounded)
+{
+    size_t cap = 256 * 1024, n = 0;
+    char *doc = malloc(cap);
+    cr_assert(doc);
+    n += (size_t)snprintf(doc + n, cap - n, "<style>");
+    for (int i = 0; i < 64; i++)
+        n += (size_t)snprintf(doc + n, cap - n, ".q%d .x{display:none} ", i);
+    n += (size_t)snprintf(doc + n, cap - n, "</style>");
+    for (int i = 0; i < 300; i++)
+        n += (size_t)snprintf(doc + n, cap - n, "<div class=c>");
+    for (int i = 0; i < 100; i++)
+        n += (size_t)snprintf(doc + n, cap - n, "<p class=x>t</p>");
+    sanitizer_report rep;
+    free(run_split(SANITIZE_STRICT, doc, 0, &rep));
+    cr_expect_eq(rep.css_bound_reached, 1);
+    rep.detail = NULL; /* freed with the sanitizer */
+    char *json = sanitizer_report_json(&rep);
+    cr_expect(strstr(json, "\"css_bound_reached\":true"), "%s", json);
+    free(json);
+    free(run_split(SANITIZE_STRICT, "<style>.q .x{display:none}</style><div class=q><p class=x>"
+                                    "t</p></div>", 0, &rep));
+    cr_expect_eq(rep.css_bound_reached, 0);
+    free(doc);
+}
