@@ -2063,8 +2063,9 @@ static int state_pseudo_class(const prelude_token *t)
  * element's does. Other complex selectors (`.navbar-expand .offcanvas`, `nav > .menu`) keep
  * their compounds before the last as ancestors, judged on the open elements like a hiding
  * rule's, when those are compounds the hiding rules judge; when they are not, they are left
- * out as a state's are (the rule undoes for every element its last compound names). The specificity counts the whole selector (`*` and :where() count
- * nothing). 0 for a pseudo-element (which does not show its element) or what cannot be read. */
+ * out as a state's are (the rule undoes for every element its last compound names). The
+ * specificity counts the whole selector (`*` and :where() count nothing). 0 for a
+ * pseudo-element (which does not show its element) or what cannot be read. */
 static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
 {
     static const char *const pseudo_elements[] = {"before", "after", "first-line",

@@ -84,8 +84,8 @@ typedef struct open_elem {
     uint64_t prev_any, prev_next;
     uint8_t siblings_known;
     uint8_t prev_any_n, prev_next_n; /* bits of prev_any/prev_next known: those under n */
-    /* strict, once a rule asks for an ancestor's attributes: its own, as attrs_keep writes them
-     * in the sanitizer's attrs from offset `attrs` (ATTRS_NONE: not known) */
+    /* strict, once a rule asks for an ancestor's attributes: its own, as stack_keep_attrs
+     * writes them in the sanitizer's attrs from offset `attrs` (ATTRS_NONE: not known) */
     uint32_t attrs;
     uint16_t attrs_len;
     /* the sheet's sibling compounds when its first and its last child began: its children's
