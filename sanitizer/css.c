@@ -2795,6 +2795,16 @@ void css_sheet_keep_shows(css_sheet *s)
     if (s) sheet_want(s, G_SOFT);
 }
 
+void css_sheet_keep_undoing(css_sheet *s, const css_style *style)
+{
+    if (s && style->causes) sheet_want(s, style->causes);
+}
+
+size_t css_sheet_undo_count(const css_sheet *s)
+{
+    return s ? s->nundo : 0;
+}
+
 void css_sheet_add(css_sheet *s, const char *css, size_t len)
 {
     if (!s) return;

@@ -156,6 +156,10 @@ int css_sheet_rules_may_match(const css_sheet *s, size_t from, const css_seen *w
  * for this) are read again for them. This wants them for font size, visibility and colour:
  * the document hid softly in a style attribute. */
 void css_sheet_keep_shows(css_sheet *s);
+/* The same for the groups a style attribute hides by (an !important rule undoes it). */
+void css_sheet_keep_undoing(css_sheet *s, const css_style *style);
+/* Number of undoing rules kept so far. */
+size_t css_sheet_undo_count(const css_sheet *s);
 /* Forgets the hiding rules kept after the first n (a block the caller drops after all), and
  * the undoing rules the last block added. */
 void css_sheet_truncate(css_sheet *s, size_t n);

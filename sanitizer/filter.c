@@ -1432,9 +1432,12 @@ static unsigned strict_hiding(sanitizer *s, const html_token *t)
         css_style_judge(st->value, st->value_len, &style);
     if (style.flags & CSS_SOFT_HIDES)
         css_sheet_keep_shows(s->sheet); /* later sheets may show what this hides */
+    if (style.causes) /* an !important rule of a sheet undoes the attribute */
+        css_sheet_keep_undoing(s->sheet, &style);
     bool shows = soft_now(s) != 0;
     unsigned f = style.flags;
     if (s->sheet && (css_sheet_rule_count(s->sheet) > 0 || shows ||
+                     (style.causes && css_sheet_undo_count(s->sheet)) ||
                      (style.nanim && css_sheet_keyframes_count(s->sheet)))) {
         /* the cascade of the sheet's rules and the style attribute: a later or more specific
          * declaration undoes a hiding */

@@ -274,6 +274,13 @@ Test(filter, hidden_by_rules_that_name_ancestors)
            "secret</i></div><div class=m><i class=b>visible</i></div>",
            "<style>.a + .m .b{display:none}</style><p class=\"a\">x</p><div class=\"m\"></div>"
            "<div class=\"m\"><i class=\"b\">visible</i></div>");
+    /* an !important sheet rule undoes a style attribute's hiding, also in a sheet that hides
+     * nothing by that property (found by the selector audit, seed 28 with --chains) */
+    EXPECT(SANITIZE_STRICT,
+           "<style>.c{display:block !important} .d{display:block}</style><a class=c style=\"display:"
+           "none\">one</a><a class=d style=\"display:none\">secret</a>",
+           "<style>.c{display:block !important} .d{display:block}</style><a class=\"c\" style=\""
+           "display:none\">one</a>");
     /* a chain of siblings (judged for hiding rules), and `*` as a sibling */
     EXPECT(SANITIZE_STRICT,
            "<style>h2 + p ~ .n{display:none} * + i{opacity:0}</style><p>a</p><b class=n>one</b>"
