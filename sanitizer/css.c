@@ -2028,23 +2028,13 @@ static int ancestors_parse(css_sheet *s, const prelude *p, int range[][2], const
     return 0;
 }
 
-/* The compounds before the subject of a split selector, as ancestors_parse reads them: the
- * subject's sibling before it (`.a + .b`, kept as one of the sheet's sibling compounds,
- * r->sib) and its ancestors. 0 when they are not judged. */
-static int context_parse(css_sheet *s, const prelude *p, int range[][2], uint8_t *child, int n,
-                         sheet_rule *r, int hiding)
-{
-    r->sib = -1;
-    return ancestors_parse(s, p, range, child, n - 1, r, hiding);
-}
-
 static int hiding_selector(css_sheet *s, const prelude *p, int a, int b, sheet_rule *r)
 {
     int range[CSS_ANCESTORS_MAX + 3][2];
     uint8_t child[CSS_ANCESTORS_MAX + 3];
     int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
     if (n <= 0 || !compound_parse(p, range[n - 1][0], range[n - 1][1], r, 0)) return 0;
-    return context_parse(s, p, range, child, n, r, 1);
+    return ancestors_parse(s, p, range, child, n - 1, r, 1);
 }
 
 /* A pseudo-class a person's action or the page's state turns on. */
@@ -2139,7 +2129,7 @@ static int subject_selector(css_sheet *s, const prelude *p, int a, int b, sheet_
         uint8_t child[CSS_ANCESTORS_MAX + 3];
         uint32_t spec = r->spec;
         int n = selector_split(p, a, b, range, child, CSS_ANCESTORS_MAX + 3);
-        if (n < 2 || !context_parse(s, p, range, child, n, r, 0)) {
+        if (n < 2 || !ancestors_parse(s, p, range, child, n - 1, r, 0)) {
             /* compounds before the subject that are not judged: it undoes for every element
              * its subject names (an undoing missed would lose visible text) */
             r->anc = 0;
@@ -2935,6 +2925,28 @@ static int nots_name(const not_cond *c, int n, const css_elem *el, const char *t
     return 0;
 }
 
+/* An open element's place, as a condition asks for it: what is not known (0) meets an undoing
+ * rule's condition and not a hiding rule's. */
+static int place_meets(uint32_t index, int32_t a, int32_t b, int hiding)
+{
+    return index ? nth_matches(a, b, index) : !hiding;
+}
+
+/* A compound's conditions beyond its names (places, siblings, :not(), attributes), for the
+ * element e whose names are given as they are compared: what is not known about e meets them
+ * for an undoing rule and not for a hiding one. */
+static int conditions_meet(const sheet_rule *c, const css_elem *e, const char *tag,
+                           size_t tag_len, const char *id, size_t id_len, const char *cls,
+                           size_t cls_len, int hiding)
+{
+    if (c->first_child && !place_meets(e->index, 0, 1, hiding)) return 0;
+    if (c->has_nth && !place_meets(e->index, c->nth_a, c->nth_b, hiding)) return 0;
+    if (c->has_nth_type && !place_meets(e->type_index, c->type_a, c->type_b, hiding)) return 0;
+    if (c->sib >= 0 && !sibling_before(e, c->sib, c->sib_next, !hiding)) return 0;
+    if (nots_name(c->neg, c->nneg, e, tag, tag_len, id, id_len, cls, cls_len, hiding)) return 0;
+    return attrs_match(c->attr, c->nattr, e, !hiding);
+}
+
 static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag, size_t tag_len,
                         const char *id, size_t id_len, const char *cls, size_t cls_len)
 {
@@ -2942,14 +2954,7 @@ static int rule_matches(const sheet_rule *r, const css_elem *el, const char *tag
     if (r->id[0] && (!id || !span_is(id, id_len, r->id))) return 0;
     for (int i = 0; i < r->ncls; i++)
         if (!cls || !class_list_has(cls, cls_len, r->cls[i])) return 0;
-    if (r->first_child && el->index != 1) return 0; /* 0: not known */
-    if (r->has_nth && (el->index == 0 || !nth_matches(r->nth_a, r->nth_b, el->index))) return 0;
-    if (r->has_nth_type &&
-        (el->type_index == 0 || !nth_matches(r->type_a, r->type_b, el->type_index)))
-        return 0;
-    if (r->sib >= 0 && !sibling_before(el, r->sib, r->sib_next, 0)) return 0;
-    if (nots_name(r->neg, r->nneg, el, tag, tag_len, id, id_len, cls, cls_len, 1)) return 0;
-    return attrs_match(r->attr, r->nattr, el, 0);
+    return conditions_meet(r, el, tag, tag_len, id, id_len, cls, cls_len, 1);
 }
 
 /* An element's names hashed as undo_rule keeps them. */
@@ -3034,27 +3039,6 @@ static void cascade_animations(cascade *k, const css_sheet *s, const uint64_t *a
             }
 }
 
-/* An open element's place, as a condition asks for it: what is not known (0) meets an undoing
- * rule's condition and not a hiding rule's. */
-static int place_meets(uint32_t index, int32_t a, int32_t b, int hiding)
-{
-    return index ? nth_matches(a, b, index) : !hiding;
-}
-
-/* The conditions of an ancestor compound beyond its names. An open element's attributes may
- * not be known (attr NULL): a condition on them is then met or not as attrs_match says. */
-static int anc_conditions_meet(const sheet_rule *c, const css_elem *e, int hiding)
-{
-    if (c->first_child && !place_meets(e->index, 0, 1, hiding)) return 0;
-    if (c->has_nth && !place_meets(e->index, c->nth_a, c->nth_b, hiding)) return 0;
-    if (c->has_nth_type && !place_meets(e->type_index, c->type_a, c->type_b, hiding)) return 0;
-    if (c->sib >= 0 && !sibling_before(e, c->sib, c->sib_next, !hiding)) return 0;
-    if (nots_name(c->neg, c->nneg, e, e->tag, e->tag_len, e->id, e->id_len, e->cls, e->cls_len,
-                  hiding))
-        return 0;
-    return attrs_match(c->attr, c->nattr, e, !hiding);
-}
-
 static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem *e, int hiding)
 {
     if (a->tag && !span_is(e->tag, e->tag_len, s->anc_text + a->tag)) return 0;
@@ -3062,7 +3046,8 @@ static int anc_matches(const css_sheet *s, const anc_compound *a, const css_elem
     const char *c = s->anc_text + a->cls;
     for (int k = 0; k < a->ncls; k++, c += strlen(c) + 1)
         if (!e->cls || !class_list_has(e->cls, e->cls_len, c)) return 0;
-    return !a->cond || anc_conditions_meet(&s->anc_cond[a->cond - 1], e, hiding);
+    return !a->cond || conditions_meet(&s->anc_cond[a->cond - 1], e, e->tag, e->tag_len, e->id,
+                                       e->id_len, e->cls, e->cls_len, hiding);
 }
 
 /* Whether the compounds anc[first .. first + n) match the open elements of path, the last
@@ -3104,7 +3089,7 @@ static int ancestors_match(const css_sheet *s, uint32_t first, uint8_t n, int ro
 }
 
 /* A rule's ancestors, where it names some (rooted: the element is a child of body); hiding:
- * whether it is a hiding rule's (see anc_conditions_meet). */
+ * whether it is a hiding rule's (see conditions_meet). */
 static int context_matches(const css_sheet *s, uint32_t anc, uint8_t nanc, int rooted,
                            const css_path *path, int hiding)
 {
